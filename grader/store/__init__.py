@@ -1,0 +1,5 @@
+"""Persistence: SQLAlchemy models, sessions, Alembic migrations."""
+
+from grader.store.db import Database
+
+__all__ = ["Database"]
