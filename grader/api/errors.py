@@ -1,0 +1,52 @@
+"""Every error leaves as RFC 9457 problem details; no stack trace, SQL or secret leaks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from grader.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "https://grader.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        errors = [e.to_dict() for e in exc.errors] or None
+        return problem(exc.status, exc.title, exc.detail, errors=errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        detail = exc.description or ""
+        if status == 413:
+            detail = "the request body is larger than the limit"
+        response = problem(status, exc.name, detail)
+        if exc.response is not None and exc.response.headers.get("Retry-After"):
+            response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "Internal Server Error", "an unexpected error occurred")

@@ -1,0 +1,79 @@
+"""Response bodies, as pydantic models: the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ExamRubric(BaseModel):
+    """A rubric in JSON (YAML bodies are accepted with Content-Type application/yaml)."""
+
+    id: str
+    title: str
+    total_points: float | None = None
+    questions: list[dict[str, Any]]
+
+
+class ExamRef(BaseModel):
+    id: str
+    version: int
+
+
+class ExamOut(BaseModel):
+    id: str
+    title: str
+    version: int
+    versions: list[int]
+    max_score: float
+    exam: dict[str, Any]
+
+
+class SubmissionAccepted(BaseModel):
+    id: str
+    status: str
+
+
+class CriterionOut(BaseModel):
+    id: str
+    score: float
+    max_score: float
+    feedback: str
+    evidence: str | None
+    status: str
+    confidence: float
+
+
+class QuestionOut(BaseModel):
+    id: str
+    score: float
+    max_score: float
+    status: str
+    needs_review: bool
+    criteria: list[CriterionOut]
+
+
+class SubmissionOut(BaseModel):
+    id: str
+    exam_id: str
+    exam_version: int
+    student_id: str
+    status: str
+    created_at: str
+    graded_at: str | None
+    score: float | None
+    max_score: float | None
+    needs_review: bool
+    questions: list[QuestionOut] | None = None
+
+
+class SubmissionList(BaseModel):
+    items: list[SubmissionOut]
+
+
+class Ready(BaseModel):
+    ready: bool
+    database: bool
+    broker: bool
+    queue: dict[str, Any]

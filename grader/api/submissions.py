@@ -1,0 +1,69 @@
+"""Submission endpoints: thin handlers over grader.services.submissions."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, jsonify, request
+
+from grader.api.context import actor, json_body, publisher, runtime
+from grader.api.schemas import SubmissionAccepted, SubmissionList, SubmissionOut
+from grader.api.spec import api_spec
+from grader.services import submissions as service
+
+bp = Blueprint("submissions", __name__, url_prefix="/api/v1")
+
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def prefer_wait(header: str | None, cap: int) -> int:
+    """RFC 7240 `Prefer: wait=N`, capped; 0 when absent."""
+    match = _WAIT.search(header or "")
+    return min(int(match.group(1)), cap) if match else 0
+
+
+@bp.post("/exams/<exam_id>/submissions")
+@api_spec.operation(
+    "POST", "/api/v1/exams/{exam_id}/submissions",
+    "Submit an answer sheet; 202 queued, or 200 graded with `Prefer: wait=N` (N <= 30)",
+    body=service.SubmissionIn, response=SubmissionAccepted, status=202,
+    roles=("student (own id)", "lms (granted exams)", "instructor (own exams)", "admin"),
+    errors=(404, 413, 415, 422, 429),
+)
+def submit(exam_id: str) -> tuple[Response, int, dict[str, str]]:
+    who = actor()
+    rt = runtime()
+    body = json_body()
+    accepted = service.submit(rt.db, rt.settings, publisher(), who, exam_id, body)
+    headers = {"Location": f"/api/v1/submissions/{accepted.id}"}
+    wait = prefer_wait(request.headers.get("Prefer"), rt.settings.max_wait_seconds)
+    if wait:
+        headers["Preference-Applied"] = f"wait={wait}"
+        status = service.wait_for(rt.db, accepted.id, wait)
+        if status in service.FINAL:
+            return jsonify(service.get_submission(rt.db, who, accepted.id)), 200, headers
+    return jsonify({"id": accepted.id, "status": "queued"}), 202, headers
+
+
+@bp.get("/submissions/<submission_id>")
+@api_spec.operation(
+    "GET", "/api/v1/submissions/{submission_id}",
+    "A submission's status, score and per-criterion feedback", response=SubmissionOut,
+    errors=(404,),
+)
+def get_submission(submission_id: str) -> Response:
+    return jsonify(service.get_submission(runtime().db, actor(), submission_id))
+
+
+@bp.get("/submissions")
+@api_spec.operation(
+    "GET", "/api/v1/submissions", "List submissions visible to the caller (newest first)",
+    response=SubmissionList,
+)
+def list_submissions() -> Response:
+    limit = max(1, min(request.args.get("limit", 100, type=int), 500))
+    offset = max(0, request.args.get("offset", 0, type=int))
+    items = service.list_submissions(
+        runtime().db, actor(), request.args.get("exam_id"), limit, offset
+    )
+    return jsonify({"items": items})

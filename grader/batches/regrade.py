@@ -1,0 +1,221 @@
+"""Manual overrides on top of automatic results, and the diff a regrade would make.
+
+Pure functions over the dicts of `SubmissionResult.to_dict()`. An override never replaces the
+automatic result: it is laid over it, and the automatic score stays beside the effective one
+(`auto_score`), so a regrade under a new rubric version recomputes the automatic part and lays
+the same overrides over it again.
+
+An override is a mapping::
+
+    {"question_id": "q1", "criterion_id": "c2" | None, "score": 1.5,
+     "reason": "...", "author": "...", "created_at": "2026-11-25T21:00:00+00:00"}
+
+`criterion_id: None` overrides the whole question's score. For one target the latest override
+wins (by `created_at`, then by list order); the older ones stay in the audit trail.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Override = Mapping[str, Any]
+Result = Mapping[str, Any]
+_EPS = 1e-6
+
+
+def _clamp(value: float, hi: float) -> float:
+    return round(min(max(float(value), 0.0), float(hi)), 4)
+
+
+def _latest(overrides: Sequence[Override]) -> dict[tuple[str, str | None], Override]:
+    ordered = sorted(enumerate(overrides), key=lambda p: (str(p[1].get("created_at") or ""), p[0]))
+    return {(str(o["question_id"]), o.get("criterion_id")): o for _, o in ordered}
+
+
+def _stamp(override: Override, auto_score: float, auto_status: str | None = None) -> dict[str, Any]:
+    stamp = {k: override.get(k) for k in ("score", "reason", "author", "created_at")}
+    stamp["auto_score"] = auto_score
+    if auto_status is not None:
+        stamp["auto_status"] = auto_status
+    return stamp
+
+
+def _combine(question: Mapping[str, Any], rule: str) -> float:
+    scores = [float(c["score"]) for c in question["criteria"]]
+    total = max(scores, default=0.0) if rule == "max" else sum(scores)
+    return _clamp(total, question["max_score"])
+
+
+def apply_overrides(
+    result: Result,
+    overrides: Sequence[Override],
+    combine: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], list[Override]]:
+    """The effective result with `overrides` laid over `result`, and the overrides whose
+    question or criterion does not exist in it (e.g. removed in a new rubric version).
+
+    `combine` maps question id -> "sum" | "max" (the rubric's rule; default "sum") so that a
+    criterion override recomputes its question's score the way grading does."""
+    out: dict[str, Any] = copy.deepcopy(dict(result))
+    if not overrides:
+        return out, []
+    questions = {q["id"]: q for q in out["questions"]}
+    orphans: list[Override] = []
+    touched: set[str] = set()
+    latest = _latest(overrides)
+    for (qid, cid), override in latest.items():
+        if cid is None:
+            continue
+        question = questions.get(qid)
+        crit = next((c for c in question["criteria"] if c["id"] == cid), None) if question else None
+        if question is None or crit is None:
+            orphans.append(override)
+            continue
+        crit["override"] = _stamp(override, crit["score"], crit.get("status"))
+        crit["auto_score"] = crit["score"]
+        crit["score"] = _clamp(override["score"], crit["max_score"])
+        crit["status"] = "ok"  # a human decided: no longer waiting for review
+        touched.add(qid)
+    for qid in touched:
+        question = questions[qid]
+        question["auto_score"] = question["score"]
+        question["score"] = _combine(question, (combine or {}).get(qid, "sum"))
+        question["needs_review"] = any(c["status"] == "needs_review" for c in question["criteria"])
+    for (qid, cid), override in latest.items():
+        if cid is not None:
+            continue
+        question = questions.get(qid)
+        if question is None:
+            orphans.append(override)
+            continue
+        question.setdefault("auto_score", question["score"])
+        question["override"] = _stamp(override, question["auto_score"])
+        question["score"] = _clamp(override["score"], question["max_score"])
+        question["needs_review"] = False
+        touched.add(qid)
+    if touched:
+        out["auto_score"] = out["score"]
+        out["score"] = round(sum(float(q["score"]) for q in out["questions"]), 4)
+        out["needs_review"] = any(q["needs_review"] for q in out["questions"])
+    return out, orphans
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    id: str
+    old: float | None
+    new: float | None
+    delta: float
+
+
+@dataclass(frozen=True)
+class SheetChange:
+    submission_id: str
+    student_id: str | None
+    old_score: float | None
+    new_score: float | None
+    delta: float
+    old_needs_review: bool | None
+    new_needs_review: bool | None
+    questions: list[QuestionChange]
+
+
+@dataclass
+class RegradeDiff:
+    changes: list[SheetChange] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    orphaned_overrides: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _question_changes(old: Result | None, new: Result | None) -> list[QuestionChange]:
+    old_q = {q["id"]: float(q["score"]) for q in (old or {}).get("questions", [])}
+    new_q = {q["id"]: float(q["score"]) for q in (new or {}).get("questions", [])}
+    changes = []
+    for qid in list(old_q) + [q for q in new_q if q not in old_q]:
+        a, b = old_q.get(qid), new_q.get(qid)
+        if a is None or b is None or abs(a - b) > _EPS:
+            changes.append(QuestionChange(qid, a, b, round((b or 0.0) - (a or 0.0), 4)))
+    return changes
+
+
+def diff_results(
+    old: Mapping[str, Result | None],
+    new: Mapping[str, Result | None],
+    labels: Mapping[str, str] | None = None,
+) -> RegradeDiff:
+    """Who changes and by how much, between two sets of effective results keyed by
+    submission id (`labels`: submission id -> student id, for the report)."""
+    labels = labels or {}
+    diff = RegradeDiff()
+    deltas: list[float] = []
+    for sid in list(old) + [s for s in new if s not in old]:
+        a, b = old.get(sid), new.get(sid)
+        a_score = None if a is None else float(a["score"])
+        b_score = None if b is None else float(b["score"])
+        delta = round((b_score or 0.0) - (a_score or 0.0), 4)
+        questions = _question_changes(a, b)
+        review_a = None if a is None else bool(a["needs_review"])
+        review_b = None if b is None else bool(b["needs_review"])
+        if b_score is not None and a_score is not None:
+            deltas.append(delta)
+        if questions or abs(delta) > _EPS or review_a != review_b:
+            diff.changes.append(
+                SheetChange(
+                    sid, labels.get(sid), a_score, b_score, delta, review_a, review_b, questions
+                )
+            )
+    diff.changes.sort(key=lambda c: (-abs(c.delta), c.submission_id))
+    diff.summary = {
+        "n": len(set(old) | set(new)),
+        "changed": len(diff.changes),
+        "increased": sum(d > _EPS for d in deltas),
+        "decreased": sum(d < -_EPS for d in deltas),
+        "unchanged": sum(abs(d) <= _EPS for d in deltas),
+        "mean_delta": round(sum(deltas) / len(deltas), 4) if deltas else 0.0,
+        "max_increase": max([d for d in deltas if d > 0], default=0.0),
+        "max_decrease": min([d for d in deltas if d < 0], default=0.0),
+        "needs_review_before": sum(bool(r and r["needs_review"]) for r in old.values()),
+        "needs_review_after": sum(bool(r and r["needs_review"]) for r in new.values()),
+    }
+    return diff
+
+
+def regrade_diff(
+    old_auto: Mapping[str, Result | None],
+    new_auto: Mapping[str, Result | None],
+    overrides: Mapping[str, Sequence[Override]],
+    *,
+    old_combine: Mapping[str, str] | None = None,
+    new_combine: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> RegradeDiff:
+    """The dry run of a regrade: both sides with the same overrides laid over them.
+
+    `old_auto`/`new_auto` are automatic results keyed by submission id; `overrides` maps a
+    submission id to its overrides. Overrides that no longer fit the new version are listed in
+    `orphaned_overrides` (they are kept, not applied)."""
+    old_eff: dict[str, Result | None] = {}
+    new_eff: dict[str, Result | None] = {}
+    orphaned: list[dict[str, Any]] = []
+    for sid, result in old_auto.items():
+        old_eff[sid] = (
+            None
+            if result is None
+            else apply_overrides(result, overrides.get(sid, ()), old_combine)[0]
+        )
+    for sid, result in new_auto.items():
+        if result is None:
+            new_eff[sid] = None
+            continue
+        new_eff[sid], lost = apply_overrides(result, overrides.get(sid, ()), new_combine)
+        orphaned.extend({"submission_id": sid, **dict(o)} for o in lost)
+    diff = diff_results(old_eff, new_eff, labels)
+    diff.orphaned_overrides = orphaned
+    diff.summary["orphaned_overrides"] = len(orphaned)
+    return diff

@@ -1,0 +1,323 @@
+"""Scoring a free-text answer against exemplars and graded examples (pure numpy).
+
+Shared by the `text` checker and `grader eval text`, so what is measured is what grades.
+The answer's sentences are aligned with each exemplar's sentences (not one cosine of the whole
+answer); a handful of normalised features feed a small linear model whose constants are global
+(fitted once on the development halves, never per question). Graded examples ("shots") add a
+nearest-neighbour vote and a per-question recalibration, shrunk towards the zero-shot score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_NEGATIONS = frozenset(
+    "not no never none nothing nobody neither nor cannot can't don't doesn't isn't aren't "
+    "wasn't weren't won't wouldn't shouldn't couldn't didn't hasn't haven't without".split()
+)
+_STOP = frozenset(
+    """a an the and or but if then than so of to in on at by for with from into onto as is are
+    was were be been being am do does did done have has had having it its it's this that these
+    those there here they them their he she his her we our you your i me my what which who whom
+    whose when where why how will would shall should can could may might must also very just
+    only more most some any each every all both such same other own too again about over under
+    up down out off because while until between through during before after above below one
+    get gets got make makes made use uses used using""".split()
+)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A light stemmer: enough to match 'evaporated'/'evaporates', cheap and predictable."""
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            base = word[: -len(suf)]
+            return base + "y" if suf in ("ies", "ied") else base
+    return word
+
+
+def words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def content_stems(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words(text) if w not in _STOP and w not in _NEGATIONS)
+
+
+def negated(text: str) -> bool:
+    """Odd number of negation words: 'not connected' vs 'connected'."""
+    ws = words(text)
+    count = sum(1 for w in ws if w in _NEGATIONS or w.endswith("n't"))
+    return count % 2 == 1
+
+
+@dataclass(frozen=True)
+class TextRep:
+    """A text prepared for scoring: whole vector, sentence vectors, content stems, negation."""
+
+    text: str
+    vec: Vectors  # (d,)
+    sentences: tuple[str, ...]
+    sent_vecs: Vectors  # (n, d)
+    stems: frozenset[str]
+    neg: tuple[bool, ...]  # per sentence
+
+    @property
+    def empty(self) -> bool:
+        return not self.sentences
+
+
+@dataclass(frozen=True)
+class Shots:
+    """Graded examples of one criterion: their vectors, scores in [0,1], zero-shot scores."""
+
+    vecs: Vectors  # (k, d)
+    scores: npt.NDArray[np.float64]
+    zero: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What an answer is compared with: exemplars, misconceptions, the question, shots."""
+
+    exemplars: tuple[TextRep, ...]
+    misconceptions: tuple[TextRep, ...] = ()
+    question: TextRep | None = None
+    shots: Shots | None = None
+    ex_vecs: Vectors = field(init=False)
+
+    def __post_init__(self) -> None:
+        vecs = np.stack([e.vec for e in self.exemplars]) if self.exemplars else np.zeros((0, 1))
+        object.__setattr__(self, "ex_vecs", vecs.astype(np.float32))
+
+    @property
+    def question_stems(self) -> frozenset[str]:
+        return self.question.stems if self.question is not None else frozenset()
+
+
+FEATURES = (
+    "whole", "align", "cover", "best", "tok_recall", "tok_prec", "q_sim", "q_only", "log_len",
+    "neg_mismatch", "mis",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Features:
+    values: dict[str, float]
+    evidence: int  # index of the answer sentence that matched an exemplar best (-1: none)
+    exemplar: int  # index of the best exemplar
+    misconception: int  # index of the matched misconception (-1: none)
+
+
+def features(answer: TextRep, ref: Reference) -> Features:
+    """The answer-vs-exemplars features (all roughly in [0, 1])."""
+    qstems = ref.question_stems
+    novel = answer.stems - qstems
+    best_ex, best_val, best_pair = 0, -1.0, (0, 0)
+    align = cover = best = tok_recall = 0.0
+    whole = float(np.max(ref.ex_vecs @ answer.vec)) if len(ref.exemplars) else 0.0
+    ex_stems: set[str] = set()
+    for j, ex in enumerate(ref.exemplars):
+        sims = ex.sent_vecs @ answer.sent_vecs.T  # (m_j, n)
+        cov_j = float(np.mean(np.max(sims, axis=1)))
+        prec_j = float(np.mean(np.max(sims, axis=0)))
+        f_j = 2 * cov_j * prec_j / (cov_j + prec_j) if cov_j + prec_j > 0 else 0.0
+        i, k = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        cover = max(cover, cov_j)
+        best = max(best, float(sims[i, k]))
+        target = ex.stems - qstems or ex.stems
+        ex_stems |= target
+        rec_j = len(target & answer.stems) / len(target) if target else 0.0
+        tok_recall = max(tok_recall, rec_j)
+        score_j = f_j + 0.3 * rec_j
+        if score_j > best_val:
+            best_ex, best_val, best_pair, align = j, score_j, (int(i), int(k)), f_j
+            align = f_j
+    tok_prec = len(novel & ex_stems) / len(novel) if novel else 0.0
+    q_sim = float(ref.question.vec @ answer.vec) if ref.question is not None else 0.0
+    q_only = 1.0 - len(novel) / len(answer.stems) if answer.stems else 1.0
+    neg_mismatch = 0.0
+    if ref.exemplars:
+        ex = ref.exemplars[best_ex]
+        neg_mismatch = float(ex.neg[best_pair[0]] != answer.neg[best_pair[1]])
+    mis, mis_idx = 0.0, -1
+    if ref.misconceptions:
+        mvecs = np.stack([m.vec for m in ref.misconceptions])
+        msims = np.max(mvecs @ answer.sent_vecs.T, axis=1)
+        mis_idx = int(np.argmax(msims))
+        # A misconception counts only when it matches better than any exemplar does.
+        mis = max(0.0, float(msims[mis_idx]) - best)
+        if mis <= 0.0:
+            mis_idx = -1
+    values = {
+        "whole": whole,
+        "align": align,
+        "cover": cover,
+        "best": best,
+        "tok_recall": tok_recall,
+        "tok_prec": tok_prec,
+        "q_sim": q_sim,
+        "q_only": q_only,
+        "log_len": math.log1p(len(answer.stems)) / 4.0,
+        "neg_mismatch": neg_mismatch,
+        "mis": mis,
+    }
+    return Features(values, best_pair[1] if ref.exemplars else -1, best_ex, mis_idx)
+
+
+# Global constants of the zero-shot model, fitted on the development halves (see
+# grader/evaluation/text_eval.py --fit); features are on comparable scales for any question.
+ZERO_WEIGHTS: dict[str, float] = {
+    "whole": 0.35,
+    "align": 0.35,
+    "cover": 0.1,
+    "best": 0.1,
+    "tok_recall": 0.2,
+    "tok_prec": 0.1,
+    "q_sim": -0.1,
+    "q_only": -0.1,
+    "log_len": 0.05,
+    "neg_mismatch": -0.15,
+    "mis": -1.0,
+}
+ZERO_BIAS = -0.35
+
+
+def zero_shot(values: dict[str, float]) -> float:
+    raw = ZERO_BIAS + sum(ZERO_WEIGHTS[k] * values[k] for k in FEATURES)
+    return min(1.0, max(0.0, raw))
+
+
+# Combination with graded examples (global constants, fitted like ZERO_WEIGHTS).
+KNN_TEMPERATURE = 0.05
+SHOT_WEIGHTS: dict[str, float] = {"zero": 0.3, "knn": 0.3, "calib": 0.4}
+SHOT_BIAS = 0.0
+CALIB_RIDGE = 0.02  # shrinks the per-question slope towards 1 when the shots disagree little
+
+
+@dataclass(frozen=True)
+class ShotFeatures:
+    values: dict[str, float]
+    nearest: int
+    nearest_sim: float
+
+
+def shot_features(answer_vec: Vectors, zero: float, shots: Shots) -> ShotFeatures:
+    sims = shots.vecs @ answer_vec
+    w = np.exp((sims - sims.max()) / KNN_TEMPERATURE)
+    knn = float(w @ shots.scores / w.sum())
+    zbar, ybar = float(shots.zero.mean()), float(shots.scores.mean())
+    dz = shots.zero - zbar
+    slope = float((dz @ (shots.scores - ybar) + CALIB_RIDGE) / (dz @ dz + CALIB_RIDGE))
+    slope = min(3.0, max(0.0, slope))
+    calib = ybar + slope * (zero - zbar)
+    nearest = int(np.argmax(sims))
+    values = {
+        "zero": zero,
+        "knn": knn,
+        "calib": calib,
+        "ybar": ybar,
+        "nn_y": float(shots.scores[nearest]),
+        "nn_sim": float(sims[nearest]),
+    }
+    return ShotFeatures(values, nearest, float(sims[nearest]))
+
+
+def with_shots(values: dict[str, float]) -> float:
+    raw = SHOT_BIAS + sum(w * values[k] for k, w in SHOT_WEIGHTS.items())
+    return min(1.0, max(0.0, raw))
+
+
+def _zero_or_prior(
+    values: dict[str, float], exemplars: Sequence[TextRep], shots: Shots | None
+) -> float:
+    """Zero-shot score; without exemplars the shots' mean (or 0.5 with nothing at all)."""
+    if exemplars:
+        return zero_shot(values)
+    if shots is not None and len(shots.scores):
+        return float(shots.scores.mean())
+    return 0.5
+
+
+def score(answer: TextRep, ref: Reference) -> tuple[float, Features, ShotFeatures | None]:
+    """The predicted fraction in [0, 1], with the features that explain it."""
+    feats = features(answer, ref)
+    z = _zero_or_prior(feats.values, ref.exemplars, ref.shots)
+    if ref.shots is None or len(ref.shots.scores) == 0:
+        return z, feats, None
+    sf = shot_features(answer.vec, z, ref.shots)
+    return with_shots(sf.values), feats, sf
+
+
+def make_shots(
+    reps: Sequence[TextRep], scores: Sequence[float], ref: Reference
+) -> Shots | None:
+    """Prepare graded examples: their zero-shot scores are computed against `ref` once."""
+    if not reps:
+        return None
+    prior = Shots(np.zeros((0, 1), np.float32), np.asarray(scores, np.float64), np.zeros(0))
+    zero = np.array(
+        [_zero_or_prior(features(r, ref).values, ref.exemplars, prior) for r in reps],
+        dtype=np.float64,
+    )
+    return Shots(
+        vecs=np.stack([r.vec for r in reps]).astype(np.float32),
+        scores=np.asarray(scores, dtype=np.float64),
+        zero=zero,
+    )
+
+
+class EncoderLike(Protocol):
+    def encode(self, texts: Sequence[str], *, pin: bool = False) -> Vectors: ...
+
+
+def sentences_of(text: str, max_sentences: int = 64) -> list[str]:
+    from grader.embed.sentences import split_sentences
+
+    return split_sentences(text, max_sentences=max_sentences)
+
+
+def texts_to_encode(text: str) -> list[str]:
+    """Every text `prepare` will ask the encoder for (so a batch can encode them first)."""
+    sents = sentences_of(text)
+    if not sents:
+        return []
+    return sents if len(sents) == 1 else [" ".join(sents), *sents]
+
+
+def prepare(encoder: EncoderLike, texts: Sequence[str], *, pin: bool = False) -> list[TextRep]:
+    """TextReps of `texts`, encoding every distinct sentence once."""
+    split = [sentences_of(t) for t in texts]
+    wanted: list[str] = []
+    for sents in split:
+        if len(sents) > 1:
+            wanted.append(" ".join(sents))
+        wanted.extend(sents)
+    vecs = encoder.encode(wanted, pin=pin) if wanted else None
+    out: list[TextRep] = []
+    pos = 0
+    for text, sents in zip(texts, split, strict=True):
+        if not sents:
+            out.append(TextRep(text, np.zeros(0, np.float32), (), np.zeros((0, 0), np.float32),
+                               frozenset(), ()))
+            continue
+        assert vecs is not None
+        if len(sents) > 1:
+            whole, sv = vecs[pos], vecs[pos + 1 : pos + 1 + len(sents)]
+            pos += 1 + len(sents)
+        else:
+            whole, sv = vecs[pos], vecs[pos : pos + 1]
+            pos += 1
+        out.append(TextRep(text, whole, tuple(sents), sv, content_stems(" ".join(sents)),
+                           tuple(negated(s) for s in sents)))
+    return out

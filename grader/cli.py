@@ -1,0 +1,213 @@
+"""The `grader` command. Every subcommand reads its settings from GRADER_ env vars."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from grader.config import Settings
+
+Handler = Callable[[argparse.Namespace, list[str]], int]
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
+    """API (gunicorn) and one worker (with the re-drive schedule), supervised together."""
+    settings = _settings()
+    settings.ensure_data_dir()
+    from grader.store import Database
+
+    Database(settings.database_url).upgrade()
+    env = dict(os.environ, GRADER_DATA_DIR=settings.data_dir, HF_HUB_OFFLINE="1")
+    worker = subprocess.Popen([sys.executable, "-m", "grader", "worker"], env=env)  # noqa: S603
+    api = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        [
+            sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
+            "--worker-class", "gthread", "--workers", str(args.api_workers), "--threads", "8",
+            "--timeout", "60", "--access-logfile", "-", "grader.api.wsgi:app",
+        ],
+        env=env,
+    )
+    print(f"grader: API on http://{args.host}:{args.port} (docs: /api/docs), data in "
+          f"{settings.data_dir}", flush=True)
+    stopping = False
+
+    def stop(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, proc in (("worker", worker), ("api", api)):
+            if proc.poll() is not None:
+                print(f"grader: the {name} exited with {proc.returncode}", file=sys.stderr)
+                stopping, code = True, 1
+        time.sleep(0.2)
+    for proc in (api, worker):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in (api, worker):
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return code
+
+
+def cmd_worker(args: argparse.Namespace, _rest: list[str]) -> int:
+    settings = _settings()
+    settings.ensure_data_dir()
+    from grader.store import Database
+
+    Database(settings.database_url).upgrade()
+    from workers.main import celery
+
+    argv = ["worker", "--loglevel", args.loglevel, "--pool", "prefork"]
+    argv += ["--concurrency", str(args.concurrency or settings.worker_concurrency)]
+    argv += ["--queues", args.queues, "--hostname", args.hostname]
+    if not args.no_beat:
+        argv += ["--beat", "--schedule", str(Path(settings.data_dir) / "beat-schedule")]
+    celery.worker_main(argv)
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, _rest: list[str]) -> int:
+    settings = _settings()
+    settings.ensure_data_dir()
+    from grader.store import Database
+
+    Database(settings.database_url).upgrade()
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace, _rest: list[str]) -> int:
+    settings = _settings()
+    settings.ensure_data_dir()
+    from grader.services.auth import create_token
+    from grader.services.errors import ServiceError
+    from grader.store import Database
+
+    db = Database(settings.database_url)
+    db.upgrade()
+    try:
+        key_id, token = create_token(
+            db, args.role, student_id=args.student_id, name=args.name, exams=args.exam
+        )
+    except ServiceError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} key {key_id} (the token is shown once):", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace, _rest: list[str]) -> int:
+    settings = _settings()
+    from grader.services.auth import revoke_token
+    from grader.store import Database
+
+    ok = revoke_token(Database(settings.database_url), args.key_id)
+    print("revoked" if ok else "no such active key")
+    return 0 if ok else 1
+
+
+def cmd_exams_check(args: argparse.Namespace, _rest: list[str]) -> int:
+    from grader.exams.loader import RubricInvalid, load_exam
+    from grader.services.runtime import build_registry
+
+    registry, _ = build_registry(Settings.from_env(text_checks=True))
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 2
+    try:
+        loaded = load_exam(text, registry)
+    except RubricInvalid as exc:
+        for err in exc.errors:
+            print(f"{path}:{err.line or 1}: {err.field or '(document)'}: {err.message}")
+        print(f"{len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    exam = loaded.exam
+    criteria = sum(len(q.criteria) for q in exam.questions)
+    print(f"{path}: ok: exam {exam.id!r}, {len(exam.questions)} questions, {criteria} criteria, "
+          f"{exam.max_score:g} points")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(f"grader.evaluation.{args.what}_eval")
+    return int(module.main(rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the API and a worker (embedded defaults)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--api-workers", type=int, default=1)
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a Celery worker")
+    p.add_argument("--concurrency", type=int, default=0)
+    p.add_argument("--queues", default="grading")
+    p.add_argument("--hostname", default="grader@%h")
+    p.add_argument("--loglevel", default="INFO")
+    p.add_argument("--no-beat", action="store_true", help="don't run the re-drive schedule here")
+    p.set_defaults(handler=cmd_worker)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    tokens = sub.add_parser("tokens", help="API keys").add_subparsers(dest="tokens_command",
+                                                                       required=True)
+    p = tokens.add_parser("create", help="create a key; prints the token as the last line")
+    p.add_argument("--role", required=True, choices=["admin", "instructor", "student", "lms"])
+    p.add_argument("--student-id")
+    p.add_argument("--name", default="")
+    p.add_argument("--exam", action="append", help="(lms) an exam the key may submit for")
+    p.set_defaults(handler=cmd_tokens_create)
+    p = tokens.add_parser("revoke", help="revoke a key by id")
+    p.add_argument("key_id")
+    p.set_defaults(handler=cmd_tokens_revoke)
+
+    exams = sub.add_parser("exams", help="rubrics").add_subparsers(dest="exams_command",
+                                                                    required=True)
+    p = exams.add_parser("check", help="validate a rubric file, every error with its line")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_exams_check)
+
+    p = sub.add_parser("eval", help="measure agreement with human graders / test suites",
+                       add_help=False)
+    p.add_argument("what", choices=["math", "text", "exam"])
+    p.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.handler is not cmd_eval:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return int(args.handler(args, rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

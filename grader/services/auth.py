@@ -1,0 +1,99 @@
+"""API keys: created hashed, looked up by id, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+
+from grader.services.errors import Invalid, Unauthorized
+from grader.store import Database
+from grader.store.models import ApiKey, ExamGrant, utcnow
+
+Role = Literal["admin", "instructor", "student", "lms"]
+ROLES: tuple[str, ...] = ("admin", "instructor", "student", "lms")
+TOKEN_PREFIX = "grd"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: resolved from the bearer key, never from the request body."""
+
+    key_id: str
+    role: str
+    student_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def can_author(self) -> bool:
+        return self.role in ("admin", "instructor")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    db: Database,
+    role: str,
+    *,
+    student_id: str | None = None,
+    name: str = "",
+    exams: list[str] | None = None,
+) -> tuple[str, str]:
+    """Create an API key; returns (key id, token). The token is shown once, stored hashed."""
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    if role == "student" and not student_id:
+        raise Invalid("a student key needs --student-id")
+    if role != "student" and student_id:
+        raise Invalid("only student keys are bound to a student id")
+    secret = secrets.token_urlsafe(32)
+    with db.session() as session:
+        key = ApiKey(secret_hash=_hash(secret), role=role, student_id=student_id, name=name)
+        session.add(key)
+        session.flush()
+        for exam_id in exams or []:
+            session.add(ExamGrant(api_key_id=key.id, exam_id=exam_id))
+        key_id = key.id
+    return key_id, f"{TOKEN_PREFIX}_{key_id}_{secret}"
+
+
+def authenticate(db: Database, authorization: str | None) -> Actor:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    token = authorization.removeprefix("Bearer ").strip()
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise Unauthorized("malformed token")
+    _, key_id, secret = parts
+    with db.session() as session:
+        key = session.get(ApiKey, key_id)
+        # Compare a hash even for unknown ids so timing says nothing about which ids exist.
+        expected = key.secret_hash if key else _hash("")
+        ok = hmac.compare_digest(expected, _hash(secret))
+        if key is None or not ok or key.revoked_at is not None:
+            raise Unauthorized("invalid or revoked token")
+        return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
+
+
+def revoke_token(db: Database, key_id: str) -> bool:
+    with db.session() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            return False
+        key.revoked_at = utcnow()
+        return True
+
+
+def granted_exams(db: Database, key_id: str) -> set[str]:
+    with db.session() as session:
+        rows = session.scalars(select(ExamGrant.exam_id).where(ExamGrant.api_key_id == key_id))
+        return set(rows)

@@ -1,0 +1,163 @@
+"""Use cases on exams: create, new version, read. Versions are immutable once stored."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+from grader.checks.registry import CheckerRegistry
+from grader.exams.loader import LoadedExam, RubricInvalid, load_exam, load_exam_json
+from grader.services.auth import Actor, granted_exams
+from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from grader.store import Database
+from grader.store.models import Exam, ExamVersion
+
+
+def parse_rubric(registry: CheckerRegistry, body: str, is_json: bool) -> LoadedExam:
+    try:
+        if is_json:
+            try:
+                data = json.loads(body)
+            except json.JSONDecodeError as exc:
+                raise Invalid(
+                    f"malformed JSON: {exc.msg}",
+                    [FieldError("(body)", exc.msg, exc.lineno)],
+                ) from None
+            return load_exam_json(data, registry)
+        return load_exam(body, registry)
+    except RubricInvalid as exc:
+        errors = [FieldError(e.field or "(document)", e.message, e.line) for e in exc.errors]
+        raise Invalid(f"the rubric has {len(errors)} error(s)", errors) from None
+
+
+def create_exam(
+    db: Database, registry: CheckerRegistry, actor: Actor, body: str, is_json: bool
+) -> dict[str, Any]:
+    if not actor.can_author:
+        raise Forbidden("only instructors and admins create exams")
+    loaded = parse_rubric(registry, body, is_json)
+    exam = loaded.exam
+    with db.session() as session:
+        if session.get(Exam, exam.id) is not None:
+            raise Conflict(f"exam {exam.id!r} exists; PUT /api/v1/exams/{exam.id} adds a version")
+        session.add(Exam(id=exam.id, owner_key_id=actor.key_id, current_version=1))
+        session.flush()
+        session.add(_version_row(loaded, 1, body))
+    return {"id": exam.id, "version": 1}
+
+
+def update_exam(
+    db: Database, registry: CheckerRegistry, actor: Actor, exam_id: str, body: str, is_json: bool
+) -> dict[str, Any]:
+    loaded = parse_rubric(registry, body, is_json)
+    if loaded.exam.id != exam_id:
+        raise Invalid(
+            "the rubric's id differs from the exam in the URL",
+            [FieldError("id", f"expected {exam_id!r}, got {loaded.exam.id!r}")],
+        )
+    with db.session() as session:
+        row = session.get(Exam, exam_id, with_for_update=True)
+        if row is None or not _may_edit(actor, row):
+            raise NotFound(f"no exam {exam_id!r}")
+        row.current_version += 1
+        session.add(_version_row(loaded, row.current_version, body))
+        version = row.current_version
+    return {"id": exam_id, "version": version}
+
+
+def get_exam(db: Database, actor: Actor, exam_id: str, version: int | None = None) -> dict[str, Any]:
+    with db.session() as session:
+        row = session.get(Exam, exam_id)
+        if row is None or not may_read_exam(db, actor, row):
+            raise NotFound(f"no exam {exam_id!r}")
+        number = version or row.current_version
+        ver = session.get(ExamVersion, (exam_id, number))
+        if ver is None:
+            raise NotFound(f"exam {exam_id!r} has no version {number}")
+        versions = list(
+            session.scalars(
+                select(ExamVersion.version)
+                .where(ExamVersion.exam_id == exam_id)
+                .order_by(ExamVersion.version)
+            )
+        )
+        definition = ver.definition
+        if not _may_edit(actor, row):
+            definition = _public_view(definition)
+        return {
+            "id": exam_id,
+            "title": ver.title,
+            "version": number,
+            "versions": versions,
+            "max_score": sum(q["points"] for q in ver.definition["questions"]),
+            "exam": definition,
+        }
+
+
+def may_read_exam(db: Database, actor: Actor, row: Exam) -> bool:
+    if actor.role in ("admin", "student"):
+        return True
+    if actor.role == "instructor":
+        return row.owner_key_id == actor.key_id
+    return row.id in granted_exams(db, actor.key_id)
+
+
+def _may_edit(actor: Actor, row: Exam) -> bool:
+    return actor.is_admin or (actor.role == "instructor" and row.owner_key_id == actor.key_id)
+
+
+def may_manage(actor: Actor, row: Exam) -> bool:
+    return _may_edit(actor, row)
+
+
+def _public_view(definition: dict[str, Any]) -> dict[str, Any]:
+    """What students and LMS keys see: the questions, not the rubric."""
+    return {
+        "id": definition["id"],
+        "title": definition["title"],
+        "questions": [
+            {"id": q["id"], "prompt": q["prompt"], "points": q["points"]}
+            for q in definition["questions"]
+        ],
+    }
+
+
+def _version_row(loaded: LoadedExam, version: int, source: str) -> ExamVersion:
+    return ExamVersion(
+        exam_id=loaded.exam.id,
+        version=version,
+        title=loaded.exam.title,
+        source=source,
+        definition=loaded.exam.model_dump(mode="json"),
+    )
+
+
+class ExamCache:
+    """Validated exams by (id, version). Versions never change, so entries never go stale."""
+
+    def __init__(self, registry: CheckerRegistry, maxsize: int = 64) -> None:
+        self.registry = registry
+        self.maxsize = maxsize
+        self._items: dict[tuple[str, int], LoadedExam] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Database, exam_id: str, version: int) -> LoadedExam:
+        key = (exam_id, version)
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None:
+            return hit
+        with db.session() as session:
+            ver = session.get(ExamVersion, key)
+            if ver is None:
+                raise NotFound(f"exam {exam_id!r} has no version {version}")
+            definition = ver.definition
+        loaded = load_exam_json(definition, self.registry)
+        with self._lock:
+            if len(self._items) >= self.maxsize:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = loaded
+        return loaded

@@ -1,0 +1,231 @@
+"""grade_submission: claim the row atomically, grade, store the grade once.
+
+Exactly once in effect: a claim is a compare-and-swap (`queued` -> `grading`, or a
+`grading` row whose lease ran out because its worker died) that stamps a fresh claim token;
+the grade is stored only by the holder of the current token. A second delivery of the same
+task finds nothing to claim and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from grader.config import Settings
+from grader.grading import CheckRunner, SubmissionResult, grade_many
+from grader.services.exams import ExamCache
+from grader.services.submissions import Publisher, publish_safely
+from grader.store import Database
+from grader.store.models import Submission, new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+# Called inside the transaction that stores a final state, so side effects such as webhook
+# outbox rows commit (or roll back) together with the grade.
+FinalHook = Callable[[Session, Submission], None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: str
+    token: str
+    exam_id: str
+    exam_version: int
+    answers: dict[str, str]
+    deliveries: int
+
+
+def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
+    now = utcnow()
+    token = new_id()
+    lease = timedelta(seconds=settings.task_time_limit + 30)
+    with db.session() as session:
+        claimable = or_(
+            Submission.status == "queued",
+            and_(Submission.status == "grading", Submission.lease_until < now),
+        )
+        result = session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, claimable)
+            .values(
+                status="grading",
+                claim_token=token,
+                lease_until=now + lease,
+                deliveries=Submission.deliveries + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        row = session.get(Submission, submission_id, populate_existing=True)
+        assert row is not None
+        return Claim(row.id, token, row.exam_id, row.exam_version, dict(row.answers), row.deliveries)
+
+
+def store_result(
+    db: Database, claim_: Claim, result: SubmissionResult, hooks: Sequence[FinalHook] = ()
+) -> bool:
+    """Store the grade if this claim is still current; False if another delivery won."""
+    now = utcnow()
+    with db.session() as session:
+        done = session.execute(
+            update(Submission)
+            .where(
+                Submission.id == claim_.submission_id,
+                Submission.status == "grading",
+                Submission.claim_token == claim_.token,
+            )
+            .values(
+                status="graded",
+                result=result.to_dict(),
+                score=result.score,
+                max_score=result.max_score,
+                needs_review=result.needs_review,
+                graded_at=now,
+                updated_at=now,
+                lease_until=None,
+                error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(done, "rowcount", 0) != 1:
+            return False
+        _run_hooks(session, claim_.submission_id, hooks)
+    return True
+
+
+def mark_failed(
+    db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()
+) -> bool:
+    now = utcnow()
+    with db.session() as session:
+        done = session.execute(
+            update(Submission)
+            .where(
+                Submission.id == claim_.submission_id,
+                Submission.status == "grading",
+                Submission.claim_token == claim_.token,
+            )
+            .values(status="failed", error=reason[:200], updated_at=now, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(done, "rowcount", 0) != 1:
+            return False
+        _run_hooks(session, claim_.submission_id, hooks)
+    return True
+
+
+def release(db: Database, claim_: Claim) -> None:
+    """Give a claim back (e.g. on a retryable error) so the next delivery can take it."""
+    with db.session() as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == claim_.submission_id, Submission.claim_token == claim_.token)
+            .values(status="queued", claim_token=None, lease_until=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _run_hooks(session: Session, submission_id: str, hooks: Sequence[FinalHook]) -> None:
+    if not hooks:
+        return
+    row = session.get(Submission, submission_id, populate_existing=True)
+    assert row is not None
+    for hook in hooks:
+        hook(session, row)
+
+
+def grade_submissions(
+    db: Database,
+    settings: Settings,
+    exams: ExamCache,
+    runner: CheckRunner,
+    submission_ids: Sequence[str],
+    hooks: Sequence[FinalHook] = (),
+) -> dict[str, str]:
+    """Claim, grade (text encoded in one pass across the claimed sheets) and store.
+
+    Returns the outcome per id: graded, failed, or skipped (another delivery has it)."""
+    outcomes: dict[str, str] = {}
+    claims: list[Claim] = []
+    for sid in submission_ids:
+        c = claim(db, settings, sid)
+        if c is None:
+            outcomes[sid] = "skipped"
+        elif c.deliveries > settings.max_deliveries:
+            # Delivered too often: it keeps killing workers (OOM, crash). Stop the loop.
+            mark_failed(db, c, f"gave up after {c.deliveries - 1} deliveries", hooks)
+            log.error("submission %s failed after %d deliveries", sid, c.deliveries - 1)
+            outcomes[sid] = "failed"
+        else:
+            claims.append(c)
+    by_exam: dict[tuple[str, int], list[Claim]] = {}
+    for c in claims:
+        by_exam.setdefault((c.exam_id, c.exam_version), []).append(c)
+    for (exam_id, version), group in by_exam.items():
+        loaded = exams.get(db, exam_id, version)
+        results = grade_many(loaded, [c.answers for c in group], runner)
+        for c, result in zip(group, results, strict=True):
+            stored = store_result(db, c, result, hooks)
+            outcomes[c.submission_id] = "graded" if stored else "skipped"
+    return outcomes
+
+
+def redrive(
+    db: Database, settings: Settings, publisher: Publisher, limit: int = 500
+) -> dict[str, Any]:
+    """Republish rows stuck in `queued` (publish lost, broker restarted) or in `grading`
+    with an expired lease (worker died). Duplicates are absorbed by the claim."""
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.redrive_after)
+    with db.session() as session:
+        ids = list(
+            session.scalars(
+                select(Submission.id)
+                .where(
+                    or_(
+                        and_(Submission.status == "queued", Submission.updated_at < stale),
+                        and_(Submission.status == "grading", Submission.lease_until < now),
+                    )
+                )
+                .order_by(Submission.updated_at)
+                .limit(limit)
+            )
+        )
+        if ids:
+            session.execute(
+                update(Submission)
+                .where(Submission.id.in_(ids), Submission.status == "queued")
+                .values(updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    published = sum(publish_safely(publisher, sid) for sid in ids)
+    if ids:
+        log.info("re-drive republished %d of %d stale submissions", published, len(ids))
+    return {"found": len(ids), "published": published}
+
+
+def queue_lag(db: Database) -> dict[str, Any]:
+    """Age of the oldest queued row and counts by state: the readiness signal."""
+    with db.session() as session:
+        oldest = session.scalar(
+            select(Submission.created_at)
+            .where(Submission.status == "queued")
+            .order_by(Submission.created_at)
+            .limit(1)
+        )
+        queued = session.query(Submission).filter(Submission.status == "queued").count()
+        grading = session.query(Submission).filter(Submission.status == "grading").count()
+    lag = 0.0
+    if oldest is not None:
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+        lag = (utcnow() - oldest).total_seconds()
+    return {"queued": queued, "grading": grading, "oldest_queued_seconds": round(lag, 3)}

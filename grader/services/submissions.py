@@ -1,0 +1,221 @@
+"""Use cases on submissions: submit (row first, then publish), read, list, wait."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from grader.config import Settings
+from grader.services.auth import Actor, granted_exams
+from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge
+from grader.store import Database
+from grader.store.models import Exam, ExamVersion, Submission
+
+log = logging.getLogger(__name__)
+
+FINAL = ("graded", "failed")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DIGITS = re.compile(r"\d{2,}")
+
+
+class Publisher(Protocol):
+    """Puts a submission id on the queue. May raise if the broker is down."""
+
+    def publish(self, submission_id: str) -> None: ...
+
+
+class SubmissionIn(BaseModel):
+    """Body of POST /exams/{id}/submissions. Unknown fields (score, role, ...) are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[\w.@+-]+$"
+    )
+    answers: dict[str, str] = Field(description="Answer text per question id.")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    status: str
+    published: bool
+
+
+def clean_answer(text: str) -> str:
+    """Make an answer storable everywhere: drop control characters (NUL breaks PostgreSQL
+    text), replace lone surrogates. Meaningful Unicode is kept for the checkers to map."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text)
+
+
+def validate_submission(
+    settings: Settings, body: Any, actor: Actor, question_ids: list[str]
+) -> SubmissionIn:
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object", [FieldError("(body)", "not an object")])
+    try:
+        data = SubmissionIn.model_validate(body)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"])
+            for e in exc.errors()
+        ]
+        raise Invalid("the submission is not valid", errors) from None
+    if actor.role == "student":
+        if data.student_id not in (None, actor.student_id):
+            raise Forbidden("a student key submits only for its own student id")
+        data.student_id = actor.student_id
+    elif data.student_id is None:
+        raise Invalid("student_id is required", [FieldError("student_id", "Field required")])
+    unknown = sorted(set(data.answers) - set(question_ids))
+    if unknown:
+        raise Invalid(
+            "answers name questions the exam does not have",
+            [FieldError(f"answers.{q}", f"unknown question id; known: {', '.join(question_ids)}")
+             for q in unknown],
+        )
+    for qid, text in data.answers.items():
+        if len(text) > settings.max_answer_chars:
+            raise TooLarge(
+                f"the answer to {qid} is longer than {settings.max_answer_chars} characters",
+                [FieldError(f"answers.{qid}", "answer too long")],
+            )
+        longest = max((len(m) for m in _DIGITS.findall(text)), default=0)
+        if longest > settings.max_digits:
+            raise Invalid(
+                f"the answer to {qid} has a number with {longest} digits",
+                [FieldError(f"answers.{qid}", f"numbers may have at most {settings.max_digits} digits")],
+            )
+    data.answers = {qid: clean_answer(text) for qid, text in data.answers.items()}
+    return data
+
+
+def _exam_for_submit(db: Database, actor: Actor, exam_id: str) -> tuple[int, list[str]]:
+    with db.session() as session:
+        exam = session.get(Exam, exam_id)
+        if exam is None:
+            raise NotFound(f"no exam {exam_id!r}")
+        if actor.role == "lms" and exam_id not in granted_exams(db, actor.key_id):
+            raise NotFound(f"no exam {exam_id!r}")
+        if actor.role == "instructor" and exam.owner_key_id != actor.key_id:
+            raise NotFound(f"no exam {exam_id!r}")
+        version = session.get(ExamVersion, (exam_id, exam.current_version))
+        assert version is not None
+        return exam.current_version, [q["id"] for q in version.definition["questions"]]
+
+
+def submit(
+    db: Database,
+    settings: Settings,
+    publisher: Publisher,
+    actor: Actor,
+    exam_id: str,
+    body: Any,
+) -> Accepted:
+    """Commit the row as `queued`, then publish its id. A failed publish loses nothing:
+    the re-drive republishes stale `queued` rows."""
+    version, question_ids = _exam_for_submit(db, actor, exam_id)
+    data = validate_submission(settings, body, actor, question_ids)
+    assert data.student_id is not None
+    with db.session() as session:
+        row = Submission(
+            exam_id=exam_id,
+            exam_version=version,
+            student_id=data.student_id,
+            submitted_by=actor.key_id,
+            answers=data.answers,
+            status="queued",
+        )
+        session.add(row)
+        session.flush()
+        submission_id = row.id
+    return Accepted(submission_id, "queued", publish_safely(publisher, submission_id))
+
+
+def publish_safely(publisher: Publisher, submission_id: str) -> bool:
+    try:
+        publisher.publish(submission_id)
+    except Exception:  # noqa: BLE001 - the row is stored; the re-drive publishes it later
+        log.warning("publishing %s failed; the re-drive will retry", submission_id, exc_info=True)
+        return False
+    return True
+
+
+def _visible(db: Database, actor: Actor, row: Submission) -> bool:
+    if actor.is_admin:
+        return True
+    if actor.role == "student":
+        return row.student_id == actor.student_id
+    if actor.role == "lms":
+        return row.exam_id in granted_exams(db, actor.key_id)
+    exam_owner = row.exam_id  # instructors see submissions to the exams they own
+    with db.session() as session:
+        exam = session.get(Exam, exam_owner)
+        return exam is not None and exam.owner_key_id == actor.key_id
+
+
+def submission_view(row: Submission) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        "exam_id": row.exam_id,
+        "exam_version": row.exam_version,
+        "student_id": row.student_id,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "graded_at": row.graded_at.isoformat() if row.graded_at else None,
+        "score": row.score,
+        "max_score": row.max_score,
+        "needs_review": row.needs_review,
+    }
+    if row.batch_id:
+        out["batch_id"] = row.batch_id
+    if row.status == "failed":
+        out["error"] = row.error
+    if row.result is not None:
+        out["questions"] = row.result["questions"]
+    return out
+
+
+def get_submission(db: Database, actor: Actor, submission_id: str) -> dict[str, Any]:
+    with db.session() as session:
+        row = session.get(Submission, submission_id)
+    if row is None or not _visible(db, actor, row):
+        raise NotFound(f"no submission {submission_id!r}")
+    return submission_view(row)
+
+
+def list_submissions(
+    db: Database, actor: Actor, exam_id: str | None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    query = select(Submission).order_by(Submission.created_at.desc()).limit(limit).offset(offset)
+    if exam_id:
+        query = query.where(Submission.exam_id == exam_id)
+    if actor.role == "student":
+        query = query.where(Submission.student_id == actor.student_id)
+    elif actor.role == "lms":
+        query = query.where(Submission.exam_id.in_(granted_exams(db, actor.key_id)))
+    elif actor.role == "instructor":
+        owned = select(Exam.id).where(Exam.owner_key_id == actor.key_id)
+        query = query.where(Submission.exam_id.in_(owned))
+    with db.session() as session:
+        return [submission_view(r) for r in session.scalars(query)]
+
+
+def wait_for(db: Database, submission_id: str, seconds: float) -> str:
+    """Poll the row until it is graded or failed, or the time is up; returns its status."""
+    deadline = time.monotonic() + seconds
+    delay = 0.01
+    while True:
+        with db.session() as session:
+            status = session.scalar(select(Submission.status).where(Submission.id == submission_id))
+        if status in FINAL or time.monotonic() >= deadline or status is None:
+            return status or "missing"
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.1)

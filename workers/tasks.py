@@ -1,0 +1,56 @@
+"""Thin named tasks: each is one call into grader.services."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery
+from sqlalchemy.exc import OperationalError
+
+from grader.config import Settings
+from grader.services import grading
+from grader.services.runtime import Runtime
+from workers.publisher import CeleryPublisher
+
+log = logging.getLogger(__name__)
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def runtime(settings: Settings) -> Runtime:
+    """One runtime per worker process (model and sandbox are loaded once, on first use)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime.create(settings)
+        return _runtime
+
+
+def register_tasks(app: Celery) -> None:
+    settings: Settings = app.conf.grader_settings
+    retry: dict[str, Any] = {
+        "autoretry_for": (OperationalError,),  # database unavailable: back off and retry
+        "retry_backoff": True,
+        "retry_backoff_max": 60,
+        "retry_jitter": True,
+        "max_retries": 8,
+    }
+    publisher = CeleryPublisher(settings, app)
+
+    @app.task(name="grading.grade_submission", **retry)
+    def grade_submission(submission_id: str) -> dict[str, str]:
+        rt = runtime(settings)
+        return grading.grade_submissions(rt.db, settings, rt.exams, rt.runner, [submission_id])
+
+    @app.task(name="grading.grade_chunk", **retry)
+    def grade_chunk(submission_ids: list[str]) -> dict[str, str]:
+        rt = runtime(settings)
+        return grading.grade_submissions(rt.db, settings, rt.exams, rt.runner, submission_ids)
+
+    @app.task(name="grading.redrive", acks_late=False)
+    def redrive() -> dict[str, Any]:
+        rt = runtime(settings)
+        return grading.redrive(rt.db, settings, publisher)
