@@ -9,6 +9,7 @@ the receiver or the network does: the outcome says what happened, the caller dec
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
 import socket
@@ -140,10 +141,8 @@ class _Watchdog:
 
     def _shutdown(self) -> None:
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed: nothing left to unblock
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing left to unblock
 
 
 class _WatchedHTTPConnection(HTTPConnection):

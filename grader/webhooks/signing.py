@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105  # a format prefix, not a secret
 # The spec asks for 24..64 random bytes; 32 matches the HMAC-SHA256 block strength.
 SECRET_BYTES = 32
 # Receivers reject timestamps further than this from their clock (replay window).
@@ -67,9 +67,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def signature_header(
-    secrets_: Sequence[str], msg_id: str, timestamp: int, body: bytes
-) -> str:
+def signature_header(secrets_: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one signature per live secret (rotation sends two)."""
     if not secrets_:
         raise ValueError("at least one secret is needed to sign")
