@@ -152,7 +152,8 @@ def report(rows: list[Row], shots: int) -> dict[str, Any]:
     groups = sorted(by_src.items()) + [("ALL", rows)]
     for src, group in groups:
         binary = src in BINARY_SOURCES
-        figs = {key: summarise(group, key, binary=binary) for key, _ in cols}
+        mixed = src == "ALL"
+        figs = {key: summarise(group, key, binary=binary, fractions=mixed) for key, _ in cols}
         cells = "  ".join(
             f"{_fmt(figs[key]['pearson']):>16}  {_fmt(figs[key].get('macro_f1')):>14}" for key, _ in cols
         )
@@ -184,10 +185,10 @@ def main(argv: list[str]) -> int:
     encoder = load_encoder(args.model, cache_size=max(100_000, 4 * len(rows)))
     scored = run(rows, encoder, args.shots, args.seed)
     by_source = report(scored, args.shots)
-    overall = summarise(scored, "kshot", binary=False)
+    overall = summarise(scored, "kshot", binary=False, fractions=True)
     result: dict[str, Any] = {"n": len(scored), **overall, "by_source": by_source}
-    result["zero_shot"] = summarise(scored, "zero", binary=False)
-    result["naive"] = summarise(scored, "naive", binary=False)
+    result["zero_shot"] = summarise(scored, "zero", binary=False, fractions=True)
+    result["naive"] = summarise(scored, "naive", binary=False, fractions=True)
     result["shots"] = args.shots
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, allow_nan=False, default=_json_num))

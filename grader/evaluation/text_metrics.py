@@ -68,16 +68,21 @@ def _step(gold: Array) -> float:
     return 1.0 if np.allclose(gold, np.rint(gold)) else 0.5
 
 
-def summarise(rows: Sequence[Scored], key: str, *, binary: bool) -> dict[str, Any]:
+def summarise(
+    rows: Sequence[Scored], key: str, *, binary: bool, fractions: bool = False
+) -> dict[str, Any]:
+    """Figures of one prediction column. `fractions`: compare score/max_score (for files that
+    mix scales, e.g. 0-5 and 0/1 sources), else the raw scores."""
     if not rows:
         return {"n": 0}
-    gold = np.array([r.score for r in rows], dtype=np.float64)
-    pred = np.array([r.pred[key] for r in rows], dtype=np.float64)
+    scale = np.array([r.max_score if fractions else 1.0 for r in rows], dtype=np.float64)
+    gold = np.array([r.score for r in rows], dtype=np.float64) / scale
+    pred = np.array([r.pred[key] for r in rows], dtype=np.float64) / scale
     out: dict[str, Any] = {
         "n": len(rows),
         "pearson": round(pearson(gold, pred), 4),
         "spearman": round(spearman(gold, pred), 4),
-        "qwk": round(qwk(gold, pred, _step(gold)), 4),
+        "qwk": round(qwk(gold, pred, _step(gold) if not fractions else 0.1), 4),
         "rmse": round(math.sqrt(float(np.mean((gold - pred) ** 2))), 4),
     }
     if binary:
