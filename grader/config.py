@@ -41,6 +41,7 @@ class Settings:
     redrive_interval: float = 15.0
     redrive_after: float = 30.0  # a `queued` row untouched this long is republished
     worker_concurrency: int = 1
+    queue: str = "grading"
     # Math sandbox
     math_timeout: float = 2.0
     math_memory_mb: int = 1024

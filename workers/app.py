@@ -9,8 +9,6 @@ from celery import Celery
 from grader.config import Settings
 from workers.embedded import embedded_url
 
-GRADING_QUEUE = "grading"
-
 
 def make_celery(settings: Settings) -> Celery:
     settings.validate()
@@ -38,7 +36,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=True,
-        task_default_queue=GRADING_QUEUE,
+        task_default_queue=settings.queue,
         worker_hijack_root_logger=False,
         worker_concurrency=settings.worker_concurrency,
         beat_schedule={

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
 
@@ -130,10 +130,12 @@ class ChoiceSpec(CheckSpec):
     options: list[ChoiceOption] = Field(min_length=2)
     correct: str
 
-    @field_validator("correct")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return value
+    @model_validator(mode="after")
+    def _correct_is_an_option(self) -> ChoiceSpec:
+        ids = [o.id for o in self.options]
+        if self.correct not in ids:
+            raise ValueError(f"correct: {self.correct!r} is not one of the options {ids}")
+        return self
 
 
 class ChoiceChecker(BaseChecker[ChoiceSpec]):

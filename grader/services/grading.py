@@ -44,7 +44,8 @@ class Claim:
 def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
     now = utcnow()
     token = new_id()
-    lease = timedelta(seconds=settings.task_time_limit + 30)
+    # The hard time limit kills a task by then; the margin covers clock skew between hosts.
+    lease = timedelta(seconds=settings.task_time_limit + 10)
     with db.session() as session:
         claimable = or_(
             Submission.status == "queued",

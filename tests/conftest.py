@@ -1,0 +1,119 @@
+"""Fixtures shared by every layer: settings -> runtime -> app -> client -> tokens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+DEMO_RUBRIC = """\
+id: demo
+title: Demo exam
+questions:
+  - id: q1
+    prompt: Which activation function has no trainable parameters?
+    points: 2
+    criteria:
+      - id: names-relu
+        points: 2
+        check:
+          kind: keywords
+          groups: [{any_of: [relu, rectified linear unit]}]
+        feedback: {met: "Right: ReLU.", missed: "Think about ReLU."}
+  - id: q2
+    prompt: Which network has more parameters, A or B?
+    points: 3
+    criteria:
+      - id: picks-a
+        points: 2
+        check:
+          kind: choice
+          options:
+            - {id: A, phrases: [network a, first network, "a has more"]}
+            - {id: B, phrases: [network b, second network, "b has more"]}
+          correct: A
+      - id: says-bias
+        points: 1
+        check: {kind: regex, pattern: "bias(es)?"}
+"""
+
+
+@pytest.fixture
+def demo_rubric() -> str:
+    return DEMO_RUBRIC
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from grader.config import Settings
+
+    return Settings(data_dir=str(tmp_path / "data"), text_checks=False).resolved()
+
+
+@pytest.fixture
+def runtime(settings):  # type: ignore[no-untyped-def]
+    from grader.services.runtime import Runtime
+
+    rt = Runtime.create(settings)
+    rt.db.upgrade()
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture
+def app(settings, runtime):  # type: ignore[no-untyped-def]
+    from grader.api import create_app
+
+    return create_app(settings, runtime=runtime)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+class Tokens:
+    """Bearer tokens for each role, and headers built from them."""
+
+    def __init__(self, runtime) -> None:  # type: ignore[no-untyped-def]
+        from grader.services.auth import create_token
+
+        self.ids: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}
+        for name, role, student in [
+            ("admin", "admin", None),
+            ("instructor", "instructor", None),
+            ("instructor2", "instructor", None),
+            ("student", "student", "s1"),
+            ("student2", "student", "s2"),
+            ("lms", "lms", None),
+        ]:
+            key_id, token = create_token(runtime.db, role, student_id=student)
+            self.ids[name], self.tokens[name] = key_id, token
+
+    def headers(self, name: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}", **extra}
+
+
+@pytest.fixture
+def tokens(runtime) -> Iterator[Tokens]:  # type: ignore[no-untyped-def]
+    yield Tokens(runtime)
+
+
+@pytest.fixture
+def demo_exam(client, tokens, demo_rubric) -> str:  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/api/v1/exams",
+        data=demo_rubric,
+        headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}),
+    )
+    assert r.status_code == 201, r.get_json()
+    return "demo"

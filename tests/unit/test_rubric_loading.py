@@ -1,0 +1,81 @@
+"""Rubric files: validation errors name the field and the line."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks import simple_registry
+from grader.exams import RubricInvalid, load_exam
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(RubricInvalid) as info:
+        load_exam(text, simple_registry())
+    return [str(e) for e in info.value.errors]
+
+
+def test_demo_rubric_loads(demo_rubric: str) -> None:
+    loaded = load_exam(demo_rubric, simple_registry())
+    assert [q.id for q in loaded.exam.questions] == ["q1", "q2"]
+    assert loaded.exam.max_score == 5
+    assert loaded.spec("q2", "picks-a").correct == "A"  # type: ignore[attr-defined]
+
+
+def test_points_that_do_not_add_up_name_the_question_and_line(demo_rubric: str) -> None:
+    broken = demo_rubric.replace("    points: 3\n", "    points: 4\n")
+    (error,) = errors_of(broken)
+    assert "line 14" in error and "questions.1" in error
+    assert "add up to 3" in error and "worth 4" in error
+
+
+def test_duplicate_question_ids(demo_rubric: str) -> None:
+    broken = demo_rubric.replace("id: q2", "id: q1")
+    assert any("duplicate question ids: q1" in e for e in errors_of(broken))
+
+
+def test_unknown_checker_kind_and_bad_spec_report_each_line(demo_rubric: str) -> None:
+    broken = demo_rubric.replace("kind: keywords", "kind: telepathy").replace(
+        'pattern: "bias(es)?"', 'pattern: "bias(("'
+    )
+    errors = errors_of(broken)
+    assert len(errors) == 2
+    assert any("line 11" in e and "unknown checker kind 'telepathy'" in e for e in errors)
+    assert any("line 28" in e and "invalid regular expression" in e for e in errors)
+
+
+def test_missing_fields_and_wrong_types() -> None:
+    errors = errors_of("id: x\nquestions:\n  - id: q1\n    points: lots\n    criteria: []\n")
+    joined = "\n".join(errors)
+    assert "title: Field required" in joined
+    assert "questions.0.points" in joined and "line 4" in joined
+    assert "questions.0.criteria" in joined
+
+
+def test_malformed_yaml_reports_line() -> None:
+    (error,) = errors_of("id: x\ntitle: [unclosed\nquestions: []\n")
+    assert error.startswith("line ") and "not valid YAML" in error
+
+
+@pytest.mark.parametrize("text", ["", "- a list", "just a string", "42"])
+def test_documents_that_are_not_mappings(text: str) -> None:
+    assert errors_of(text)
+
+
+def test_yaml_tags_are_not_executed() -> None:
+    errors = errors_of("!!python/object/apply:os.system ['touch /tmp/pwned']\n")
+    assert "not valid YAML" in errors[0]
+
+
+def test_combine_max_allows_alternatives() -> None:
+    text = """
+id: alt
+title: Alternatives
+questions:
+  - id: q
+    points: 2
+    combine: max
+    criteria:
+      - {id: full, points: 2, check: {kind: exact, accept: ["42"]}}
+      - {id: half, points: 1, check: {kind: exact, accept: ["41"]}}
+"""
+    assert load_exam(text, simple_registry()).exam.questions[0].combine == "max"
