@@ -131,7 +131,7 @@ def cluster_answers(
     similar leader at or above `threshold`, else leads a group of its own. Leader clustering
     is O(n * groups) in time and memory (agglomerative clustering would need an n x n matrix)
     and its groups are tight: every member is close to the representative shown to the
-    grader. Groups come largest first."""
+    grader. Groups come largest first, the group of empty answers last."""
     by_text: dict[str, list[str]] = {}
     shown: dict[str, str] = {}
     for key, text in answers:
@@ -166,7 +166,7 @@ def cluster_answers(
         if vec is not None:
             leaders.append(vec)
             leader_group.append(len(groups) - 1)
-    groups.sort(key=lambda g: (-g.size, g.id))
+    groups.sort(key=lambda g: (not g.representative.strip(), -g.size, g.id))
     for index, group in enumerate(groups):
         group.id = index
     return groups

@@ -5,10 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 
-def crit(cid: str, score: float, max_score: float, status: str = "ok",
-         confidence: float = 1.0, feedback: str = "") -> dict[str, Any]:
-    return {"id": cid, "score": score, "max_score": max_score, "feedback": feedback,
-            "evidence": None, "status": status, "confidence": confidence, "details": {}}
+def crit(
+    cid: str,
+    score: float,
+    max_score: float,
+    status: str = "ok",
+    confidence: float = 1.0,
+    feedback: str = "",
+) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "score": score,
+        "max_score": max_score,
+        "feedback": feedback,
+        "evidence": None,
+        "status": status,
+        "confidence": confidence,
+        "details": {},
+    }
 
 
 def question(qid: str, *criteria: dict[str, Any], status: str = "answered") -> dict[str, Any]:
@@ -35,7 +49,9 @@ def simple(a: float, b1: float, b2: float, review: bool = False) -> dict[str, An
     """q1 (2 points, one criterion) and q2 (2 points: b1 and b2 worth 1 each)."""
     return result(
         question("q1", crit("a", a, 2.0)),
-        question("q2", crit("b1", b1, 1.0),
-                 crit("b2", b2, 1.0, "needs_review" if review else "ok",
-                      0.3 if review else 1.0)),
+        question(
+            "q2",
+            crit("b1", b1, 1.0),
+            crit("b2", b2, 1.0, "needs_review" if review else "ok", 0.3 if review else 1.0),
+        ),
     )

@@ -8,7 +8,13 @@ import re
 import pytest
 from batch_fixtures import simple
 
-from grader.batches.stats import compute_stats, histogram, pearson, question_stats, upper_lower_index
+from grader.batches.stats import (
+    compute_stats,
+    histogram,
+    pearson,
+    question_stats,
+    upper_lower_index,
+)
 
 # totals 4, 3, 1, 0; q1 = 2, 2, 0, 0; q2 = 2, 1, 1, 0 (b2 of the last waits for review)
 RESULTS = [simple(2, 1, 1), simple(2, 1, 0), simple(0, 1, 0), simple(0, 0, 0, review=True)]
@@ -38,7 +44,9 @@ def test_facility_and_discrimination():
 
 def test_criterion_hit_rates():
     q1, q2 = compute_stats(RESULTS)["questions"]
-    assert [(c["id"], c["hit_rate"], c["partial_rate"]) for c in q1["criteria"]] == [("a", 0.5, 0.0)]
+    assert [(c["id"], c["hit_rate"], c["partial_rate"]) for c in q1["criteria"]] == [
+        ("a", 0.5, 0.0)
+    ]
     b1, b2 = q2["criteria"]
     assert (b1["hit_rate"], b2["hit_rate"], b2["needs_review"]) == (0.75, 0.25, 1)
 
@@ -64,8 +72,9 @@ def test_edge_cases():
 def test_html_report_is_self_contained_and_escaped():
     from grader.batches.report import render_html
 
-    page = render_html(compute_stats(RESULTS), title="<script>alert(1)</script> exam",
-                       subtitle="batch b1")
+    page = render_html(
+        compute_stats(RESULTS), title="<script>alert(1)</script> exam", subtitle="batch b1"
+    )
     assert page.startswith("<!DOCTYPE html>")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert not re.search(r"(src|href)=\"(?!data:)", page)  # nothing fetched from anywhere

@@ -1,0 +1,103 @@
+"""Overrides laid over automatic results, and the dry-run diff of a regrade."""
+
+from __future__ import annotations
+
+from batch_fixtures import crit, question, result, simple
+
+from grader.batches.regrade import apply_overrides, diff_results, regrade_diff
+
+
+def _ov(qid, cid, score, at="2026-11-25T10:00:00", who="ta"):
+    return {
+        "question_id": qid,
+        "criterion_id": cid,
+        "score": score,
+        "reason": "checked by hand",
+        "author": who,
+        "created_at": at,
+    }
+
+
+def test_criterion_override_keeps_the_automatic_score_beside_it():
+    auto = simple(2, 1, 0, review=True)
+    eff, orphans = apply_overrides(auto, [_ov("q2", "b2", 1.0)])
+    assert orphans == []
+    b2 = eff["questions"][1]["criteria"][1]
+    assert (b2["score"], b2["auto_score"], b2["status"]) == (1.0, 0.0, "ok")
+    assert b2["override"]["auto_status"] == "needs_review" and b2["override"]["author"] == "ta"
+    assert eff["questions"][1]["score"] == 2.0 and eff["questions"][1]["auto_score"] == 1.0
+    assert (eff["score"], eff["auto_score"], eff["needs_review"]) == (4.0, 3.0, False)
+    assert auto["score"] == 3.0 and "override" not in auto["questions"][1]["criteria"][1]
+
+
+def test_question_override_wins_and_latest_override_wins():
+    auto = simple(2, 1, 1)
+    overrides = [
+        _ov("q1", None, 0.5, at="2026-11-25T12:00"),
+        _ov("q1", None, 1.0, at="2026-11-25T11:00"),
+        _ov("q1", "a", 2.0),
+    ]
+    eff, _ = apply_overrides(auto, overrides)
+    q1 = eff["questions"][0]
+    assert q1["score"] == 0.5 and q1["auto_score"] == 2.0  # automatic, not the criterion override
+    assert eff["score"] == 2.5
+
+
+def test_override_scores_are_clamped_and_combine_max_respected():
+    auto = result(question("q", crit("x", 1.0, 2.0), crit("y", 0.0, 2.0)))
+    auto["questions"][0]["max_score"] = 2.0
+    auto["max_score"] = 2.0
+    eff, _ = apply_overrides(auto, [_ov("q", "y", 5.0)], combine={"q": "max"})
+    assert eff["questions"][0]["criteria"][1]["score"] == 2.0
+    assert eff["questions"][0]["score"] == 2.0
+
+
+def test_orphaned_overrides_are_reported_not_applied():
+    eff, orphans = apply_overrides(simple(1, 1, 1), [_ov("q9", None, 1), _ov("q1", "zz", 1)])
+    assert len(orphans) == 2 and eff["score"] == 3.0 and "auto_score" not in eff
+
+
+def test_diff_lists_who_changes_and_by_how_much():
+    old = {"a": simple(2, 1, 1), "b": simple(1, 0, 0), "c": simple(0, 0, 0)}
+    new = {"a": simple(2, 1, 1), "b": simple(2, 1, 0), "c": simple(0, 0, 0, review=True)}
+    diff = diff_results(old, new, labels={"a": "s1", "b": "s2", "c": "s3"})
+    assert [(c.submission_id, c.student_id, c.delta) for c in diff.changes] == [
+        ("b", "s2", 2.0),
+        ("c", "s3", 0.0),
+    ]
+    assert [(q.id, q.old, q.new, q.delta) for q in diff.changes[0].questions] == [
+        ("q1", 1.0, 2.0, 1.0),
+        ("q2", 0.0, 1.0, 1.0),
+    ]
+    assert diff.changes[1].new_needs_review is True
+    s = diff.summary
+    assert (s["n"], s["changed"], s["increased"], s["decreased"], s["unchanged"]) == (3, 2, 1, 0, 2)
+    assert s["mean_delta"] == round(2 / 3, 4) and s["max_increase"] == 2.0
+
+
+def test_regrade_diff_reapplies_overrides_so_they_survive():
+    # The instructor gave q1 full marks by hand; the new rubric version is stricter on q1 and
+    # more lenient on q2. The override holds, so only q2 moves.
+    old_auto = {"a": simple(0, 0, 0)}
+    new_auto = {"a": simple(0, 1, 1)}
+    overrides = {"a": [_ov("q1", "a", 2.0)]}
+    diff = regrade_diff(old_auto, new_auto, overrides, labels={"a": "s1"})
+    (change,) = diff.changes
+    assert (change.old_score, change.new_score, change.delta) == (2.0, 4.0, 2.0)
+    assert [q.id for q in change.questions] == ["q2"]
+    assert diff.orphaned_overrides == [] and diff.summary["orphaned_overrides"] == 0
+
+
+def test_regrade_diff_reports_overrides_that_no_longer_fit():
+    new_version = result(question("q1", crit("a", 2.0, 2.0)))
+    diff = regrade_diff({"a": simple(0, 0, 0)}, {"a": new_version}, {"a": [_ov("q2", "b1", 1.0)]})
+    assert diff.summary["orphaned_overrides"] == 1
+    assert diff.orphaned_overrides[0]["submission_id"] == "a"
+    assert diff.changes[0].questions[-1].id == "q2" and diff.changes[0].questions[-1].new is None
+    assert diff.to_dict()["summary"]["changed"] == 1
+
+
+def test_diff_with_ungraded_sides():
+    diff = diff_results({"a": None}, {"a": simple(1, 0, 0), "b": simple(0, 0, 0)})
+    assert diff.summary["n"] == 2
+    assert {c.submission_id for c in diff.changes} == {"a", "b"}
