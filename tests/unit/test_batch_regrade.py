@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from batch_fixtures import crit, question, result, simple
-
 from grader.batches.regrade import apply_overrides, diff_results, regrade_diff
+from tests.unit.batch_fixtures import crit, question, result, simple
 
 
 def _ov(qid, cid, score, at="2026-11-25T10:00:00", who="ta"):

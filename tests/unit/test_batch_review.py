@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from batch_fixtures import crit, question, result
 
 from grader.batches.review import (
     cluster_answers,
@@ -12,6 +11,7 @@ from grader.batches.review import (
     question_uncertainty,
     review_items,
 )
+from tests.unit.batch_fixtures import crit, question, result
 
 
 class BagOfWords:

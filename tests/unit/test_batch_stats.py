@@ -6,7 +6,6 @@ import base64
 import re
 
 import pytest
-from batch_fixtures import simple
 
 from grader.batches.stats import (
     compute_stats,
@@ -15,6 +14,7 @@ from grader.batches.stats import (
     question_stats,
     upper_lower_index,
 )
+from tests.unit.batch_fixtures import simple
 
 # totals 4, 3, 1, 0; q1 = 2, 2, 0, 0; q2 = 2, 1, 1, 0 (b2 of the last waits for review)
 RESULTS = [simple(2, 1, 1), simple(2, 1, 0), simple(0, 1, 0), simple(0, 0, 0, review=True)]
