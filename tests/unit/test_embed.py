@@ -1,0 +1,99 @@
+"""The real encoder: golden vector, offline loading, deduplication, caches, length flag."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from grader.embed import Encoder, default_model_path, load_encoder, split_sentences
+
+GOLDEN_SENTENCE = "Weight decay adds a penalty on large weights to the loss."
+# First five components and the sum of the embedding of GOLDEN_SENTENCE with the packaged
+# all-MiniLM-L6-v2: a change of model files, tokenizer, pooling or normalisation breaks it.
+GOLDEN_HEAD = [-0.02785, 0.07138, 0.05727, 0.07399, 0.04166]
+GOLDEN_SUM = 0.45683
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    if not default_model_path().is_dir():
+        pytest.skip("packaged model not installed")
+    return load_encoder()
+
+
+def test_golden_vector(encoder: Encoder) -> None:
+    vec = encoder.encode([GOLDEN_SENTENCE])[0]
+    assert vec.shape == (384,)
+    assert encoder.max_seq_length == 256
+    np.testing.assert_allclose(vec[:5], GOLDEN_HEAD, atol=2e-4)
+    assert float(vec.sum()) == pytest.approx(GOLDEN_SUM, abs=2e-3)
+    assert float(np.linalg.norm(vec)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_identical_texts_encoded_once_and_cached(encoder: Encoder) -> None:
+    before = encoder.cache_info()["encoded"]
+    texts = ["Tanh is zero-centred.", "Tanh is zero-centred.", "ReLU does not saturate."]
+    vecs = encoder.encode(texts)
+    assert vecs.shape == (3, 384)
+    np.testing.assert_array_equal(vecs[0], vecs[1])
+    assert encoder.cache_info()["encoded"] - before <= 2
+    again = encoder.encode(texts[::-1])
+    assert encoder.cache_info()["encoded"] - before <= 2
+    np.testing.assert_array_equal(again[0], vecs[2])
+
+
+def test_pinned_exemplars_survive_lru_eviction() -> None:
+    if not default_model_path().is_dir():
+        pytest.skip("packaged model not installed")
+    small = Encoder(cache_size=2)
+    small._model = load_encoder().model  # share the loaded weights; only the caches differ
+    small.encode(["exemplar one"], pin=True)
+    small.encode(["a", "b", "c"])
+    info = small.cache_info()
+    assert info["lru"] == 2 and info["pinned"] == 1
+    encoded = info["encoded"]
+    small.encode(["exemplar one"])
+    assert small.cache_info()["encoded"] == encoded
+
+
+def test_too_long_flag(encoder: Encoder) -> None:
+    assert not encoder.too_long("short sentence")
+    assert encoder.too_long("word " * 400)
+    assert encoder.too_long("x" * 100_000)
+
+
+def test_same_object_per_path_and_thread_safe_loading() -> None:
+    if not default_model_path().is_dir():
+        pytest.skip("packaged model not installed")
+    got: list[Encoder] = []
+    threads = [threading.Thread(target=lambda: got.append(load_encoder())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(e is got[0] for e in got)
+    assert load_encoder(default_model_path()) is got[0]
+
+
+def test_missing_model_folder_fails_without_download(tmp_path: object) -> None:
+    enc = Encoder(f"{tmp_path}/nothing-here")
+    with pytest.raises(FileNotFoundError):
+        enc.encode(["x"])
+
+
+def test_empty_input(encoder: Encoder) -> None:
+    assert encoder.encode([]).shape == (0, 384)
+
+
+def test_split_sentences() -> None:
+    text = "First point. Second point!  \n\n- a list item\n- another one\nx = 3.5 is kept"
+    assert split_sentences(text) == [
+        "First point.",
+        "Second point!",
+        "- a list item",
+        "- another one x = 3.5 is kept",
+    ]
+    assert split_sentences("   \n ... !!") == []
+    assert len(split_sentences("a. " * 1000)) == 64

@@ -1,0 +1,189 @@
+"""The `text` checker with a model-free fake encoder: scoring, guards, feedback, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from grader.checks.base import Status
+from grader.checks.registry import CheckerRegistry
+from grader.checks.text import TextChecker, TextSpec, register_text_checkers
+
+from .text_fakes import FakeEncoder
+
+QUESTION = "Explain why the sigmoid activation function saturates in the hidden layers."
+SPEC = TextSpec(
+    description="explains that sigmoid gradients vanish for large inputs",
+    exemplars=[
+        "For large positive or negative inputs the sigmoid output is flat, so its gradient is "
+        "close to zero.",
+        "The derivative of the sigmoid vanishes when the input magnitude is large.",
+    ],
+    misconceptions=[
+        {"text": "Sigmoid saturates because it has too many trainable parameters.",
+         "feedback": "Activation functions have no trainable parameters."}
+    ],
+    hint="Look at the slope of the sigmoid far from zero.",
+    question=QUESTION,
+)
+GOOD = (
+    "The sigmoid becomes flat for large positive or negative inputs. "
+    "Its gradient is then close to zero, so learning stalls."
+)
+
+
+@pytest.fixture()
+def checker() -> TextChecker:
+    return TextChecker(FakeEncoder())
+
+
+def test_good_answer_met_with_evidence(checker: TextChecker) -> None:
+    res = checker.check(SPEC, GOOD)
+    assert res.fraction >= 0.5
+    assert res.evidence and res.evidence in GOOD
+    assert "“" in res.feedback
+    assert 0.0 <= res.confidence <= 1.0
+    assert "features" in res.details
+
+
+def test_off_topic_answer_missing_with_hint(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "Paris is the capital of France and has many museums.")
+    assert res.fraction < 0.3
+    assert "Hint:" in res.feedback and res.evidence is None
+
+
+def test_better_answer_scores_higher(checker: TextChecker) -> None:
+    weak = checker.check(SPEC, "The sigmoid has an output between zero and one.")
+    strong = checker.check(SPEC, GOOD)
+    assert strong.fraction > weak.fraction
+
+
+def test_restated_question_capped(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "The sigmoid activation function saturates in the hidden layers.")
+    assert res.fraction <= 0.2
+    assert "restates_question" in res.details["flags"]
+
+
+def test_keyword_stuffing_capped_and_reviewed(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "sigmoid gradient zero flat large inputs derivative vanishes saturation")
+    assert res.fraction <= 0.5
+    assert "keyword_list" in res.details["flags"]
+    assert res.status == Status.NEEDS_REVIEW
+
+
+def test_negated_statement_loses_credit(checker: TextChecker) -> None:
+    plain = checker.check(SPEC, "The derivative of the sigmoid vanishes when the input magnitude is large.")
+    neg = checker.check(SPEC, "The derivative of the sigmoid never vanishes when the input magnitude is large.")
+    assert neg.fraction < plain.fraction
+    assert "negation" in neg.details["flags"]
+
+
+def test_misconception_costs_credit_and_explains(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "Sigmoid saturates because it has too many trainable parameters.")
+    assert "misconception" in res.details["flags"]
+    assert "no trainable parameters" in res.feedback
+    assert res.fraction < 0.35
+
+
+def test_required_concepts() -> None:
+    spec = SPEC.model_copy(update={"concepts": [{"any_of": ["gradient", "derivative"]},
+                                                {"any_of": ["tanh"], "label": "tanh"}]})
+    res = TextChecker(FakeEncoder()).check(spec, GOOD)
+    assert res.details["missing_concepts"] == ["tanh"]
+    assert "Not mentioned: tanh" in res.feedback
+
+
+def test_examples_calibrate() -> None:
+    spec = SPEC.model_copy(update={"examples": [
+        {"answer": GOOD, "score": 1.0},
+        {"answer": "It is bounded between zero and one.", "score": 0.0},
+        {"answer": "Because of the exponential function.", "score": 0.0},
+    ]})
+    checker = TextChecker(FakeEncoder())
+    same = checker.check(spec, GOOD)
+    other = checker.check(spec, "It is bounded between zero and one.")
+    assert same.fraction > other.fraction
+    assert "shots" in same.details
+
+
+def test_examples_alone_are_enough() -> None:
+    spec = TextSpec(examples=[{"answer": GOOD, "score": 1.0}, {"answer": "No idea.", "score": 0.0}])
+    res = TextChecker(FakeEncoder()).check(spec, GOOD)
+    assert res.fraction > 0.5
+
+
+def test_spec_needs_something_to_compare() -> None:
+    with pytest.raises(ValidationError):
+        TextSpec(description="x")
+    with pytest.raises(ValidationError):
+        TextSpec(exemplars=["a"], unknown_field=1)  # type: ignore[call-arg]
+
+
+def test_plain_string_misconceptions_accepted() -> None:
+    spec = TextSpec(exemplars=["a b c"], misconceptions=["wrong idea"])
+    assert spec.misconceptions[0].text == "wrong idea"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "",
+        "   \n\t ",
+        "...!!!",
+        "\x00\u202e\u200b",
+        "🙂🙂🙂",
+        "Die Sigmoidfunktion sättigt, weil ihre Ableitung für große Eingaben verschwindet und "
+        "das Lernen dadurch sehr langsam wird.",
+        "<p>The <b>sigmoid</b> is flat for large inputs, so the gradient is near zero.</p>",
+        "**Answer:** the sigmoid is _flat_ for `large` inputs; gradient ~ 0.",
+        "def f(x):\n    return 1 / (1 + math.exp(-x))  # flat for big x",
+        "sigmoid " * 200_000,
+        "x" * 1_000_000,
+        "The sigmoid is flat. " * 5_000,
+        "\ud800 lone surrogate and the gradient is zero",
+        QUESTION,
+    ],
+)
+def test_bad_inputs_never_crash(checker: TextChecker, answer: str) -> None:
+    res = checker.check(SPEC, answer)
+    assert 0.0 <= res.fraction <= 1.0
+    assert res.feedback
+    if not answer.strip() or not any(ch.isalnum() for ch in answer):
+        assert res.fraction == 0.0
+
+
+def test_huge_answer_is_cut_and_reviewed(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "The sigmoid is flat for large inputs. " * 30_000)
+    assert "too_long" in res.details["flags"]
+    assert res.status == Status.NEEDS_REVIEW
+
+
+def test_other_language_goes_to_review(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "Сигмоида насыщается, потому что её производная становится очень малой.")
+    assert "language" in res.details["flags"]
+    assert res.status == Status.NEEDS_REVIEW
+
+
+def test_warm_encodes_everything_in_one_pass() -> None:
+    enc = FakeEncoder()
+    checker = TextChecker(enc)
+    answers = [GOOD, GOOD, "It is flat.", "Gradients vanish. Learning is slow."]
+    checker.warm([(SPEC, a) for a in answers])
+    calls = len(enc.calls)
+    for a in answers:
+        checker.check(SPEC, a)
+    assert all(n == 0 for n in enc.calls[calls:])  # nothing new after warming
+
+
+def test_exemplars_prepared_once_per_spec() -> None:
+    checker = TextChecker(FakeEncoder())
+    first = checker.reference(SPEC)
+    assert checker.reference(TextSpec.model_validate(SPEC.model_dump())) is first
+
+
+def test_register() -> None:
+    registry = CheckerRegistry()
+    register_text_checkers(registry, FakeEncoder())
+    assert "text" in registry
+    spec = registry.parse_spec("text", {"exemplars": ["x y z"], "hint": "h"})
+    assert isinstance(spec, TextSpec)
