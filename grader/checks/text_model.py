@@ -21,11 +21,11 @@ import numpy.typing as npt
 Vectors = npt.NDArray[np.float32]
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-_NEGATIONS = frozenset(
+NEGATIONS = frozenset(
     "not no never none nothing nobody neither nor cannot can't don't doesn't isn't aren't "
     "wasn't weren't won't wouldn't shouldn't couldn't didn't hasn't haven't without".split()
 )
-_STOP = frozenset(
+STOPWORDS = frozenset(
     """a an the and or but if then than so of to in on at by for with from into onto as is are
     was were be been being am do does did done have has had having it its it's this that these
     those there here they them their he she his her we our you your i me my what which who whom
@@ -51,13 +51,13 @@ def words(text: str) -> list[str]:
 
 
 def content_stems(text: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in words(text) if w not in _STOP and w not in _NEGATIONS)
+    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATIONS)
 
 
 def negated(text: str) -> bool:
     """Odd number of negation words: 'not connected' vs 'connected'."""
     ws = words(text)
-    count = sum(1 for w in ws if w in _NEGATIONS or w.endswith("n't"))
+    count = sum(1 for w in ws if w in NEGATIONS or w.endswith("n't"))
     return count % 2 == 1
 
 

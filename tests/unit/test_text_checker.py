@@ -32,6 +32,10 @@ GOOD = (
 )
 
 
+def _with(**fields: object) -> TextSpec:
+    return TextSpec.model_validate({**SPEC.model_dump(), **fields})
+
+
 @pytest.fixture()
 def checker() -> TextChecker:
     return TextChecker(FakeEncoder())
@@ -86,19 +90,18 @@ def test_misconception_costs_credit_and_explains(checker: TextChecker) -> None:
 
 
 def test_required_concepts() -> None:
-    spec = SPEC.model_copy(update={"concepts": [{"any_of": ["gradient", "derivative"]},
-                                                {"any_of": ["tanh"], "label": "tanh"}]})
+    spec = _with(concepts=[{"any_of": ["gradient", "derivative"]}, {"any_of": ["tanh"], "label": "tanh"}])
     res = TextChecker(FakeEncoder()).check(spec, GOOD)
     assert res.details["missing_concepts"] == ["tanh"]
     assert "Not mentioned: tanh" in res.feedback
 
 
 def test_examples_calibrate() -> None:
-    spec = SPEC.model_copy(update={"examples": [
+    spec = _with(examples=[
         {"answer": GOOD, "score": 1.0},
         {"answer": "It is bounded between zero and one.", "score": 0.0},
         {"answer": "Because of the exponential function.", "score": 0.0},
-    ]})
+    ])
     checker = TextChecker(FakeEncoder())
     same = checker.check(spec, GOOD)
     other = checker.check(spec, "It is bounded between zero and one.")

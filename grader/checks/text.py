@@ -1,0 +1,308 @@
+"""The `text` checker: an explanation scored against exemplar phrasings by sentence embeddings.
+
+Pure except for the injected encoder (`grader.embed.load_encoder(...)` in production, a fake in
+unit tests). The score comes from `text_model` (sentence alignment, calibrated on the
+criterion's graded examples); this module adds the guards (empty, too long, other language,
+restated question, keyword lists, negation, off topic, misconceptions, required concepts),
+the confidence and the student-facing feedback with the sentence that served as evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator, model_validator
+
+from grader.checks import text_model as tm
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+
+MAX_ANSWER_CHARS = 20_000  # beyond this an answer is cut (and sent to a human)
+_TAG = re.compile(r"<[^>]{0,200}>")
+_MD = re.compile(r"[*_`#>|]{1,3}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+MET, PARTIAL = 0.75, 0.35  # fraction bands for the feedback wording
+MISCONCEPTION_MATCH = 0.7  # cosine at which a misconception exemplar counts as stated
+
+
+class Misconception(CheckSpec):
+    text: str = Field(min_length=1, description="A wrong statement students make.")
+    feedback: str = Field(default="", description="What the student is told when it matches.")
+    penalty: float = Field(default=0.7, ge=0, le=1, description="Share of credit it costs.")
+
+
+class Concept(CheckSpec):
+    """A required concept: met if any of its phrasings occurs (whole words, case folded)."""
+
+    any_of: list[str] = Field(min_length=1)
+    label: str | None = None
+
+
+class Example(CheckSpec):
+    """An answer the instructor graded (fraction of the criterion's points)."""
+
+    answer: str
+    score: float = Field(ge=0, le=1)
+
+
+class TextSpec(CheckSpec):
+    description: str = Field(default="", description="What the criterion asks for (feedback).")
+    exemplars: list[str] = Field(default_factory=list, description="Correct phrasings.")
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    concepts: list[Concept] = Field(default_factory=list, description="Required concepts.")
+    hint: str = Field(default="", description="Shown when the criterion is missed.")
+    question: str = Field(default="", description="The prompt (to spot restated questions).")
+    examples: list[Example] = Field(default_factory=list, description="Graded answers (k-shot).")
+    binary: bool = Field(default=False, description="All or nothing instead of partial credit.")
+
+    @field_validator("misconceptions", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"text": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_compare(self) -> TextSpec:
+        if not any(e.strip() for e in self.exemplars) and len(self.examples) < 2:
+            raise ValueError("a text criterion needs exemplars or at least two graded examples")
+        return self
+
+
+def clean_answer(answer: str) -> tuple[str, bool]:
+    """NFKC, no control or bidi characters, HTML tags and markdown marks dropped, length cut."""
+    text = unicodedata.normalize("NFKC", answer.encode("utf-8", "replace").decode("utf-8"))
+    cut = len(text) > MAX_ANSWER_CHARS
+    text = text[:MAX_ANSWER_CHARS]
+    text = _CONTROL.sub("", _MD.sub(" ", _TAG.sub(" ", text)))
+    return text, cut
+
+
+def _spec_key(spec: TextSpec) -> str:
+    raw = json.dumps(spec.model_dump(), sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _word_in(phrase: str, text: str) -> bool:
+    words = [re.escape(w) for w in phrase.casefold().split()]
+    return bool(words) and re.search(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", text) is not None
+
+
+def _quote(sentence: str, limit: int = 240) -> str:
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+class TextChecker(BaseChecker[TextSpec]):
+    """Scores explanations; `warm` encodes every answer of a task in one batched pass."""
+
+    kind: ClassVar[str] = "text"
+    spec_model: ClassVar[type[CheckSpec]] = TextSpec
+
+    def __init__(self, encoder: tm.EncoderLike, *, max_specs: int = 512) -> None:
+        self.encoder = encoder
+        self._refs: OrderedDict[str, tm.Reference] = OrderedDict()
+        self._max_specs = max_specs
+        self._lock = threading.Lock()
+
+    # -- preparation (cached per spec: exemplars are encoded once per exam version) ----------
+    def reference(self, spec: TextSpec) -> tm.Reference:
+        key = _spec_key(spec)
+        with self._lock:
+            ref = self._refs.get(key)
+            if ref is not None:
+                self._refs.move_to_end(key)
+                return ref
+        ref = self._build(spec)
+        with self._lock:
+            self._refs[key] = ref
+            while len(self._refs) > self._max_specs:
+                self._refs.popitem(last=False)
+        return ref
+
+    def _build(self, spec: TextSpec) -> tm.Reference:
+        enc = self.encoder
+        exemplars = tuple(e for e in tm.prepare(enc, spec.exemplars, pin=True) if not e.empty)
+        mis = tuple(tm.prepare(enc, [m.text for m in spec.misconceptions], pin=True))
+        question = None
+        if spec.question.strip():
+            (question,) = tm.prepare(enc, [spec.question], pin=True)
+        base = tm.Reference(exemplars, misconceptions=mis, question=question)
+        examples = [(clean_answer(e.answer)[0], e.score) for e in spec.examples]
+        reps = tm.prepare(enc, [a for a, _ in examples], pin=True)
+        keep = [i for i, r in enumerate(reps) if not r.empty]
+        shots = tm.make_shots([reps[i] for i in keep], [examples[i][1] for i in keep], base)
+        return tm.Reference(exemplars, misconceptions=mis, question=question, shots=shots)
+
+    def warm(self, items: Sequence[tuple[TextSpec, str]]) -> None:
+        texts: list[str] = []
+        seen: set[str] = set()
+        for spec, answer in items:
+            self.reference(spec)
+            cleaned = clean_answer(answer)[0]
+            if cleaned not in seen:
+                seen.add(cleaned)
+                texts.extend(tm.texts_to_encode(cleaned))
+        if texts:
+            self.encoder.encode(list(dict.fromkeys(texts)))
+
+    # -- checking ----------------------------------------------------------------------------
+    def check(self, spec: TextSpec, answer: str) -> CheckResult:
+        text, cut = clean_answer(answer)
+        (rep,) = tm.prepare(self.encoder, [text])
+        if rep.empty:
+            return CheckResult(
+                0.0,
+                feedback="No explanation was given." + (f" Hint: {spec.hint}" if spec.hint else ""),
+                confidence=1.0,
+                details={"reason": "empty"},
+            )
+        ref = self.reference(spec)
+        fraction, feats, shot = tm.score(rep, ref)
+        flags: list[str] = []
+        if cut:
+            flags.append("too_long")
+        if self._truncated(rep):
+            flags.append("exceeds_model_length")
+        return self._verdict(spec, ref, rep, fraction, feats, shot, flags)
+
+    def _truncated(self, rep: tm.TextRep) -> bool:
+        too_long = getattr(self.encoder, "too_long", None)
+        return callable(too_long) and any(too_long(s) for s in rep.sentences)
+
+    def _verdict(
+        self,
+        spec: TextSpec,
+        ref: tm.Reference,
+        rep: tm.TextRep,
+        fraction: float,
+        feats: tm.Features,
+        shot: tm.ShotFeatures | None,
+        flags: list[str],
+    ) -> CheckResult:
+        v = feats.values
+        notes: list[str] = []
+        confidence = 0.35 + 1.3 * abs(fraction - 0.5)
+        if shot is not None and shot.nearest_sim >= 0.95:
+            confidence += 0.2  # nearly the same as an answer the instructor graded
+        # Guards: each caps credit for a way of looking right without being right.
+        if ref.exemplars and v["q_only"] >= 0.8 and v["q_sim"] >= v["whole"]:
+            fraction = min(fraction, 0.2)
+            notes.append("The answer mostly restates the question.")
+            flags.append("restates_question")
+        if _keyword_list(rep):
+            fraction = min(fraction, 0.5)
+            confidence = min(confidence, 0.45)
+            notes.append("Please explain in full sentences rather than listing terms.")
+            flags.append("keyword_list")
+        if v["neg_mismatch"] and v["best"] >= 0.8 and fraction > 0.3:
+            fraction *= 0.5
+            confidence = min(confidence, 0.45)
+            notes.append("Check the statement: it seems to say the opposite of what is expected.")
+            flags.append("negation")
+        if ref.exemplars and v["best"] < 0.2 and v["tok_recall"] == 0.0 and shot is None:
+            fraction, confidence = 0.0, max(confidence, 0.8)
+            flags.append("off_topic")
+        if _not_english(rep):
+            confidence = min(confidence, 0.3)
+            notes.append("The answer does not seem to be in English; a grader will look at it.")
+            flags.append("language")
+        mis_fb = ""
+        mis_idx = feats.misconception
+        if mis_idx >= 0 and v["mis"] + v["best"] >= MISCONCEPTION_MATCH:
+            m = spec.misconceptions[mis_idx]
+            fraction *= 1.0 - m.penalty
+            mis_fb = m.feedback or f"This is a common misconception: “{m.text}”."
+            flags.append("misconception")
+        missing = [
+            c.label or c.any_of[0]
+            for c in spec.concepts
+            if not any(_word_in(p, rep.text.casefold()) for p in c.any_of)
+        ]
+        if spec.concepts:
+            # Each missing required concept costs its share of 60% of the credit.
+            fraction *= 1.0 - 0.6 * len(missing) / len(spec.concepts)
+        if "too_long" in flags or "exceeds_model_length" in flags:
+            confidence = min(confidence, 0.45)
+        if spec.binary:
+            fraction = 1.0 if fraction >= 0.5 else 0.0
+        fraction = min(1.0, max(0.0, fraction))
+        confidence = min(1.0, max(0.0, confidence))
+        evidence = rep.sentences[feats.evidence] if 0 <= feats.evidence < len(rep.sentences) else None
+        feedback = _feedback(spec, fraction, evidence, missing, notes, mis_fb)
+        details: dict[str, Any] = {
+            "features": {k: round(x, 4) for k, x in v.items()},
+            "flags": flags,
+            "missing_concepts": missing,
+        }
+        if shot is not None:
+            details["shots"] = {k: round(x, 4) for k, x in shot.values.items()}
+        status = Status.NEEDS_REVIEW if confidence < 0.5 else Status.OK
+        return CheckResult(
+            round(fraction, 4),
+            feedback=feedback,
+            evidence=_quote(evidence) if evidence and fraction >= PARTIAL else None,
+            confidence=round(confidence, 4),
+            status=status,
+            details=details,
+        )
+
+
+def _keyword_list(rep: tm.TextRep) -> bool:
+    """Many content words with hardly any function words: a list of terms, not an explanation."""
+    ws = tm.words(rep.text)
+    if len(ws) < 6:
+        return False
+    function = sum(1 for w in ws if w in tm.STOPWORDS or w in tm.NEGATIONS)
+    return function / len(ws) < 0.12
+
+
+def _not_english(rep: tm.TextRep) -> bool:
+    ws = tm.words(rep.text)
+    letters = [ch for ch in rep.text if ch.isalpha()]
+    if len(letters) >= 20 and sum(ch.isascii() for ch in letters) / len(letters) < 0.5:
+        return True
+    if len(ws) < 8:
+        return False
+    return sum(1 for w in ws if w in tm.STOPWORDS) / len(ws) < 0.04
+
+
+def _feedback(
+    spec: TextSpec,
+    fraction: float,
+    evidence: str | None,
+    missing: list[str],
+    notes: list[str],
+    misconception: str,
+) -> str:
+    what = spec.description.strip().rstrip(".")
+    parts: list[str] = []
+    if fraction >= MET:
+        parts.append(f"Met: {what}." if what else "Met.")
+        if evidence:
+            parts.append(f"You wrote: “{_quote(evidence)}”.")
+    elif fraction >= PARTIAL:
+        parts.append(f"Partly met: {what}." if what else "Partly met.")
+        if evidence:
+            parts.append(f"Closest: “{_quote(evidence)}”.")
+    else:
+        parts.append(f"Missing: {what}." if what else "Not met.")
+    if missing:
+        parts.append("Not mentioned: " + ", ".join(missing) + ".")
+    if misconception:
+        parts.append(misconception)
+    parts.extend(notes)
+    if fraction < MET and spec.hint:
+        parts.append(f"Hint: {spec.hint}")
+    return " ".join(parts)
+
+
+def register_text_checkers(registry: Any, encoder: tm.EncoderLike) -> None:
+    """Register the `text` checker with `encoder` (e.g. `grader.embed.load_encoder(path)`)."""
+    registry.register(TextChecker(encoder))
