@@ -60,7 +60,9 @@ class WebhookMessage(Base):
     # Attempts counted from here for the schedule; a manual redelivery restarts it.
     schedule_base: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)  # an attempt is running
+    # Published to the queue at; a lost task is published again after a while.
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     last_status: Mapped[int | None] = mapped_column(Integer, default=None)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("schedule_base", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,7 +63,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_webhook_messages_endpoint_id"), ["endpoint_id"], unique=False
         )
-        batch_op.create_index("ix_webhook_messages_due", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            "ix_webhook_messages_due", ["status", "next_attempt_at"], unique=False
+        )
     op.create_table(
         "webhook_attempts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
