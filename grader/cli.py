@@ -31,14 +31,30 @@ def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
     worker = subprocess.Popen([sys.executable, "-m", "grader", "worker"], env=env)  # noqa: S603
     api = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [
-            sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-            "--worker-class", "gthread", "--workers", str(args.api_workers), "--threads", "8",
-            "--timeout", "60", "--access-logfile", "-", "grader.api.wsgi:app",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(args.api_workers),
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
+            "--access-logfile",
+            "-",
+            "grader.api.wsgi:app",
         ],
         env=env,
     )
-    print(f"grader: API on http://{args.host}:{args.port} (docs: /api/docs), data in "
-          f"{settings.data_dir}", flush=True)
+    print(
+        f"grader: API on http://{args.host}:{args.port} (docs: /api/docs), data in "
+        f"{settings.data_dir}",
+        flush=True,
+    )
     stopping = False
 
     def stop(_sig: int, _frame: object) -> None:
@@ -143,8 +159,10 @@ def cmd_exams_check(args: argparse.Namespace, _rest: list[str]) -> int:
         return 1
     exam = loaded.exam
     criteria = sum(len(q.criteria) for q in exam.questions)
-    print(f"{path}: ok: exam {exam.id!r}, {len(exam.questions)} questions, {criteria} criteria, "
-          f"{exam.max_score:g} points")
+    print(
+        f"{path}: ok: exam {exam.id!r}, {len(exam.questions)} questions, {criteria} criteria, "
+        f"{exam.max_score:g} points"
+    )
     return 0
 
 
@@ -176,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
 
-    tokens = sub.add_parser("tokens", help="API keys").add_subparsers(dest="tokens_command",
-                                                                       required=True)
+    tokens = sub.add_parser("tokens", help="API keys").add_subparsers(
+        dest="tokens_command", required=True
+    )
     p = tokens.add_parser("create", help="create a key; prints the token as the last line")
     p.add_argument("--role", required=True, choices=["admin", "instructor", "student", "lms"])
     p.add_argument("--student-id")
@@ -188,14 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key_id")
     p.set_defaults(handler=cmd_tokens_revoke)
 
-    exams = sub.add_parser("exams", help="rubrics").add_subparsers(dest="exams_command",
-                                                                    required=True)
+    exams = sub.add_parser("exams", help="rubrics").add_subparsers(
+        dest="exams_command", required=True
+    )
     p = exams.add_parser("check", help="validate a rubric file, every error with its line")
     p.add_argument("file")
     p.set_defaults(handler=cmd_exams_check)
 
-    p = sub.add_parser("eval", help="measure agreement with human graders / test suites",
-                       add_help=False)
+    p = sub.add_parser(
+        "eval", help="measure agreement with human graders / test suites", add_help=False
+    )
     p.add_argument("what", choices=["math", "text", "exam"])
     p.set_defaults(handler=cmd_eval)
     return parser

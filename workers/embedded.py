@@ -13,7 +13,7 @@ from kombu.transport.sqlalchemy import Transport as SqlaTransport
 ALIAS = "grader-sqla"
 
 
-class Transport(SqlaTransport):  # type: ignore[misc]
+class Transport(SqlaTransport):
     polling_interval = 0.05
 
 

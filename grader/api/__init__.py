@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from grader.api import exams, health, submissions
+from grader.api import exams, health, submissions, webhooks
 from grader.api.errors import register_error_handlers
+from grader.api.limits import exempt_blueprints, init_limiter
 from grader.config import Settings
 from grader.services.runtime import Runtime
 
@@ -39,6 +40,7 @@ def create_app(
     app.extensions["grader"] = rt
     app.extensions["grader.publisher"] = publisher
     register_error_handlers(app)
-    for module in (health, exams, submissions):
+    exempt_blueprints(init_limiter(app, settings), health.bp)
+    for module in (health, exams, submissions, webhooks):
         app.register_blueprint(module.bp)
     return app

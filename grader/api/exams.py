@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from grader.api.context import actor, runtime
-from grader.api.spec import api_spec
 from grader.api.schemas import ExamOut, ExamRef, ExamRubric
+from grader.api.spec import api_spec
 from grader.services import exams as service
 from grader.services.errors import Invalid, UnsupportedMediaType
 
@@ -29,9 +29,15 @@ def _rubric_body() -> tuple[str, bool]:
 
 @bp.post("")
 @api_spec.operation(
-    "POST", "/api/v1/exams", "Create an exam from a rubric (YAML or JSON)",
-    body=ExamRubric, body_types=RUBRIC_TYPES, response=ExamRef, status=201,
-    roles=("admin", "instructor"), errors=(409, 413, 415, 422),
+    "POST",
+    "/api/v1/exams",
+    "Create an exam from a rubric (YAML or JSON)",
+    body=ExamRubric,
+    body_types=RUBRIC_TYPES,
+    response=ExamRef,
+    status=201,
+    roles=("admin", "instructor"),
+    errors=(409, 413, 415, 422),
 )
 def create_exam() -> tuple[Response, int, dict[str, str]]:
     who = actor("admin", "instructor")
@@ -43,9 +49,14 @@ def create_exam() -> tuple[Response, int, dict[str, str]]:
 
 @bp.put("/<exam_id>")
 @api_spec.operation(
-    "PUT", "/api/v1/exams/{exam_id}", "Upload a new version of an exam's rubric",
-    body=ExamRubric, body_types=RUBRIC_TYPES, response=ExamRef,
-    roles=("admin", "instructor (owner)"), errors=(404, 413, 415, 422),
+    "PUT",
+    "/api/v1/exams/{exam_id}",
+    "Upload a new version of an exam's rubric",
+    body=ExamRubric,
+    body_types=RUBRIC_TYPES,
+    response=ExamRef,
+    roles=("admin", "instructor (owner)"),
+    errors=(404, 413, 415, 422),
 )
 def update_exam(exam_id: str) -> Response:
     who = actor("admin", "instructor")
@@ -56,8 +67,11 @@ def update_exam(exam_id: str) -> Response:
 
 @bp.get("/<exam_id>")
 @api_spec.operation(
-    "GET", "/api/v1/exams/{exam_id}", "Read an exam (students and LMS keys see questions only)",
-    response=ExamOut, errors=(404,),
+    "GET",
+    "/api/v1/exams/{exam_id}",
+    "Read an exam (students and LMS keys see questions only)",
+    response=ExamOut,
+    errors=(404,),
 )
 def get_exam(exam_id: str) -> Response:
     version = request.args.get("version", type=int)

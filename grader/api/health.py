@@ -21,8 +21,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 @api_spec.operation(
-    "GET", "/readyz", "Ready: database and broker reachable, queue lag", response=Ready,
-    auth=False, errors=(503,),
+    "GET",
+    "/readyz",
+    "Ready: database and broker reachable, queue lag",
+    response=Ready,
+    auth=False,
+    errors=(503,),
 )
 def readyz() -> tuple[Response, int]:
     rt = runtime()

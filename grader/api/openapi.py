@@ -66,7 +66,11 @@ class ApiSpec:
             for code in (*op.errors, *((401, 403) if op.auth else ())):
                 entry["responses"][str(code)] = {
                     "description": "Problem details (RFC 9457)",
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
                 }
             entry["security"] = [{"bearer": []}] if op.auth else []
             params = [
@@ -117,9 +121,10 @@ def docs_page(document: dict[str, Any]) -> str:
     for path, methods in sorted(document["paths"].items()):
         for method, op in methods.items():
             codes = ", ".join(sorted(op["responses"]))
+            who = escape(op.get("description", ""))
             rows.append(
                 f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}"
-                f"</code></td><td>{escape(op['summary'])}</td><td>{escape(op.get('description', ''))}"
+                f"</code></td><td>{escape(op['summary'])}</td><td>{who}"
                 f"</td><td>{escape(codes)}</td></tr>"
             )
     return (

@@ -24,9 +24,12 @@ def prefer_wait(header: str | None, cap: int) -> int:
 
 @bp.post("/exams/<exam_id>/submissions")
 @api_spec.operation(
-    "POST", "/api/v1/exams/{exam_id}/submissions",
+    "POST",
+    "/api/v1/exams/{exam_id}/submissions",
     "Submit an answer sheet; 202 queued, or 200 graded with `Prefer: wait=N` (N <= 30)",
-    body=service.SubmissionIn, response=SubmissionAccepted, status=202,
+    body=service.SubmissionIn,
+    response=SubmissionAccepted,
+    status=202,
     roles=("student (own id)", "lms (granted exams)", "instructor (own exams)", "admin"),
     errors=(404, 413, 415, 422, 429),
 )
@@ -47,8 +50,10 @@ def submit(exam_id: str) -> tuple[Response, int, dict[str, str]]:
 
 @bp.get("/submissions/<submission_id>")
 @api_spec.operation(
-    "GET", "/api/v1/submissions/{submission_id}",
-    "A submission's status, score and per-criterion feedback", response=SubmissionOut,
+    "GET",
+    "/api/v1/submissions/{submission_id}",
+    "A submission's status, score and per-criterion feedback",
+    response=SubmissionOut,
     errors=(404,),
 )
 def get_submission(submission_id: str) -> Response:
@@ -57,7 +62,9 @@ def get_submission(submission_id: str) -> Response:
 
 @bp.get("/submissions")
 @api_spec.operation(
-    "GET", "/api/v1/submissions", "List submissions visible to the caller (newest first)",
+    "GET",
+    "/api/v1/submissions",
+    "List submissions visible to the caller (newest first)",
     response=SubmissionList,
 )
 def list_submissions() -> Response:

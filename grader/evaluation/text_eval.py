@@ -77,17 +77,24 @@ def pick_shots(rows: Sequence[Row], k: int, seed: int) -> tuple[list[Row], list[
     return order[:k], order[k:]
 
 
+def _whole(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _all_texts(rows: Sequence[Row]) -> list[str]:
+    """Every sentence the scorer needs, plus whole answers and references for the baseline."""
     texts: list[str] = []
     seen_q: set[str] = set()
     for r in rows:
         texts.extend(tm.texts_to_encode(r.answer))
+        texts.append(_whole(r.answer))
         if r.qid not in seen_q:
             seen_q.add(r.qid)
             texts.extend(tm.texts_to_encode(r.question))
             for ref in r.reference:
                 texts.extend(tm.texts_to_encode(ref))
-    return list(dict.fromkeys(texts))
+                texts.append(_whole(ref))
+    return [t for t in dict.fromkeys(texts) if t]
 
 
 def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list[Row]:
@@ -110,13 +117,18 @@ def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list
             ref,
         )
         kref = tm.Reference(ref.exemplars, question=ref.question, shots=shot_obj)
+        wholes = [_whole(t) for t in first.reference if _whole(t)]
+        ref_whole = encoder.encode(wholes) if wholes else None
         for r, rep in zip(todo, tm.prepare(encoder, [r.answer for r in todo]), strict=True):
-            if rep.empty:
+            if rep.empty or not _whole(r.answer):
                 r.pred = {"kshot": 0.0, "zero": 0.0, "naive": 0.0}
             else:
                 frac, feats, _ = tm.score(rep, kref)
                 zero, _, _ = tm.score(rep, ref)
-                r.pred = {"kshot": frac, "zero": zero, "naive": feats.values["whole"]}
+                naive = 0.0
+                if ref_whole is not None:
+                    naive = float(np.max(ref_whole @ encoder.encode([_whole(r.answer)])[0]))
+                r.pred = {"kshot": frac, "zero": zero, "naive": naive}
             r.pred = {k: v * r.max_score for k, v in r.pred.items()}
             scored.append(r)
     _rescale_naive(scored)

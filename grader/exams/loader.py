@@ -100,13 +100,17 @@ def load_exam(text: str, registry: CheckerRegistry) -> LoadedExam:
     """Parse and validate a rubric; raise `RubricInvalid` listing every error found."""
     data, node = parse_document(text)
     if not isinstance(data, dict):
-        raise RubricInvalid([RubricError((), "a rubric must be a mapping with id, title, questions")])
+        raise RubricInvalid(
+            [RubricError((), "a rubric must be a mapping with id, title, questions")]
+        )
     return validate_exam(data, registry, node)
 
 
 def load_exam_json(data: Any, registry: CheckerRegistry) -> LoadedExam:
     if not isinstance(data, dict):
-        raise RubricInvalid([RubricError((), "a rubric must be an object with id, title, questions")])
+        raise RubricInvalid(
+            [RubricError((), "a rubric must be an object with id, title, questions")]
+        )
     return validate_exam(data, registry, None)
 
 
@@ -118,8 +122,12 @@ def validate_exam(
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            errors.append(RubricError(loc, err["msg"].removeprefix("Value error, "), _line_of(node, loc)))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
+            errors.append(
+                RubricError(loc, err["msg"].removeprefix("Value error, "), _line_of(node, loc))
+            )
         raise RubricInvalid(errors) from None
     specs: dict[tuple[str, str], CheckSpec] = {}
     errors = []

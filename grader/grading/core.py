@@ -176,9 +176,7 @@ def grade_question(
     )
 
 
-def grade(
-    loaded: LoadedExam, answers: Mapping[str, str], runner: CheckRunner
-) -> SubmissionResult:
+def grade(loaded: LoadedExam, answers: Mapping[str, str], runner: CheckRunner) -> SubmissionResult:
     """Grade one answer sheet. Questions without an answer score 0 with feedback saying so."""
     questions = [
         grade_question(loaded, q, answers.get(q.id), runner) for q in loaded.exam.questions

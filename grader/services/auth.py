@@ -16,7 +16,7 @@ from grader.store.models import ApiKey, ExamGrant, utcnow
 
 Role = Literal["admin", "instructor", "student", "lms"]
 ROLES: tuple[str, ...] = ("admin", "instructor", "student", "lms")
-TOKEN_PREFIX = "grd"
+TOKEN_PREFIX = "grd"  # noqa: S105 - a public prefix, not a secret
 
 
 @dataclass(frozen=True)

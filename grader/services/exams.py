@@ -68,7 +68,9 @@ def update_exam(
     return {"id": exam_id, "version": version}
 
 
-def get_exam(db: Database, actor: Actor, exam_id: str, version: int | None = None) -> dict[str, Any]:
+def get_exam(
+    db: Database, actor: Actor, exam_id: str, version: int | None = None
+) -> dict[str, Any]:
     with db.session() as session:
         row = session.get(Exam, exam_id)
         if row is None or not may_read_exam(db, actor, row):

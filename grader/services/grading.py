@@ -67,7 +67,9 @@ def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
             return None
         row = session.get(Submission, submission_id, populate_existing=True)
         assert row is not None
-        return Claim(row.id, token, row.exam_id, row.exam_version, dict(row.answers), row.deliveries)
+        return Claim(
+            row.id, token, row.exam_id, row.exam_version, dict(row.answers), row.deliveries
+        )
 
 
 def store_result(
@@ -102,9 +104,7 @@ def store_result(
     return True
 
 
-def mark_failed(
-    db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()
-) -> bool:
+def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()) -> bool:
     now = utcnow()
     with db.session() as session:
         done = session.execute(

@@ -46,7 +46,7 @@ def build_runner(settings: Settings, registry: CheckerRegistry) -> CheckRunner:
         from grader.sandbox import SandboxRunner
     except ImportError:  # pragma: no cover
         return DirectRunner(registry)
-    return SandboxRunner(  # type: ignore[no-any-return]
+    return SandboxRunner(
         registry, timeout=settings.math_timeout, memory_mb=settings.math_memory_mb
     )
 

@@ -78,8 +78,10 @@ def validate_submission(
     if unknown:
         raise Invalid(
             "answers name questions the exam does not have",
-            [FieldError(f"answers.{q}", f"unknown question id; known: {', '.join(question_ids)}")
-             for q in unknown],
+            [
+                FieldError(f"answers.{q}", f"unknown question id; known: {', '.join(question_ids)}")
+                for q in unknown
+            ],
         )
     for qid, text in data.answers.items():
         if len(text) > settings.max_answer_chars:
@@ -91,7 +93,11 @@ def validate_submission(
         if longest > settings.max_digits:
             raise Invalid(
                 f"the answer to {qid} has a number with {longest} digits",
-                [FieldError(f"answers.{qid}", f"numbers may have at most {settings.max_digits} digits")],
+                [
+                    FieldError(
+                        f"answers.{qid}", f"numbers may have at most {settings.max_digits} digits"
+                    )
+                ],
             )
     data.answers = {qid: clean_answer(text) for qid, text in data.answers.items()}
     return data

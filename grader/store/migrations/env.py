@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import grader.store.batches  # noqa: F401  # registers the batch tables on Base.metadata
 import grader.store.webhooks  # noqa: F401  # registers the webhook tables on Base.metadata
 from grader.store.models import Base
 
