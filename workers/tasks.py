@@ -11,8 +11,10 @@ from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
 from grader.services import grading
+from grader.services.batches import completed_hook, make_batch_hook
 from grader.services.runtime import Runtime
 from workers.publisher import CeleryPublisher
+from workers.webhook_tasks import register_webhook_tasks
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,23 @@ def register_tasks(app: Celery) -> None:
         "max_retries": 8,
     }
     publisher = CeleryPublisher(settings, app)
+    hooks = register_webhook_tasks(app, runtime)  # webhook outbox rows commit with the grade
+    # Batch progress: counts finished sheets, completes the batch (and queues batch.completed).
+    hooks = [*hooks, make_batch_hook(completed_hook(settings))]
 
     @app.task(name="grading.grade_submission", **retry)
     def grade_submission(submission_id: str) -> dict[str, str]:
         rt = runtime(settings)
-        return grading.grade_submissions(rt.db, settings, rt.exams, rt.runner, [submission_id])
+        return grading.grade_submissions(
+            rt.db, settings, rt.exams, rt.runner, [submission_id], hooks
+        )
 
     @app.task(name="grading.grade_chunk", **retry)
     def grade_chunk(submission_ids: list[str]) -> dict[str, str]:
         rt = runtime(settings)
-        return grading.grade_submissions(rt.db, settings, rt.exams, rt.runner, submission_ids)
+        return grading.grade_submissions(
+            rt.db, settings, rt.exams, rt.runner, submission_ids, hooks
+        )
 
     @app.task(name="grading.redrive", acks_late=False)
     def redrive() -> dict[str, Any]:

@@ -51,8 +51,11 @@ class WebhookOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WebhookOptions:
+        # Up to three addresses per attempt must fit in the task's soft time limit.
+        total = max(1.0, min(30.0, settings.task_soft_time_limit / 4))
         base = cls(
             allow=AllowList.parse(settings.webhook_allow_hosts),
+            timeouts=Timeouts(connect=min(5.0, total / 3), read=min(10.0, total / 2), total=total),
             base_url=str(getattr(settings, "public_url", "") or ""),
         )
         return replace(base, **overrides)

@@ -1,0 +1,129 @@
+"""Webhook endpoint management over HTTP: roles, SSRF refusals, secrets, log, redelivery."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from grader.api.webhooks import EXTENSION
+from grader.services.webhooks import WebhookOptions
+from grader.webhooks.ssrf import AllowList
+
+JSON = {"Content-Type": "application/json"}
+PUBLIC = "93.184.215.14"
+
+
+def public_resolver(host: str, port: int) -> Sequence[str]:
+    return [PUBLIC]  # never connected to: these tests send nothing
+
+
+@pytest.fixture
+def wh(app):  # type: ignore[no-untyped-def]
+    app.extensions[EXTENSION] = WebhookOptions(allow=AllowList(), resolver=public_resolver)
+    return app
+
+
+def create(client, tokens, who="instructor", **body):  # type: ignore[no-untyped-def]
+    body = {"url": "https://lms.example/hooks", "events": ["submission.graded"], **body}
+    return client.post("/api/v1/webhooks", data=json.dumps(body),
+                       headers=tokens.headers(who, **JSON))
+
+
+def test_create_shows_secret_once(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = create(client, tokens)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["secret"].startswith("whsec_") and body["enabled"] is True
+    assert r.headers["Location"] == f"/api/v1/webhooks/{body['id']}"
+    again = client.get(r.headers["Location"], headers=tokens.headers("instructor")).get_json()
+    assert "secret" not in again and again["url"] == "https://lms.example/hooks"
+    listed = client.get("/api/v1/webhooks", headers=tokens.headers("instructor")).get_json()
+    assert [e["id"] for e in listed["items"]] == [body["id"]]
+    assert all("secret" not in e for e in listed["items"])
+
+
+@pytest.mark.parametrize("who", ["student", "lms"])
+def test_students_and_lms_keys_cannot_register(wh, client, tokens, who) -> None:  # type: ignore[no-untyped-def]
+    assert create(client, tokens, who).status_code == 403
+    assert client.get("/api/v1/webhooks", headers=tokens.headers(who)).status_code == 403
+
+
+def test_other_owners_endpoints_are_invisible(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+    ep = create(client, tokens).get_json()["id"]
+    h2 = tokens.headers("instructor2")
+    assert client.get(f"/api/v1/webhooks/{ep}", headers=h2).status_code == 404
+    assert client.delete(f"/api/v1/webhooks/{ep}", headers=h2).status_code == 404
+    assert client.post(f"/api/v1/webhooks/{ep}/rotate-secret", headers=h2).status_code == 404
+    assert client.get("/api/v1/webhooks", headers=h2).get_json()["items"] == []
+    admin = client.get("/api/v1/webhooks", headers=tokens.headers("admin")).get_json()
+    assert [e["id"] for e in admin["items"]] == [ep]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://[::ffff:7f00:1]/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://localhost./",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://[fd00::1]/",
+        "file:///etc/passwd",
+        "gopher://lms.example/",
+    ],
+)
+def test_internal_urls_are_refused_at_registration(wh, client, tokens, url) -> None:  # type: ignore[no-untyped-def]
+    r = create(client, tokens, url=url)
+    assert r.status_code == 422
+    assert r.get_json()["errors"][0]["field"] == "url"
+
+
+def test_name_resolving_to_loopback_is_refused(app, client, tokens) -> None:  # type: ignore[no-untyped-def]
+    app.extensions[EXTENSION] = WebhookOptions(resolver=lambda h, p: ["127.0.0.1"])
+    assert create(client, tokens, url="https://sneaky.example/").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"events": ["submission.exploded"]},
+        {"events": []},
+        {"role": "admin"},
+        {"url": ""},
+    ],
+)
+def test_invalid_bodies_are_422(wh, client, tokens, body) -> None:  # type: ignore[no-untyped-def]
+    assert create(client, tokens, **body).status_code == 422
+
+
+def test_disable_enable_rotate_delete(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+    created = create(client, tokens, events=["submission.graded", "grade.overridden"]).get_json()
+    url, h = f"/api/v1/webhooks/{created['id']}", tokens.headers("instructor")
+    off = client.post(url + "/disable", headers=h).get_json()
+    assert off["enabled"] is False and off["disabled_reason"] == "disabled by its owner"
+    on = client.post(url + "/enable", headers=h).get_json()
+    assert on["enabled"] is True and on["disabled_reason"] is None
+    rotated = client.post(url + "/rotate-secret", headers=h).get_json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+    assert rotated["rotating_until"] is not None
+    assert client.delete(url, headers=h).status_code == 204
+    assert client.get(url, headers=h).status_code == 404
+
+
+def test_log_and_redelivery_of_unknown_message(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+    ep = create(client, tokens).get_json()["id"]
+    h = tokens.headers("instructor")
+    assert client.get(f"/api/v1/webhooks/{ep}/attempts", headers=h).get_json() == {"items": []}
+    assert client.get(f"/api/v1/webhooks/{ep}/messages", headers=h).get_json() == {"items": []}
+    r = client.post(f"/api/v1/webhooks/{ep}/messages/msg_nope/redeliver", headers=h)
+    assert r.status_code == 404
+
+
+def test_webhook_routes_are_in_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "/api/v1/webhooks" in paths
+    assert "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver" in paths
