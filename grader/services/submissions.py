@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -167,6 +168,15 @@ def _visible(db: Database, actor: Actor, row: Submission) -> bool:
         return exam is not None and exam.owner_key_id == actor.key_id
 
 
+def iso(moment: datetime | None) -> str | None:
+    """UTC, ISO 8601 with an offset (SQLite hands back naive datetimes; they are UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
 def submission_view(row: Submission) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": row.id,
@@ -174,8 +184,8 @@ def submission_view(row: Submission) -> dict[str, Any]:
         "exam_version": row.exam_version,
         "student_id": row.student_id,
         "status": row.status,
-        "created_at": row.created_at.isoformat(),
-        "graded_at": row.graded_at.isoformat() if row.graded_at else None,
+        "created_at": iso(row.created_at),
+        "graded_at": iso(row.graded_at),
         "score": row.score,
         "max_score": row.max_score,
         "needs_review": row.needs_review,
