@@ -27,8 +27,9 @@ def wh(app):  # type: ignore[no-untyped-def]
 
 def create(client, tokens, who="instructor", **body):  # type: ignore[no-untyped-def]
     body = {"url": "https://lms.example/hooks", "events": ["submission.graded"], **body}
-    return client.post("/api/v1/webhooks", data=json.dumps(body),
-                       headers=tokens.headers(who, **JSON))
+    return client.post(
+        "/api/v1/webhooks", data=json.dumps(body), headers=tokens.headers(who, **JSON)
+    )
 
 
 def test_create_shows_secret_once(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]

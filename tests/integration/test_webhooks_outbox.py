@@ -38,20 +38,27 @@ def options(app):  # type: ignore[no-untyped-def]
 
 
 def register(client, tokens, url, events=("submission.graded",), who="instructor"):  # type: ignore[no-untyped-def]
-    r = client.post("/api/v1/webhooks", data=json.dumps({"url": url, "events": list(events)}),
-                    headers=tokens.headers(who, **JSON))
+    r = client.post(
+        "/api/v1/webhooks",
+        data=json.dumps({"url": url, "events": list(events)}),
+        headers=tokens.headers(who, **JSON),
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
 
 def submit_and_grade(client, tokens, runtime, options, hooks=None):  # type: ignore[no-untyped-def]
     body = {"answers": {"q1": "ReLU", "q2": "network A, because of the biases"}}
-    r = client.post("/api/v1/exams/demo/submissions", data=json.dumps(body),
-                    headers=tokens.headers("student", **JSON))
+    r = client.post(
+        "/api/v1/exams/demo/submissions",
+        data=json.dumps(body),
+        headers=tokens.headers("student", **JSON),
+    )
     sid = r.get_json()["id"]
     hooks = hooks if hooks is not None else [submission_outbox_hook(options)]
-    outcome = grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner,
-                                [sid], hooks)
+    outcome = grade_submissions(
+        runtime.db, runtime.settings, runtime.exams, runtime.runner, [sid], hooks
+    )
     return sid, outcome
 
 
@@ -61,7 +68,9 @@ def deliver_until_settled(runtime, options, timeout=10.0):  # type: ignore[no-un
     while time.monotonic() < deadline:
         deliver_due(runtime.db, options, rng=rng)
         with runtime.db.session() as s:
-            if not list(s.scalars(select(WebhookMessage.id).where(WebhookMessage.status == "pending"))):
+            if not list(
+                s.scalars(select(WebhookMessage.id).where(WebhookMessage.status == "pending"))
+            ):
                 return
         time.sleep(0.02)
     raise AssertionError("messages still pending")
@@ -86,7 +95,9 @@ def test_fails_three_times_then_accepted_once(options, client, tokens, runtime, 
         event = rx.processed[0]["event"]
         assert event["type"] == "submission.graded"
         assert event["data"]["submission_id"] == sid and event["data"]["score"] == 5
-        assert event["data"]["links"]["submission"] == f"http://grader.test/api/v1/submissions/{sid}"
+        assert (
+            event["data"]["links"]["submission"] == f"http://grader.test/api/v1/submissions/{sid}"
+        )
 
         log = client.get(f"/api/v1/webhooks/{ep['id']}/attempts", headers=h).get_json()["items"]
         assert [a["status_code"] for a in reversed(log)] == [500, 500, 500, 204]
@@ -110,14 +121,17 @@ def test_no_outbox_row_without_the_grade(options, client, tokens, runtime, demo_
         raise RuntimeError("the transaction fails after the outbox write")
 
     with pytest.raises(RuntimeError):
-        submit_and_grade(client, tokens, runtime, options,
-                         hooks=[submission_outbox_hook(options), boom])
+        submit_and_grade(
+            client, tokens, runtime, options, hooks=[submission_outbox_hook(options), boom]
+        )
     with runtime.db.session() as s:
         assert list(s.scalars(select(WebhookMessage))) == []
         assert {r.status for r in s.scalars(select(Submission))} == {"grading"}
 
 
-def test_subscriptions_follow_exam_ownership_and_event_types(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_subscriptions_follow_exam_ownership_and_event_types(
+    options, client, tokens, runtime, demo_exam
+) -> None:  # type: ignore[no-untyped-def]
     mine = register(client, tokens, "http://127.0.0.1:9/a")
     other = register(client, tokens, "http://127.0.0.1:9/b", who="instructor2")
     admin = register(client, tokens, "http://127.0.0.1:9/c", who="admin")
@@ -136,7 +150,9 @@ def test_410_disables_the_endpoint(options, client, tokens, runtime, demo_exam) 
         submit_and_grade(client, tokens, runtime, options)
         deliver_until_settled(runtime, options)
         assert len(rx.deliveries) == 1
-    body = client.get(f"/api/v1/webhooks/{ep['id']}", headers=tokens.headers("instructor")).get_json()
+    body = client.get(
+        f"/api/v1/webhooks/{ep['id']}", headers=tokens.headers("instructor")
+    ).get_json()
     assert body["enabled"] is False and "410" in body["disabled_reason"]
     # Nothing new is queued for a disabled endpoint.
     submit_and_grade(client, tokens, runtime, options)
@@ -154,7 +170,9 @@ def test_failing_more_than_three_days_disables(options, client, tokens, runtime,
             mid = s.scalars(select(WebhookMessage.id)).one()
         sent = deliver_message(runtime.db, mid, options)
         assert sent.status == "failed" and sent.outcome is not None and sent.outcome.status == 503
-    body = client.get(f"/api/v1/webhooks/{ep['id']}", headers=tokens.headers("instructor")).get_json()
+    body = client.get(
+        f"/api/v1/webhooks/{ep['id']}", headers=tokens.headers("instructor")
+    ).get_json()
     assert body["enabled"] is False and "3 days" in body["disabled_reason"]
 
 
@@ -176,13 +194,15 @@ def test_rotation_sends_both_signatures(options, client, tokens, runtime, demo_e
 
 def test_rebinding_at_send_is_refused_and_logged(app, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
     answers = iter([["93.184.215.14"]] + [["127.0.0.1"]] * 20)
-    opts = WebhookOptions(resolver=lambda h, p: next(answers),
-                          schedule=RetrySchedule(delays=(0.01,), jitter=0))
+    opts = WebhookOptions(
+        resolver=lambda h, p: next(answers), schedule=RetrySchedule(delays=(0.01,), jitter=0)
+    )
     app.extensions[EXTENSION] = opts
     ep = register(client, tokens, "https://rebind.example/hook")
     submit_and_grade(client, tokens, runtime, opts)
     deliver_until_settled(runtime, opts)
-    log = client.get(f"/api/v1/webhooks/{ep['id']}/attempts",
-                     headers=tokens.headers("instructor")).get_json()["items"]
+    log = client.get(
+        f"/api/v1/webhooks/{ep['id']}/attempts", headers=tokens.headers("instructor")
+    ).get_json()["items"]
     assert len(log) == 2 and all(a["status_code"] is None for a in log)
     assert all("127.0.0.1" in a["error"] for a in log)
