@@ -79,9 +79,13 @@ class IntakeError:
 
 
 class IntakeRejected(ValueError):
-    def __init__(self, errors: list[IntakeError]) -> None:
+    """Every problem found; `rows` are the sheets that were fine (so a caller can add its own
+    checks of them to the same report)."""
+
+    def __init__(self, errors: list[IntakeError], rows: list[SheetRow] | None = None) -> None:
         super().__init__(f"{len(errors)} problem(s): " + "; ".join(str(e) for e in errors[:5]))
         self.errors = errors
+        self.rows = rows or []
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.errors]
@@ -381,7 +385,7 @@ def parse_upload(
     if not report.errors and not report.rows:
         report.add("no answer sheets found", source)
     if report.errors:
-        raise IntakeRejected(report.errors)
+        raise IntakeRejected(report.errors, report.rows)
     return IntakeResult(fmt, report.rows, files)
 
 

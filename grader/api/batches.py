@@ -1,0 +1,310 @@
+"""Batch, results, gradebook, statistics, review and override endpoints (instructors, admins).
+
+Thin handlers over grader.services.batches / batch_reports / overrides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from grader.api.context import actor, json_body, publisher, runtime
+from grader.api.spec import api_spec
+from grader.services import batch_reports as reports
+from grader.services import batches as service
+from grader.services import overrides
+from grader.services.errors import Invalid, UnsupportedMediaType
+
+bp = Blueprint("batches", __name__, url_prefix="/api/v1")
+
+AUTHORS = ("admin", "instructor")
+OWNER = ("admin", "instructor (owner)")
+UPLOAD_TYPES = {
+    "text/csv": "upload.csv",
+    "application/csv": "upload.csv",
+    "application/x-ndjson": "upload.jsonl",
+    "application/jsonl": "upload.jsonl",
+    "application/json-lines": "upload.jsonl",
+    "application/zip": "upload.zip",
+    "application/x-zip-compressed": "upload.zip",
+    "application/octet-stream": None,
+}
+# The report is self-contained: no script, images only from data: URLs.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _upload() -> tuple[bytes, str | None]:
+    """The uploaded file: multipart field `file`, or the raw body with a file content type."""
+    limit = service.UPLOAD_MAX_BYTES
+    # Per request (Flask >= 3.1): uploads may be larger than single submissions.
+    request.max_content_length = limit + 256 * 1024
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise Invalid("send the file in a form field named `file`")
+        return upload.read(limit + 1), upload.filename or None
+    if request.mimetype not in UPLOAD_TYPES:
+        raise UnsupportedMediaType(
+            "send CSV (text/csv), JSON Lines (application/x-ndjson), a ZIP (application/zip) "
+            "or a multipart form with a `file` field"
+        )
+    name = request.args.get("filename") or UPLOAD_TYPES[request.mimetype]
+    return request.get_data(cache=False), name
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _html(text: str) -> Response:
+    return Response(text, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
+
+
+def _flag(name: str) -> bool | None:
+    value = request.args.get(name)
+    return None if value is None else value.lower() in ("1", "true", "yes")
+
+
+@bp.post("/exams/<exam_id>/batches")
+@api_spec.operation(
+    "POST",
+    "/api/v1/exams/{exam_id}/batches",
+    "Upload a batch (CSV: student_id + one column per question; JSON Lines; "
+    "or a ZIP of those). All rows are validated first; 422 lists every problem",
+    status=202,
+    roles=OWNER,
+    errors=(404, 413, 415, 422),
+)
+def create_batch(exam_id: str) -> tuple[Response, int, dict[str, str]]:
+    who = actor(*AUTHORS)
+    rt = runtime()
+    data, filename = _upload()
+    out = service.create_batch(rt.db, rt.settings, publisher(), who, exam_id, data, filename)
+    return jsonify(out), 202, {"Location": f"/api/v1/batches/{out['id']}"}
+
+
+@bp.get("/exams/<exam_id>/batches")
+@api_spec.operation(
+    "GET", "/api/v1/exams/{exam_id}/batches", "An exam's batches", roles=OWNER, errors=(404,)
+)
+def list_batches(exam_id: str) -> Response:
+    return jsonify({"items": service.list_batches(runtime().db, actor(*AUTHORS), exam_id)})
+
+
+@bp.get("/batches/<batch_id>")
+@api_spec.operation(
+    "GET",
+    "/api/v1/batches/{batch_id}",
+    "Progress: counts by state, needs_review, ETA",
+    roles=OWNER,
+    errors=(404,),
+)
+def get_batch(batch_id: str) -> Response:
+    rt = runtime()
+    hook = service.completed_hook(rt.settings)
+    return jsonify(service.get_batch(rt.db, actor(*AUTHORS), batch_id, hook))
+
+
+@bp.get("/batches/<batch_id>/results")
+@api_spec.operation(
+    "GET",
+    "/api/v1/batches/{batch_id}/results",
+    "Results as JSON, or CSV with ?format=csv (&criteria=1 adds criteria)",
+    roles=OWNER,
+    errors=(404,),
+)
+def batch_results(batch_id: str) -> Response:
+    who = actor(*AUTHORS)
+    db = runtime().db
+    if request.args.get("format") == "csv":
+        text = reports.results_csv(db, who, batch_id, criteria=bool(_flag("criteria")))
+        return _csv(text, f"batch-{batch_id}-results.csv")
+    return jsonify(reports.results(db, who, batch_id))
+
+
+def _gradebook(scope: reports.Scope, ident: str) -> Response:
+    form = request.args.get("form", "canvas")
+    text = reports.gradebook_csv(
+        runtime().db, actor(*AUTHORS), scope, ident, form, _flag("feedback")
+    )
+    return _csv(text, f"{scope}-{ident}-{form}.csv")
+
+
+@bp.get("/batches/<batch_id>/gradebook")
+@api_spec.operation(
+    "GET",
+    "/api/v1/batches/{batch_id}/gradebook",
+    "Gradebook CSV: ?form=canvas|moodle (&feedback=1)",
+    roles=OWNER,
+    errors=(404, 422),
+)
+def batch_gradebook(batch_id: str) -> Response:
+    return _gradebook("batch", batch_id)
+
+
+@bp.get("/exams/<exam_id>/gradebook")
+@api_spec.operation(
+    "GET",
+    "/api/v1/exams/{exam_id}/gradebook",
+    "Gradebook CSV of the latest submission per student",
+    roles=OWNER,
+    errors=(404, 422),
+)
+def exam_gradebook(exam_id: str) -> Response:
+    return _gradebook("exam", exam_id)
+
+
+def _stats(scope: reports.Scope, ident: str) -> Response:
+    who = actor(*AUTHORS)
+    db = runtime().db
+    if request.args.get("format") == "html":
+        return _html(reports.stats_html(db, who, scope, ident))
+    return jsonify(reports.stats(db, who, scope, ident, request.args.get("question")))
+
+
+@bp.get("/batches/<batch_id>/stats")
+@api_spec.operation(
+    "GET",
+    "/api/v1/batches/{batch_id}/stats",
+    "Statistics (?question=ID for one); ?format=html for the report",
+    roles=OWNER,
+    errors=(404,),
+)
+def batch_stats(batch_id: str) -> Response:
+    return _stats("batch", batch_id)
+
+
+@bp.get("/exams/<exam_id>/stats")
+@api_spec.operation(
+    "GET",
+    "/api/v1/exams/{exam_id}/stats",
+    "Statistics of the latest submission per student; ?format=html",
+    roles=OWNER,
+    errors=(404,),
+)
+def exam_stats(exam_id: str) -> Response:
+    return _stats("exam", exam_id)
+
+
+@bp.get("/exams/<exam_id>/review")
+@api_spec.operation(
+    "GET",
+    "/api/v1/exams/{exam_id}/review",
+    "Answers needing review, most uncertain first (?batch_id, ?question_id, "
+    "?limit; ?group=1 groups similar answers)",
+    roles=OWNER,
+    errors=(404,),
+)
+def review_queue(exam_id: str) -> Response:
+    rt = runtime()
+    limit = max(1, min(request.args.get("limit", 200, type=int), 1000))
+    out = overrides.review_queue(
+        rt.db,
+        actor(*AUTHORS),
+        exam_id,
+        batch_id=request.args.get("batch_id"),
+        question_id=request.args.get("question_id"),
+        limit=limit,
+        group=bool(_flag("group")),
+        encoder=rt.encoder,
+    )
+    return jsonify(out)
+
+
+@bp.post("/submissions/<submission_id>/overrides")
+@api_spec.operation(
+    "POST",
+    "/api/v1/submissions/{submission_id}/overrides",
+    "Override a question's or criterion's score, with a reason (audited)",
+    body=overrides.OverrideIn,
+    status=201,
+    roles=OWNER,
+    errors=(404, 409, 415, 422),
+)
+def add_override(submission_id: str) -> tuple[Response, int]:
+    rt = runtime()
+    out = overrides.add_override(
+        rt.db, actor(*AUTHORS), submission_id, json_body(), _override_hook()
+    )
+    return jsonify(out), 201
+
+
+@bp.get("/submissions/<submission_id>/overrides")
+@api_spec.operation(
+    "GET",
+    "/api/v1/submissions/{submission_id}/overrides",
+    "The audit trail of a submission's overrides",
+    roles=OWNER,
+    errors=(404,),
+)
+def list_overrides(submission_id: str) -> Response:
+    return jsonify(overrides.list_overrides(runtime().db, actor(*AUTHORS), submission_id))
+
+
+@bp.post("/exams/<exam_id>/overrides")
+@api_spec.operation(
+    "POST",
+    "/api/v1/exams/{exam_id}/overrides",
+    "One decision for a group of submissions (all or none)",
+    body=overrides.GroupOverrideIn,
+    status=201,
+    roles=OWNER,
+    errors=(404, 409, 415, 422),
+)
+def add_group_override(exam_id: str) -> tuple[Response, int]:
+    rt = runtime()
+    out = overrides.add_group_override(
+        rt.db, actor(*AUTHORS), exam_id, json_body(), _override_hook()
+    )
+    return jsonify(out), 201
+
+
+@bp.post("/batches/<batch_id>/regrade")
+@api_spec.operation(
+    "POST",
+    "/api/v1/batches/{batch_id}/regrade",
+    'Regrade under a rubric version: {"version": N, "apply": false} is a dry '
+    "run returning who changes and by how much; apply=true stores it",
+    roles=OWNER,
+    errors=(404, 409, 415, 422),
+)
+def regrade(batch_id: str) -> Response:
+    rt = runtime()
+    body: Any = json_body() if request.content_length else {}
+    if not isinstance(body, dict) or set(body) - {"version", "apply"}:
+        raise Invalid('the body may have only "version" (int) and "apply" (bool)')
+    version = body.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise Invalid('"version" must be an integer')
+    out = overrides.regrade_batch(
+        rt.db,
+        rt.exams,
+        rt.runner,
+        actor(*AUTHORS),
+        batch_id,
+        version=version,
+        apply=bool(body.get("apply", False)),
+    )
+    return jsonify(out)
+
+
+def _override_hook() -> Any:
+    """Queues the `grade.overridden` webhook in the override's transaction."""
+    try:
+        from grader.services.webhook_outbox import record_grade_overridden
+        from grader.services.webhooks import WebhookOptions
+    except ImportError:  # pragma: no cover
+        return None
+    options = WebhookOptions.from_settings(runtime().settings)
+
+    def hook(session: Any, row: Any, previous: float, author: str) -> None:
+        record_grade_overridden(
+            session, options, row, previous_score=previous, overridden_by=author
+        )
+
+    return hook

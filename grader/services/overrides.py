@@ -1,0 +1,360 @@
+"""Human review: the queue, manual overrides (an audit trail), and regrading a batch under a
+new rubric version with a dry-run diff first. Overrides survive regrades: they are laid over
+the new automatic result again (`grader.batches.regrade`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.batches.regrade import apply_overrides, diff_results
+from grader.batches.review import group_queue, normalise_answer, order_queue, review_items
+from grader.grading import CheckRunner, grade_many
+from grader.services.auth import Actor
+from grader.services.batches import managed_batch, managed_exam
+from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from grader.services.exams import ExamCache, may_manage
+from grader.store import Database
+from grader.store.batches import AutoResult, Batch, GradeOverride
+from grader.store.models import ApiKey, Exam, ExamVersion, Submission, utcnow
+
+MAX_GROUP = 1000
+# Called in the override's transaction: (session, row, previous score, author).
+OverrideHook = Callable[[Session, Submission, float, str], None]
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_id: str = Field(min_length=1, max_length=64)
+    criterion_id: str | None = Field(default=None, min_length=1, max_length=64)
+    score: float = Field(ge=0)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class GroupOverrideIn(OverrideIn):
+    submission_ids: list[str] = Field(min_length=1, max_length=MAX_GROUP)
+
+
+def _parse(model: type[BaseModel], body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object", [FieldError("(body)", "not an object")])
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"])
+            for e in exc.errors()
+        ]
+        raise Invalid("the override is not valid", errors) from None
+
+
+def _combine(session: Session, exam_id: str, version: int) -> dict[str, str]:
+    ver = session.get(ExamVersion, (exam_id, version))
+    questions = ver.definition["questions"] if ver else []
+    return {q["id"]: q.get("combine", "sum") for q in questions}
+
+
+def _override_dicts(session: Session, submission_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(GradeOverride)
+        .where(GradeOverride.submission_id == submission_id)
+        .order_by(GradeOverride.id)
+    )
+    return [o.as_dict() for o in rows]
+
+
+def _author(session: Session, actor: Actor) -> str:
+    key = session.get(ApiKey, actor.key_id)
+    name = key.name if key is not None and key.name else ""
+    return f"{name} ({actor.role} {actor.key_id})" if name else f"{actor.role} {actor.key_id}"
+
+
+def _check_target(result: dict[str, Any], data: OverrideIn) -> None:
+    question = next((q for q in result["questions"] if q["id"] == data.question_id), None)
+    if question is None:
+        raise Invalid(
+            f"no question {data.question_id!r} in this submission",
+            [FieldError("question_id", "unknown question id")],
+        )
+    target = question
+    if data.criterion_id is not None:
+        target = next((c for c in question["criteria"] if c["id"] == data.criterion_id), None)
+        if target is None:
+            raise Invalid(
+                f"no criterion {data.criterion_id!r} in question {data.question_id!r}",
+                [FieldError("criterion_id", "unknown criterion id")],
+            )
+    if data.score > float(target["max_score"]) + 1e-9:
+        raise Invalid(
+            f"the score may be at most {target['max_score']:g}",
+            [FieldError("score", "more than the points available")],
+        )
+
+
+def _override_one(
+    session: Session,
+    actor: Actor,
+    row: Submission,
+    data: OverrideIn,
+    author: str,
+    hook: OverrideHook | None,
+) -> dict[str, Any]:
+    if row.status != "graded" or row.result is None:
+        raise Conflict(f"submission {row.id} is {row.status}; only graded ones can be overridden")
+    _check_target(row.result, data)
+    auto = session.get(AutoResult, row.id)
+    if auto is None:  # first override: the stored result is the automatic one; keep it
+        auto = AutoResult(submission_id=row.id, exam_version=row.exam_version, result=row.result)
+        session.add(auto)
+    previous = float(row.score or 0.0)
+    entry = GradeOverride(
+        submission_id=row.id,
+        question_id=data.question_id,
+        criterion_id=data.criterion_id,
+        score=data.score,
+        previous_score=previous,
+        reason=data.reason,
+        author_key_id=actor.key_id,
+        author=author,
+    )
+    session.add(entry)
+    session.flush()
+    effective, _ = apply_overrides(
+        auto.result,
+        _override_dicts(session, row.id),
+        _combine(session, row.exam_id, row.exam_version),
+    )
+    row.result = effective
+    row.score = effective["score"]
+    row.needs_review = bool(effective["needs_review"])
+    row.updated_at = utcnow()
+    if hook is not None:
+        hook(session, row, previous, author)
+    return {
+        "override": entry.as_dict(),
+        "score": row.score,
+        "auto_score": auto.result["score"],
+        "needs_review": row.needs_review,
+    }
+
+
+def _managed_submission(session: Session, actor: Actor, submission_id: str) -> Submission:
+    if not actor.can_author:
+        raise Forbidden("overrides are for instructors and admins")
+    row = session.get(Submission, submission_id, with_for_update=True)
+    exam = session.get(Exam, row.exam_id) if row else None
+    if row is None or exam is None or not may_manage(actor, exam):
+        raise NotFound(f"no submission {submission_id!r}")
+    return row
+
+
+def add_override(
+    db: Database, actor: Actor, submission_id: str, body: Any, hook: OverrideHook | None = None
+) -> dict[str, Any]:
+    data = _parse(OverrideIn, body)
+    with db.session() as session:
+        row = _managed_submission(session, actor, submission_id)
+        return _override_one(session, actor, row, data, _author(session, actor), hook)
+
+
+def add_group_override(
+    db: Database, actor: Actor, exam_id: str, body: Any, hook: OverrideHook | None = None
+) -> dict[str, Any]:
+    """One decision for a group of similar answers: all of it, or (on any error) none."""
+    data = _parse(GroupOverrideIn, body)
+    single = OverrideIn(**data.model_dump(exclude={"submission_ids"}))
+    with db.session() as session:
+        managed_exam(session, actor, exam_id)
+        author = _author(session, actor)
+        applied = []
+        for sid in dict.fromkeys(data.submission_ids):
+            row = _managed_submission(session, actor, sid)
+            if row.exam_id != exam_id:
+                raise NotFound(f"no submission {sid!r} in exam {exam_id!r}")
+            applied.append(
+                {"submission_id": sid, **_override_one(session, actor, row, single, author, hook)}
+            )
+    return {"applied": len(applied), "items": applied}
+
+
+def list_overrides(db: Database, actor: Actor, submission_id: str) -> dict[str, Any]:
+    with db.session() as session:
+        row = _managed_submission(session, actor, submission_id)
+        auto = session.get(AutoResult, row.id)
+        return {
+            "submission_id": row.id,
+            "score": row.score,
+            "auto_score": auto.result["score"] if auto else row.score,
+            "items": _override_dicts(session, row.id),
+        }
+
+
+class _ExactEncoder:
+    """Without a text model, group only answers that are the same text."""
+
+    def encode(self, texts: list[str]) -> Any:
+        index = {t: i for i, t in enumerate(dict.fromkeys(normalise_answer(t) for t in texts))}
+        out = np.zeros((len(texts), max(1, len(index))), np.float32)
+        for row, text in enumerate(texts):
+            out[row, index[normalise_answer(text)]] = 1.0
+        return out
+
+
+def review_queue(
+    db: Database,
+    actor: Actor,
+    exam_id: str,
+    *,
+    batch_id: str | None = None,
+    question_id: str | None = None,
+    limit: int = 200,
+    group: bool = False,
+    encoder: Any = None,
+    threshold: float = 0.85,
+) -> dict[str, Any]:
+    """Answers waiting for review, most uncertain first; with `group`, similar answers of each
+    question grouped so one decision (a group override) can settle them all."""
+    with db.session() as session:
+        if batch_id is not None:
+            batch, _ = managed_batch(session, actor, batch_id)
+            exam_id = batch.exam_id
+        elif not actor.can_author:
+            raise Forbidden("the review queue is for instructors and admins")
+        managed_exam(session, actor, exam_id)
+        query = select(Submission).where(
+            Submission.exam_id == exam_id,
+            Submission.status == "graded",
+            Submission.needs_review.is_(True),
+        )
+        if batch_id is not None:
+            query = query.where(Submission.batch_id == batch_id)
+        items = [
+            it
+            for row in session.scalars(query)
+            for it in review_items(
+                row.id, row.student_id, row.result or {"questions": []}, row.answers
+            )
+            if question_id is None or it.question_id == question_id
+        ]
+    queue = order_queue(items)
+    total = len(queue)
+    queue = queue[: max(1, limit)]
+    out: dict[str, Any] = {
+        "exam_id": exam_id,
+        "total": total,
+        "items": [i.to_dict() for i in queue],
+    }
+    if group:
+        out["groups"] = group_queue(queue, encoder or _ExactEncoder(), threshold=threshold)
+    return out
+
+
+def regrade_batch(
+    db: Database,
+    exams: ExamCache,
+    runner: CheckRunner,
+    actor: Actor,
+    batch_id: str,
+    *,
+    version: int | None = None,
+    apply: bool = False,
+) -> dict[str, Any]:
+    """Grade a batch's graded sheets under `version` (default: the exam's current one) and
+    return who changes and by how much; with `apply`, store the new results (overrides laid
+    over them again) in one transaction."""
+    with db.session() as session:
+        batch, exam = managed_batch(session, actor, batch_id)
+        target = version or exam.current_version
+        if session.get(ExamVersion, (exam.id, target)) is None:
+            raise NotFound(f"exam {exam.id!r} has no version {target}")
+        rows = list(
+            session.scalars(
+                select(Submission).where(
+                    Submission.batch_id == batch_id, Submission.status == "graded"
+                )
+            )
+        )
+        pending = session.scalar(
+            select(Submission.id)
+            .where(Submission.batch_id == batch_id, Submission.status.in_(("queued", "grading")))
+            .limit(1)
+        )
+        snapshot = [(r.id, r.student_id, dict(r.answers), r.result, r.exam_version) for r in rows]
+        overrides = {r.id: _override_dicts(session, r.id) for r in rows}
+        combine = _combine(session, exam.id, target)
+    if pending is not None:
+        raise Conflict("the batch is still being graded; regrade when it is complete")
+    loaded = exams.get(db, exam.id, target)
+    new_auto = grade_many(loaded, [answers for _, _, answers, _, _ in snapshot], runner)
+    new_effective: dict[str, dict[str, Any] | None] = {}
+    orphaned: list[dict[str, Any]] = []
+    for (sid, *_), result in zip(snapshot, new_auto, strict=True):
+        new_effective[sid], lost = apply_overrides(result.to_dict(), overrides[sid], combine)
+        orphaned += [{"submission_id": sid, **o} for o in lost]
+    diff = diff_results(
+        {sid: old for sid, _, _, old, _ in snapshot},
+        new_effective,
+        {sid: student for sid, student, *_ in snapshot},
+    )
+    diff.orphaned_overrides = orphaned
+    diff.summary["orphaned_overrides"] = len(orphaned)
+    if apply:
+        _store_regrade(db, batch_id, target, snapshot, new_auto, new_effective, overrides)
+    return {
+        "batch_id": batch_id,
+        "from_versions": sorted({v for *_, v in snapshot}),
+        "to_version": target,
+        "applied": apply,
+        **diff.to_dict(),
+    }
+
+
+def _store_regrade(
+    db: Database,
+    batch_id: str,
+    version: int,
+    snapshot: Sequence[Any],
+    new_auto: Sequence[Any],
+    effective: dict[str, dict[str, Any] | None],
+    overrides: dict[str, list[dict[str, Any]]],
+) -> None:
+    now = utcnow()
+    with db.session() as session:
+        for (sid, *_), auto in zip(snapshot, new_auto, strict=True):
+            row = session.get(Submission, sid, with_for_update=True)
+            result = effective[sid]
+            if row is None or row.status != "graded" or result is None:
+                continue
+            stored = session.get(AutoResult, sid)
+            if overrides[sid]:
+                if stored is None:
+                    session.add(
+                        AutoResult(
+                            submission_id=sid,
+                            exam_version=version,
+                            result=auto.to_dict(),
+                            updated_at=now,
+                        )
+                    )
+                else:
+                    stored.result, stored.exam_version, stored.updated_at = (
+                        auto.to_dict(),
+                        version,
+                        now,
+                    )
+            elif stored is not None:
+                session.delete(stored)
+            row.exam_version = version
+            row.result = result
+            row.score, row.max_score = result["score"], result["max_score"]
+            row.needs_review = bool(result["needs_review"])
+            row.updated_at = now
+        batch = session.get(Batch, batch_id)
+        if batch is not None:
+            batch.exam_version = version

@@ -1,0 +1,76 @@
+"""Batch tables: the batch, the manual overrides (an audit trail), the automatic results
+kept beside overridden ones.
+
+`submissions.result` always holds the *effective* result (what students and exports see).
+When a submission has overrides, its automatic result lives in `auto_results`, so a regrade
+recomputes the automatic part and lays the same overrides over it again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grader.store.models import Base, new_id, utcnow
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), index=True)
+    exam_version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    format: Mapped[str] = mapped_column(String(8))
+    total: Mapped[int] = mapped_column(Integer)
+    # Final states counted by the worker's hook; the row lock on this counter serialises
+    # concurrent finishers, so exactly one of them sees `done == total` and completes it.
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="grading")  # -> completed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class GradeOverride(Base):
+    """One manual decision; never updated or deleted (a newer one supersedes it)."""
+
+    __tablename__ = "grade_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(64))
+    criterion_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    score: Mapped[float] = mapped_column(Float)
+    previous_score: Mapped[float | None] = mapped_column(Float, default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    author_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "submission_id": self.submission_id,
+            "question_id": self.question_id,
+            "criterion_id": self.criterion_id,
+            "score": self.score,
+            "previous_score": self.previous_score,
+            "reason": self.reason,
+            "author": self.author,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class AutoResult(Base):
+    """The automatic result of a submission that has overrides (exam version it came from)."""
+
+    __tablename__ = "auto_results"
+
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    exam_version: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
