@@ -1,0 +1,226 @@
+"""STACK-style answer tests on our own math language: answer_test(test, student, teacher, options).
+
+Each test returns a Verdict: pass, fail, or invalid (the input cannot be used: unreadable,
+undefined such as 1/0, or an unusable option). Semantics follow STACK's documented answer
+tests (Authoring/Answer_Tests); equivalence is decided numerically on our own AST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from grader.mathlang import MathError, read
+from grader.mathlang.calculus import free_symbols
+from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
+from grader.mathlang.errors import EvalError
+
+Node = tuple[Any, ...]
+Result = Literal["pass", "fail", "invalid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    result: Result
+    feedback: str = ""
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.result == "pass"
+
+
+PASS = Verdict("pass")
+
+
+def fail(feedback: str = "", note: str = "") -> Verdict:
+    return Verdict("fail", feedback, note)
+
+
+def invalid(feedback: str, note: str = "") -> Verdict:
+    return Verdict("invalid", feedback, note)
+
+
+class Invalid(Exception):
+    """Raised inside a test to return an `invalid` verdict with this message."""
+
+
+def parse_side(text: str, who: str) -> Node:
+    if not text or not text.strip():
+        raise Invalid(f"the {who} answer is empty")
+    try:
+        return read(text)
+    except MathError as exc:
+        raise Invalid(f"the {who} answer cannot be read: {exc}") from None
+
+
+def parse_options(text: str | None) -> list[Node] | None:
+    """None if empty; a list of option nodes (a bare option becomes a one-item list)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        node = read(text)
+    except MathError as exc:
+        raise Invalid(f"the test option cannot be read: {exc}") from None
+    if node[0] == "list" and node[1] in ("[", ""):
+        return list(node[2])
+    return [node]
+
+
+def is_constant(n: Node) -> bool:
+    return not free_symbols(n) and n[0] not in ("eq", "rel", "list", "chain", "assign", "text")
+
+
+def kind_of(n: Node) -> str:
+    op = n[0]
+    if op == "eq":
+        return "equation"
+    if op in ("rel", "chain"):
+        return "inequality"
+    if op == "assign":
+        return "assignment"
+    if op in ("list", "interval"):
+        return "list"
+    if op == "text":
+        return "text"
+    return "expression"
+
+
+def _difference(eq: Node) -> Node:
+    lhs, rhs = eq[1], eq[2]
+    if (
+        lhs[0] == "call" and lhs[1] == "abs" and rhs[0] == "call" and rhs[1] == "abs"
+    ):  # |A| = |B|  <=>  A^2 = B^2
+        two = ("num", 2, "2")
+        from fractions import Fraction
+
+        two = ("num", Fraction(2), "2")
+        lhs, rhs = ("pow", lhs[2][0], two), ("pow", rhs[2][0], two)
+    return ("add", (lhs, ("neg", rhs)))
+
+
+def equiv_nodes(s: Node, t: Node, *, prefer_real: bool = False, positive: Any = ()) -> bool:
+    """Algebraic equivalence: expressions by value, equations up to a non-zero factor."""
+    ks, kt = kind_of(s), kind_of(t)
+    if ks != kt:
+        return False
+    if ks == "equation":
+        return compare_values(
+            _difference(s), _difference(t), relation=constant_ratio,
+            prefer_real=prefer_real, positive=positive,
+        )
+    if ks == "inequality":
+        return _equiv_inequality(s, t, prefer_real=prefer_real, positive=positive)
+    if ks == "assignment":
+        return equiv_nodes(s[1], t[1]) and equiv_nodes(
+            s[2], t[2], prefer_real=prefer_real, positive=positive
+        )
+    if ks == "list":
+        if s[0] == "interval" or t[0] == "interval":
+            if s[0] != t[0] or s[1] != t[1] or s[4] != t[4]:
+                return False
+            return equiv_nodes(s[2], t[2]) and equiv_nodes(s[3], t[3])
+        if len(s[2]) != len(t[2]) or s[1] != t[1]:
+            return False
+        return all(equiv_nodes(a, b, prefer_real=prefer_real, positive=positive)
+                   for a, b in zip(s[2], t[2], strict=True))
+    if ks == "text":
+        return bool(s[1].replace(" ", "").lower() == t[1].replace(" ", "").lower())
+    return compare_values(s, t, prefer_real=prefer_real, positive=positive)
+
+
+_FLIP = {">": "<", ">=": "<=", "<": "<", "<=": "<=", "!=": "!="}
+
+
+def _rel_normal(n: Node) -> tuple[str, Node]:
+    op, a, b = n[1], n[2], n[3]
+    if op in (">", ">="):
+        return _FLIP[op], ("add", (b, ("neg", a)))
+    return op, ("add", (a, ("neg", b)))
+
+
+def _equiv_inequality(s: Node, t: Node, **kw: Any) -> bool:
+    if s[0] != "rel" or t[0] != "rel":
+        return False
+    (op_s, ds), (op_t, dt) = _rel_normal(s), _rel_normal(t)
+    if op_s != op_t:
+        return False
+
+    def positive_ratio(pairs: list[tuple[Any, Any]], tol: Any, scale: Any) -> bool:
+        if not constant_ratio(pairs, tol, scale):
+            return False
+        for a, b in pairs:
+            if b != 0 and a != 0:
+                r = a / b
+                return bool((r.real if hasattr(r, "real") else r) > 0)
+        return True
+
+    return compare_values(ds, dt, relation=positive_ratio, **kw)
+
+
+# -- the tests ------------------------------------------------------------------------
+def _alg_equiv(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
+    if equiv_nodes(s, t):
+        return PASS
+    ks, kt = kind_of(s), kind_of(t)
+    if ks != kt:
+        return fail(f"Your answer is an {ks}, but an {kt} was expected.", "ATAlgEquiv_SA_not_" + kt)
+    return fail()
+
+
+def _same_type(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
+    return PASS if kind_of(s) == kind_of(t) else fail(f"Your answer should be an {kind_of(t)}.")
+
+
+TestFn = Callable[[Node, Node, "list[Node] | None"], Verdict]
+TESTS: dict[str, TestFn] = {"AlgEquiv": _alg_equiv, "SameType": _same_type}
+# tests whose student/teacher text must not go through the generic parser (they read
+# literals or units themselves)
+RAW_TESTS: dict[str, Callable[[str, str, str], Verdict]] = {}
+
+
+def answer_test(test: str, student: str, teacher: str, options: str | None = "") -> Verdict:
+    """Run one STACK answer test. Never raises on bad input: returns `invalid` instead."""
+    _load_tests()
+    try:
+        raw = RAW_TESTS.get(test)
+        if raw is not None:
+            return raw(student, teacher, options or "")
+        fn = TESTS.get(test)
+        if fn is None:
+            return invalid(f"unknown answer test {test!r}")
+        opts = parse_options(options)
+        s = parse_side(student, "student's")
+        t = parse_side(teacher, "teacher's")
+        return fn(s, t, opts)
+    except Invalid as exc:
+        return invalid(str(exc))
+    except Undecided:
+        return invalid("the expression could not be evaluated (undefined everywhere)")
+    except (EvalError, MathError) as exc:
+        return invalid(f"the answer cannot be used: {exc}")
+    except RecursionError:
+        return invalid("the expression is nested too deeply")
+
+
+_loaded = False
+
+
+def _load_tests() -> None:
+    global _loaded
+    if _loaded:
+        return
+    from grader.checks import answertests_calc, answertests_form, answertests_num
+
+    TESTS.update(answertests_calc.TESTS)
+    RAW_TESTS.update(answertests_calc.RAW_TESTS)
+    TESTS.update(answertests_form.TESTS)
+    RAW_TESTS.update(answertests_num.RAW_TESTS)
+    try:
+        from grader.checks import answertests_extract
+
+        RAW_TESTS.update(answertests_extract.RAW_TESTS)
+    except ImportError:  # pragma: no cover - optional while it is written
+        pass
+    _loaded = True

@@ -1,0 +1,38 @@
+"""Safe math language: our own grammar -> AST -> (numeric evaluation | sympy objects).
+
+Student text is never given to eval, sympify or parse_expr. The parser enforces limits on
+length, nesting depth, node count and literal size, and `check_size` bounds the magnitude
+of constant sub-expressions through ^ and ! before any arithmetic is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from grader.mathlang.errors import EvalError, MathError, MathSyntaxError, TooLarge, Undefined
+from grader.mathlang.limits import check_size
+from grader.mathlang.numeric import check_defined
+from grader.mathlang.parser import Node, canonical_name, parse
+
+__all__ = [
+    "EvalError",
+    "MathError",
+    "MathSyntaxError",
+    "Node",
+    "TooLarge",
+    "Undefined",
+    "canonical_name",
+    "parse",
+    "read",
+]
+
+
+def read(
+    text: str, *, variables: Collection[str] = (), decimal_comma: bool = False
+) -> Node:
+    """Parse and validate: size limits, no constant division by zero, no ∞−∞."""
+    node: Any = parse(text, variables=variables, decimal_comma=decimal_comma)
+    check_size(node)
+    check_defined(node)
+    return node

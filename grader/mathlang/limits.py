@@ -1,0 +1,88 @@
+"""Size checks on the AST before any arithmetic: magnitude through ^ and !, division by zero.
+
+`magnitude` returns an upper bound of log10|value| (symbols are assumed to be at most ~10
+in size), so `9^9^9^9`, `((9^9)^9999)^9999` and `(10^10)!` are rejected before anything
+is computed. A bound above MAX_LOG10 means "too large to work with".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from grader.mathlang.errors import TooLarge
+
+Node = tuple[Any, ...]
+MAX_LOG10 = 100_000.0  # a 100,000-digit number is still cheap; a power tower is not
+_HUGE = 1e300
+
+
+def _lg(x: float) -> float:
+    return math.log10(x) if x > 0 else 0.0
+
+
+def magnitude(node: Node) -> float:
+    """Upper bound of log10 of |value| (never below 0: small values are bounded by 1)."""
+    op = node[0]
+    if op == "num":
+        v = node[1]
+        return max(0.0, _lg(float(v.numerator)) - _lg(float(v.denominator))) if v else 0.0
+    if op in ("sym", "idx", "text", "deriv", "const"):
+        # symbols count as small: only constant towers can explode in exact arithmetic
+        return 0.0
+    if op in ("neg", "pos", "inv"):
+        inner = magnitude(node[1])
+        return inner if op != "inv" else max(inner, 1.0)
+    if op == "add":
+        return max(magnitude(t) for t in node[1]) + _lg(len(node[1]))
+    if op == "mul":
+        total = 0.0
+        for f in node[1]:
+            total += magnitude(f)
+            if total > _HUGE:
+                return _HUGE
+        return total
+    if op == "pow":
+        base = magnitude(node[1])
+        exp_mag = magnitude(node[2])
+        if exp_mag > 300:
+            return _HUGE if base > 0 else 0.0
+        exponent = 10.0**exp_mag
+        return min(_HUGE, max(base, 0.5) * exponent)
+    if op == "fact":
+        arg = magnitude(node[1])
+        if arg > 300:
+            return _HUGE
+        n = 10.0**arg
+        return min(_HUGE, n * max(1.0, _lg(n)))
+    if op == "call":
+        mags = [magnitude(a) for a in node[2]]
+        if node[1] in ("exp",):
+            return min(_HUGE, 10.0 ** min(mags[0], 300) * 0.44)
+        if node[1] in ("factorial",):
+            n = 10.0 ** min(mags[0], 300)
+            return min(_HUGE, n * max(1.0, _lg(n)))
+        if node[1] in ("binomial",):
+            n = 10.0 ** min(max(mags), 300)
+            return min(_HUGE, n * 0.31)
+        if node[1] in ("sinh", "cosh"):
+            return min(_HUGE, 10.0 ** min(mags[0], 300) * 0.44)
+        return max(mags, default=0.0)
+    if op in ("sum", "prod"):
+        inner = magnitude(node[4])
+        return inner * (8 if op == "prod" else 1) + 2
+    if op in ("eq", "assign", "pm"):
+        return max(magnitude(node[1]), magnitude(node[2]))
+    if op == "rel":
+        return max(magnitude(node[2]), magnitude(node[3]))
+    if op in ("list", "chain"):
+        items = node[2] if op == "list" else node[2]
+        return max((magnitude(x) for x in items), default=0.0)
+    if op == "interval":
+        return max(magnitude(node[2]), magnitude(node[3]))
+    return 1.0
+
+
+def check_size(node: Node) -> None:
+    if magnitude(node) > MAX_LOG10:
+        raise TooLarge("a number in the answer is too large to work with")
