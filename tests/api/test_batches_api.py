@@ -17,7 +17,6 @@ from grader.store.models import Submission
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
-GOOD = "q1: ReLU\n"  # unused marker to keep the layout readable
 
 SHEETS = [
     ("s1", "ReLU", "network A, it has more biases"),
@@ -222,3 +221,56 @@ def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:
     r = client.post(f"/api/v1/submissions/{s2}/overrides",
                     headers=tokens.headers("student", **JSON), data=json.dumps(bad))
     assert r.status_code == 403
+
+
+def _score(client, tokens, sid):  # type: ignore[no-untyped-def]
+    return client.get(f"/api/v1/submissions/{sid}", headers=tokens.headers("instructor")).get_json()
+
+
+def test_regrade_dry_run_then_apply_and_overrides_survive(client, tokens, runtime, demo_exam, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+    batch_id = uploaded_and_graded(client, tokens, runtime)
+    h = tokens.headers("instructor")
+    ids = {i["student_id"]: i["submission_id"] for i in
+           client.get(f"/api/v1/batches/{batch_id}/results", headers=h).get_json()["items"]}
+    # s2 answered B; under v1 (A correct) the instructor gives half the choice points by hand.
+    r = client.post(f"/api/v1/submissions/{ids['s2']}/overrides",
+                    headers=tokens.headers("instructor", **JSON),
+                    data=json.dumps({"question_id": "q2", "criterion_id": "picks-a",
+                                     "score": 1, "reason": "argued well"}))
+    assert r.status_code == 201 and r.get_json()["score"] == 3
+    # Version 2 makes B the correct option.
+    v2 = demo_rubric.replace("correct: A", "correct: B")
+    r = client.put("/api/v1/exams/demo", data=v2,
+                   headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}))
+    assert r.get_json()["version"] == 2
+    dry = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
+    assert (dry["applied"], dry["from_versions"], dry["to_version"]) == (False, [1], 2)
+    changes = {c["student_id"]: c for c in dry["changes"]}
+    assert {s: (c["old_score"], c["new_score"], c["delta"]) for s, c in changes.items()} == {
+        "s1": (5, 3, -2), "s3": (2, 0, -2), "s4": (2, 0, -2)}  # s2: the override holds
+    assert changes["s1"]["questions"] == [{"id": "q2", "old": 3.0, "new": 1.0, "delta": -2.0}]
+    assert dry["summary"]["changed"] == 3 and dry["summary"]["unchanged"] == 1
+    assert dry["summary"]["orphaned_overrides"] == 0
+    assert _score(client, tokens, ids["s1"])["score"] == 5  # a dry run changes nothing
+    applied = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers(
+        "instructor", **JSON), data=json.dumps({"apply": True})).get_json()
+    assert applied["applied"] and applied["summary"] == dry["summary"]
+    s1, s2 = _score(client, tokens, ids["s1"]), _score(client, tokens, ids["s2"])
+    assert (s1["score"], s1["exam_version"]) == (3, 2)
+    assert (s2["score"], s2["exam_version"]) == (3, 2)
+    picks = s2["questions"][1]["criteria"][0]
+    assert picks["score"] == 1 and picks["auto_score"] == 2  # new automatic score beside it
+    trail = client.get(f"/api/v1/submissions/{ids['s2']}/overrides", headers=h).get_json()
+    assert trail["auto_score"] == 4 and len(trail["items"]) == 1
+    again = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
+    assert again["changes"] == [] and again["from_versions"] == [2]
+    assert client.get(f"/api/v1/batches/{batch_id}", headers=h).get_json()["exam_version"] == 2
+    bad = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers(
+        "instructor", **JSON), data=json.dumps({"version": 7}))
+    assert bad.status_code == 404
+
+
+def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+    batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
+    r = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers("instructor"))
+    assert r.status_code == 409
