@@ -26,7 +26,7 @@ SHEETS = [
 ]
 
 
-def sheets_csv(rows=SHEETS) -> bytes:  # type: ignore[no-untyped-def]
+def sheets_csv(rows=SHEETS) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["student_id", "q1", "q2"])
@@ -34,19 +34,21 @@ def sheets_csv(rows=SHEETS) -> bytes:  # type: ignore[no-untyped-def]
     return buf.getvalue().encode()
 
 
-def upload(client, tokens, data, who="instructor", exam="demo", **headers):  # type: ignore[no-untyped-def]
-    return client.post(f"/api/v1/exams/{exam}/batches", data=data,
-                       headers=tokens.headers(who, **(headers or CSV)))
+def upload(client, tokens, data, who="instructor", exam="demo", **headers):
+    return client.post(
+        f"/api/v1/exams/{exam}/batches", data=data, headers=tokens.headers(who, **(headers or CSV))
+    )
 
 
-def grade_batch(runtime, batch_id):  # type: ignore[no-untyped-def]
+def grade_batch(runtime, batch_id):
     with runtime.db.session() as s:
         ids = list(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
-    return grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, ids,
-                             [make_batch_hook()])
+    return grade_submissions(
+        runtime.db, runtime.settings, runtime.exams, runtime.runner, ids, [make_batch_hook()]
+    )
 
 
-def uploaded_and_graded(client, tokens, runtime):  # type: ignore[no-untyped-def]
+def uploaded_and_graded(client, tokens, runtime):
     r = upload(client, tokens, sheets_csv())
     assert r.status_code == 202, r.get_json()
     batch_id = r.get_json()["id"]
@@ -54,11 +56,11 @@ def uploaded_and_graded(client, tokens, runtime):  # type: ignore[no-untyped-def
     return batch_id
 
 
-def read_csv(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
 
 
-def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None:
     r = upload(client, tokens, sheets_csv())
     assert r.status_code == 202, r.get_json()
     body = r.get_json()
@@ -77,22 +79,35 @@ def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None
     results = client.get(f"/api/v1/batches/{body['id']}/results", headers=h).get_json()
     scores = {i["student_id"]: i["score"] for i in results["items"]}
     assert scores == {"s1": 5, "s2": 2, "s3": 2, "s4": 2}
-    rows = read_csv(client.get(f"/api/v1/batches/{body['id']}/results?format=csv&criteria=1",
-                               headers=h))
-    assert rows[0][:9] == ["student_id", "submission_id", "status", "score", "max_score",
-                           "needs_review", "q1", "q2", "q1.names-relu"]
+    rows = read_csv(
+        client.get(f"/api/v1/batches/{body['id']}/results?format=csv&criteria=1", headers=h)
+    )
+    assert rows[0][:9] == [
+        "student_id",
+        "submission_id",
+        "status",
+        "score",
+        "max_score",
+        "needs_review",
+        "q1",
+        "q2",
+        "q1.names-relu",
+    ]
     assert [r[0] for r in rows[1:]] == ["s1", "s2", "s3", "s4"]
     listed = client.get("/api/v1/exams/demo/batches", headers=h).get_json()["items"]
     assert [b["id"] for b in listed] == [body["id"]]
 
 
-def test_jsonl_multipart_and_zip_uploads(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_jsonl_multipart_and_zip_uploads(client, tokens, runtime, demo_exam) -> None:
     jsonl = b'{"student_id": "j1", "answers": {"q1": "relu"}}\n'
     r = upload(client, tokens, jsonl, **{"Content-Type": "application/x-ndjson"})
     assert r.status_code == 202 and r.get_json()["total"] == 1
-    r = client.post("/api/v1/exams/demo/batches", headers=tokens.headers("instructor"),
-                    data={"file": (io.BytesIO(sheets_csv()), "class.csv")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/exams/demo/batches",
+        headers=tokens.headers("instructor"),
+        data={"file": (io.BytesIO(sheets_csv()), "class.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 202 and r.get_json()["total"] == 4
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -104,13 +119,17 @@ def test_jsonl_multipart_and_zip_uploads(client, tokens, runtime, demo_exam) -> 
     assert r.status_code == 415
 
 
-def _counts(runtime) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _counts(runtime) -> tuple[int, int]:
     with runtime.db.session() as s:
-        return (s.scalar(select(func.count()).select_from(Batch)),
-                s.scalar(select(func.count()).select_from(Submission)))
+        return (
+            s.scalar(select(func.count()).select_from(Batch)),
+            s.scalar(select(func.count()).select_from(Submission)),
+        )
 
 
-def test_bad_uploads_report_every_row_and_create_nothing(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_report_every_row_and_create_nothing(
+    client, tokens, runtime, demo_exam
+) -> None:
     bad = b"student_id,q1,q2,q9\ns1,a,b,c\n"
     r = upload(client, tokens, bad)
     assert r.status_code == 422
@@ -120,21 +139,25 @@ def test_bad_uploads_report_every_row_and_create_nothing(client, tokens, runtime
     dupes = b"student_id,q1\ns1,a\ns2,b\ns1,c\nbad id!,d\n" + b"s5," + b"x" * 9000 + b"\n"
     errors = upload(client, tokens, dupes).get_json()["errors"]
     assert [(e["row"], e["column"]) for e in errors] == [
-        (4, "student_id"), (5, "student_id"), (6, "q1")]
+        (4, "student_id"),
+        (5, "student_id"),
+        (6, "q1"),
+    ]
     latin1 = "student_id,q1\ns1,Müller\n".encode("latin-1")
     assert "UTF-8" in upload(client, tokens, latin1).get_json()["errors"][0]["message"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("../../evil.csv", sheets_csv())
-    errors = upload(client, tokens, buf.getvalue(),
-                    **{"Content-Type": "application/zip"}).get_json()["errors"]
+    errors = upload(
+        client, tokens, buf.getvalue(), **{"Content-Type": "application/zip"}
+    ).get_json()["errors"]
     assert errors[0]["file"] == "../../evil.csv"
     assert _counts(runtime) == (0, 0)
     bom = b"\xef\xbb\xbf" + sheets_csv()
     assert upload(client, tokens, bom).status_code == 202
 
 
-def test_roles_and_ownership(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_roles_and_ownership(client, tokens, runtime, demo_exam) -> None:
     assert upload(client, tokens, sheets_csv(), who="student").status_code == 403
     assert upload(client, tokens, sheets_csv(), who="lms").status_code == 403
     assert upload(client, tokens, sheets_csv(), who="instructor2").status_code == 404
@@ -147,7 +170,7 @@ def test_roles_and_ownership(client, tokens, runtime, demo_exam) -> None:  # typ
     assert client.get(f"/api/v1/batches/{batch_id}").status_code == 401
 
 
-def test_gradebooks_are_injection_safe(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_gradebooks_are_injection_safe(client, tokens, runtime, demo_exam) -> None:
     rows = [("+1", "relu", "network A biases"), ("-1+1", "x", "network B"), ("@x", "relu", "")]
     batch_id = upload(client, tokens, sheets_csv(rows)).get_json()["id"]
     grade_batch(runtime, batch_id)
@@ -162,22 +185,24 @@ def test_gradebooks_are_injection_safe(client, tokens, runtime, demo_exam) -> No
     assert client.get(f"/api/v1/batches/{batch_id}/gradebook?form=x", headers=h).status_code == 422
 
 
-def test_stats_json_and_html_report(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_stats_json_and_html_report(client, tokens, runtime, demo_exam) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
     stats = client.get(f"/api/v1/batches/{batch_id}/stats", headers=h).get_json()
     assert stats["n"] == 4 and stats["total"]["mean"] == 2.75
     q1 = stats["questions"][0]
     assert q1["id"] == "q1" and q1["facility"] == 0.5
-    one = client.get(f"/api/v1/exams/demo/stats?question=q2", headers=h).get_json()
+    one = client.get("/api/v1/exams/demo/stats?question=q2", headers=h).get_json()
     assert [q["id"] for q in one["questions"]] == ["q2"]
     page = client.get(f"/api/v1/batches/{batch_id}/stats?format=html", headers=h)
-    assert page.mimetype == "text/html" and "default-src 'none'" in page.headers[
-        "Content-Security-Policy"]
+    assert (
+        page.mimetype == "text/html"
+        and "default-src 'none'" in page.headers["Content-Security-Policy"]
+    )
     assert "data:image/png;base64," in page.get_data(as_text=True)
 
 
-def _flag_for_review(runtime, student: str, confidence: float) -> str:  # type: ignore[no-untyped-def]
+def _flag_for_review(runtime, student: str, confidence: float) -> str:
     """Simple checkers are always sure; mark one criterion uncertain as a text checker would."""
     with runtime.db.session() as s:
         row = s.scalars(select(Submission).where(Submission.student_id == student)).one()
@@ -189,19 +214,29 @@ def _flag_for_review(runtime, student: str, confidence: float) -> str:  # type: 
         return row.id
 
 
-def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     s2 = _flag_for_review(runtime, "s2", 0.4)
     s3 = _flag_for_review(runtime, "s3", 0.1)
     h = tokens.headers("instructor")
-    queue = client.get(f"/api/v1/exams/demo/review?batch_id={batch_id}&group=1",
-                       headers=h).get_json()
+    queue = client.get(
+        f"/api/v1/exams/demo/review?batch_id={batch_id}&group=1", headers=h
+    ).get_json()
     assert [i["submission_id"] for i in queue["items"]] == [s3, s2]  # most uncertain first
     assert queue["items"][0]["criteria"] == ["picks-a"] and queue["total"] == 2
     assert sum(g["size"] for g in queue["groups"]["q2"]) == 2
-    r = client.post(f"/api/v1/submissions/{s2}/overrides", headers=tokens.headers("instructor", **JSON),
-                    data=json.dumps({"question_id": "q2", "criterion_id": "picks-a", "score": 2,
-                                     "reason": "B is defensible with this argument"}))
+    r = client.post(
+        f"/api/v1/submissions/{s2}/overrides",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps(
+            {
+                "question_id": "q2",
+                "criterion_id": "picks-a",
+                "score": 2,
+                "reason": "B is defensible with this argument",
+            }
+        ),
+    )
     assert r.status_code == 201, r.get_json()
     out = r.get_json()
     assert (out["score"], out["auto_score"], out["needs_review"]) == (4, 2, False)
@@ -209,51 +244,77 @@ def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:
     assert trail["items"][0]["reason"].startswith("B is") and trail["items"][0]["author"]
     sub = client.get(f"/api/v1/submissions/{s2}", headers=h).get_json()
     assert sub["score"] == 4 and sub["questions"][1]["criteria"][0]["auto_score"] == 0
-    r = client.post("/api/v1/exams/demo/overrides", headers=tokens.headers("instructor", **JSON),
-                    data=json.dumps({"submission_ids": [s3], "question_id": "q2",
-                                     "score": 0.5, "reason": "group decision"}))
+    r = client.post(
+        "/api/v1/exams/demo/overrides",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps(
+            {"submission_ids": [s3], "question_id": "q2", "score": 0.5, "reason": "group decision"}
+        ),
+    )
     assert r.status_code == 201 and r.get_json()["applied"] == 1
-    assert client.get(f"/api/v1/exams/demo/review", headers=h).get_json()["total"] == 0
+    assert client.get("/api/v1/exams/demo/review", headers=h).get_json()["total"] == 0
     bad = {"question_id": "q2", "criterion_id": "picks-a", "score": 9, "reason": "x"}
-    r = client.post(f"/api/v1/submissions/{s2}/overrides",
-                    headers=tokens.headers("instructor", **JSON), data=json.dumps(bad))
+    r = client.post(
+        f"/api/v1/submissions/{s2}/overrides",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps(bad),
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/submissions/{s2}/overrides",
-                    headers=tokens.headers("student", **JSON), data=json.dumps(bad))
+    r = client.post(
+        f"/api/v1/submissions/{s2}/overrides",
+        headers=tokens.headers("student", **JSON),
+        data=json.dumps(bad),
+    )
     assert r.status_code == 403
 
 
-def _score(client, tokens, sid):  # type: ignore[no-untyped-def]
+def _score(client, tokens, sid):
     return client.get(f"/api/v1/submissions/{sid}", headers=tokens.headers("instructor")).get_json()
 
 
-def test_regrade_dry_run_then_apply_and_overrides_survive(client, tokens, runtime, demo_exam, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+def test_regrade_dry_run_then_apply_and_overrides_survive(
+    client, tokens, runtime, demo_exam, demo_rubric
+) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
-    ids = {i["student_id"]: i["submission_id"] for i in
-           client.get(f"/api/v1/batches/{batch_id}/results", headers=h).get_json()["items"]}
+    ids = {
+        i["student_id"]: i["submission_id"]
+        for i in client.get(f"/api/v1/batches/{batch_id}/results", headers=h).get_json()["items"]
+    }
     # s2 answered B; under v1 (A correct) the instructor gives half the choice points by hand.
-    r = client.post(f"/api/v1/submissions/{ids['s2']}/overrides",
-                    headers=tokens.headers("instructor", **JSON),
-                    data=json.dumps({"question_id": "q2", "criterion_id": "picks-a",
-                                     "score": 1, "reason": "argued well"}))
+    r = client.post(
+        f"/api/v1/submissions/{ids['s2']}/overrides",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps(
+            {"question_id": "q2", "criterion_id": "picks-a", "score": 1, "reason": "argued well"}
+        ),
+    )
     assert r.status_code == 201 and r.get_json()["score"] == 3
     # Version 2 makes B the correct option.
     v2 = demo_rubric.replace("correct: A", "correct: B")
-    r = client.put("/api/v1/exams/demo", data=v2,
-                   headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}))
+    r = client.put(
+        "/api/v1/exams/demo",
+        data=v2,
+        headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}),
+    )
     assert r.get_json()["version"] == 2
     dry = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
     assert (dry["applied"], dry["from_versions"], dry["to_version"]) == (False, [1], 2)
     changes = {c["student_id"]: c for c in dry["changes"]}
     assert {s: (c["old_score"], c["new_score"], c["delta"]) for s, c in changes.items()} == {
-        "s1": (5, 3, -2), "s3": (2, 0, -2), "s4": (2, 0, -2)}  # s2: the override holds
+        "s1": (5, 3, -2),
+        "s3": (2, 0, -2),
+        "s4": (2, 0, -2),
+    }  # s2: the override holds
     assert changes["s1"]["questions"] == [{"id": "q2", "old": 3.0, "new": 1.0, "delta": -2.0}]
     assert dry["summary"]["changed"] == 3 and dry["summary"]["unchanged"] == 1
     assert dry["summary"]["orphaned_overrides"] == 0
     assert _score(client, tokens, ids["s1"])["score"] == 5  # a dry run changes nothing
-    applied = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers(
-        "instructor", **JSON), data=json.dumps({"apply": True})).get_json()
+    applied = client.post(
+        f"/api/v1/batches/{batch_id}/regrade",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps({"apply": True}),
+    ).get_json()
     assert applied["applied"] and applied["summary"] == dry["summary"]
     s1, s2 = _score(client, tokens, ids["s1"]), _score(client, tokens, ids["s2"])
     assert (s1["score"], s1["exam_version"]) == (3, 2)
@@ -265,12 +326,15 @@ def test_regrade_dry_run_then_apply_and_overrides_survive(client, tokens, runtim
     again = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
     assert again["changes"] == [] and again["from_versions"] == [2]
     assert client.get(f"/api/v1/batches/{batch_id}", headers=h).get_json()["exam_version"] == 2
-    bad = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers(
-        "instructor", **JSON), data=json.dumps({"version": 7}))
+    bad = client.post(
+        f"/api/v1/batches/{batch_id}/regrade",
+        headers=tokens.headers("instructor", **JSON),
+        data=json.dumps({"version": 7}),
+    )
     assert bad.status_code == 404
 
 
-def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam) -> None:
     batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
     r = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers("instructor"))
     assert r.status_code == 409
