@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from grader.api.context import actor, json_body, publisher, runtime
 from grader.api.schemas import SubmissionAccepted, SubmissionList, SubmissionOut
 from grader.api.spec import api_spec
+from grader.services import idempotency
 from grader.services import submissions as service
 
 bp = Blueprint("submissions", __name__, url_prefix="/api/v1")
@@ -20,6 +22,19 @@ def prefer_wait(header: str | None, cap: int) -> int:
     """RFC 7240 `Prefer: wait=N`, capped; 0 when absent."""
     match = _WAIT.search(header or "")
     return min(int(match.group(1)), cap) if match else 0
+
+
+def _queued(submission_id: str) -> dict[str, Any]:
+    return {"id": submission_id, "status": "queued"}
+
+
+def idempotent(key_id: str, body: Any) -> idempotency.Reservation | idempotency.Replay | None:
+    """Honour an `Idempotency-Key` header: reserve it, or find the original response."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return None
+    digest = idempotency.fingerprint(f"POST {request.path}", body)
+    return idempotency.reserve(runtime().db, key_id, key, digest)
 
 
 @bp.post("/exams/<exam_id>/submissions")
@@ -37,7 +52,28 @@ def submit(exam_id: str) -> tuple[Response, int, dict[str, str]]:
     who = actor()
     rt = runtime()
     body = json_body()
-    accepted = service.submit(rt.db, rt.settings, publisher(), who, exam_id, body)
+    reserved = idempotent(who.key_id, body)
+    if isinstance(reserved, idempotency.Replay):  # a retry: the original answer, nothing new
+        location = f"/api/v1/submissions/{reserved.body.get('id')}"
+        return (
+            jsonify(reserved.body),
+            reserved.status,
+            {"Location": location, "Idempotent-Replayed": "true"},
+        )
+    try:
+        accepted = service.submit(
+            rt.db,
+            rt.settings,
+            publisher(),
+            who,
+            exam_id,
+            body,
+            on_created=idempotency.completer(reserved, 202, _queued) if reserved else None,
+        )
+    except Exception:
+        if reserved is not None:
+            idempotency.release(rt.db, reserved)
+        raise
     headers = {"Location": f"/api/v1/submissions/{accepted.id}"}
     wait = prefer_wait(request.headers.get("Prefer"), rt.settings.max_wait_seconds)
     if wait:

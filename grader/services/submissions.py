@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grader.config import Settings
 from grader.services.auth import Actor, granted_exams
@@ -125,9 +127,11 @@ def submit(
     actor: Actor,
     exam_id: str,
     body: Any,
+    on_created: Callable[[Session, str], None] | None = None,
 ) -> Accepted:
     """Commit the row as `queued`, then publish its id. A failed publish loses nothing:
-    the re-drive republishes stale `queued` rows."""
+    the re-drive republishes stale `queued` rows. `on_created` runs inside the transaction
+    that creates the row (the Idempotency-Key's response is stored there)."""
     version, question_ids = _exam_for_submit(db, actor, exam_id)
     data = validate_submission(settings, body, actor, question_ids)
     assert data.student_id is not None
@@ -143,6 +147,8 @@ def submit(
         session.add(row)
         session.flush()
         submission_id = row.id
+        if on_created is not None:
+            on_created(session, submission_id)
     return Accepted(submission_id, "queued", publish_safely(publisher, submission_id))
 
 
