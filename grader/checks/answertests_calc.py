@@ -126,7 +126,9 @@ def _int(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
         return fail()
     t_params = free_symbols(t) - _teacher_constants(t, x) - {x}
     extra = sorted(free_symbols(s) - t_params - {x} - set(names))
-    if "NOCONST" in keys:
+    if "FORMAL" in keys and not extra:
+        pass  # a formal check accepts an antiderivative without its constant
+    elif "NOCONST" in keys:
         if extra:
             return fail("Your answer has a constant that is not needed.")
     else:
@@ -177,7 +179,7 @@ def _add_const(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     c = cands[0]
     dc = _d(s, c)
     if "NONSTRICT" in keys:
-        ok = _x_independent(dc, x) and _nonzero_somewhere(dc, c)
+        ok = _x_independent(dc, x) and not _same(dc, ("num", _ZERO, "0"))
     else:
         ok = _same(dc, ("num", _ONE, "1"))
     return PASS if ok else fail("The constant must be added to your answer.")
@@ -232,6 +234,7 @@ def _subst_equiv(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
 from fractions import Fraction  # noqa: E402 - kept next to its only use
 
 _ONE = Fraction(1)
+_ZERO = Fraction(0)
 
 TESTS = {
     "Diff": _diff,

@@ -19,7 +19,7 @@ from grader.checks.answertests import (
 )
 from grader.checks.units import CELSIUS_OFFSET, unit_info
 from grader.mathlang import MathError, read
-from grader.mathlang.errors import EvalError
+from grader.mathlang.errors import EvalError, Undefined
 from grader.mathlang.numeric import Evaluator, NotExact, Point
 
 Node = tuple[Any, ...]
@@ -124,6 +124,8 @@ def _num_tol(relative: bool) -> Any:
         if options.strip():
             try:
                 o = read(options)
+            except Undefined as exc:
+                raise Invalid(f"the tolerance cannot be used: {exc}") from None
             except MathError:
                 return fail("The tolerance option cannot be read.")
             if not is_constant(o):

@@ -62,7 +62,7 @@ _LATEX_SKIP = frozenset({
     "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle", "textstyle", "limits",
     "nolimits", "mathrm", "mathit", "mathbf", "boldsymbol", "operatorname", "mathnormal",
     "boxed", "text", "textrm", "textbf", "textit", "mbox", "mathsf", "bf", "rm", "it",
-    "tfrac", "dfrac", "cfrac", "$",
+    "$",
 })
 LATEX_OPS = {
     "cdot": "*", "times": "*", "ast": "*", "div": "/", "le": "<=", "leq": "<=",
@@ -75,7 +75,7 @@ LATEX_NAMES = {"infty": "inf", "pi": "pi", "ell": "l", "imath": "i"} | {
     g: g for g in GREEK_NAMES
 }
 LATEX_CMDS = frozenset({
-    "frac", "sqrt", "sum", "prod", "partial", "pm", "mp", "approx", "in", "cup", "circ",
+    "frac", "dfrac", "tfrac", "cfrac", "sqrt", "sum", "prod", "partial", "pm", "mp", "approx", "in", "cup", "circ",
     "nabla", "binom", "exp", "ln", "log", "sin", "cos", "tan", "cot", "sec", "csc",
     "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "coth", "lg", "max", "min",
     "land", "lor", "neg", "cap", "setminus", "emptyset", "varnothing", "det",
@@ -196,7 +196,7 @@ def tokenize(text: str, *, decimal_comma: bool = False) -> list[Token]:
             elif cmd in LATEX_NAMES:
                 tokens.append(Token("name", LATEX_NAMES[cmd], i))
             elif cmd in LATEX_CMDS or cmd in ("begin", "end"):
-                tokens.append(Token("cmd", cmd, i))
+                tokens.append(Token("cmd", "frac" if cmd.endswith("frac") else cmd, i))
             else:
                 raise MathSyntaxError(f"the LaTeX command \\{cmd} is not supported")
             continue

@@ -163,13 +163,21 @@ class Evaluator:
                     self.p.loss = True
             return total
         if op == "neg":
-            return -self.ev(n[1])
+            # 0 - v, not -v: a negated real must keep +0.0 as its imaginary part, or
+            # sqrt(-1) lands on the other side of the branch cut (-1j)
+            return self.num(Fraction(0)) - self.ev(n[1])
         if op == "pos":
             return self.ev(n[1])
         if op == "mul":
             acc = self.ev(n[1][0])
             for f in n[1][1:]:
-                acc = acc * self.ev(f)
+                if f[0] == "inv":  # a true division rounds once: 51/1000 is the double 0.051
+                    d = self.ev(f[1])
+                    if d == 0:
+                        raise EvalError("division by zero")
+                    acc = acc / d
+                else:
+                    acc = acc * self.ev(f)
             return acc
         if op == "inv":
             d = self.ev(n[1])
