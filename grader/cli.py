@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("what", choices=["math", "text", "exam"])
     p.set_defaults(handler=cmd_eval)
+
+    from grader.batches.cli import add_commands as add_batch_commands
+
+    add_batch_commands(sub)  # batch upload/status/export, grade (offline), stats
     return parser
 
 
