@@ -1,0 +1,155 @@
+"""Find the mathematical answer(s) inside free text: \\boxed{}, $...$, \\[...\\], a final
+"answer is ..." phrase, the last equation, or the last number. Pure string work; the found
+snippets are then parsed by our own parser.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_TEXT = 100_000
+_MATRIX = re.compile(
+    r"\\begin\{([pbvBV]?matrix|array)\}(\{[^}]*\})?(.*?)\\end\{\1\}", re.S
+)
+_DOLLAR2 = re.compile(r"\$\$(.+?)\$\$", re.S)
+_DOLLAR1 = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
+_BRACKETS = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])-?\d+(?:[.,]\d+)?")
+
+
+def _balanced(text: str, start: int) -> tuple[str, int] | None:
+    """Content of the brace group opening at text[start] == '{', and the end index."""
+    depth = 0
+    for i in range(start, min(len(text), start + 20_000)):
+        c = text[i]
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i], i + 1
+    return None
+
+
+def boxed(text: str) -> list[tuple[str, int, int]]:
+    """All \\boxed{...} / \\fbox{...} contents with their spans."""
+    out = []
+    for m in re.finditer(r"\\(?:boxed|fbox)\s*(?=\{)", text):
+        got = _balanced(text, m.end())
+        if got:
+            out.append((got[0], m.start(), got[1]))
+    return out
+
+
+def _join_close(items: list[tuple[str, int, int]], text: str, max_words: int = 3) -> str:
+    """Join the last run of items separated only by short connecting text ('and', ',')."""
+    run = [items[-1]]
+    for prev in reversed(items[:-1]):
+        between = text[prev[2] : run[0][1]]
+        between = re.sub(r"\\text\{([^}]*)\}|\\quad|\\,|[$\\]", r" \1 ", between)
+        if len(_WORDS.findall(between)) <= max_words and len(between) < 60:
+            run.insert(0, prev)
+        else:
+            break
+    return ", ".join(x[0] for x in run)
+
+
+def clean_latex(s: str) -> str:
+    """Normalise a math snippet: matrices to lists, units/text words and degrees removed,
+    thousands separators, percent signs, \\approx tails."""
+    s = s.replace("\\\\n", " ")
+    s = re.sub(r"\\\\(?=[A-Za-z])", r"\\", s)  # doubly escaped commands
+    s = _MATRIX.sub(lambda m: _matrix(m.group(3)), s)
+    s = re.sub(r"\^\s*\{?\\circ\}?|°|\\circ", "", s)
+    s = re.sub(r"\\[%$]|%", "", s)
+    s = re.sub(r"\b(pct|percent|percentage)\b", "", s)
+    s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)
+    s = re.sub(r"(\d),(?=\d{3}(?!\d))", r"\1", s)
+    s = s.replace("\\!", "")
+    s = re.sub(r"\\(?:text|textbf|mathrm|mbox|textrm)\{\s*(and|or)\s*\}", ",", s)
+    s = re.sub(r"\\(?:quad|qquad)", " ", s)
+    words = re.sub(r"\\(?:text|textbf|mbox|textrm)\{\s*([A-Za-z ]+)\}", "", s)
+    if re.search(r"[\dA-Za-z]", re.sub(r"\\[A-Za-z]+", "", words)):
+        s = words
+    s = re.sub(r"\s+(?:and|or)\s+|(?<=[)\]}])\s*or\s*(?=[(\[{])", ", ", s)
+    s = re.sub(r"\\approx.*$", "", s, flags=re.S)
+    s = re.sub(r"(\d)\s*(cm|mm|km|m|kg|g|s|m²|m\^2|€|\$|dollars?|meters?|units?)\b", r"\1", s)
+    s = s.replace("€", "").replace("m²", "")
+    s = s.strip().rstrip(".").strip()
+    s = re.sub(r",\s*$", "", s)
+    return s
+
+
+def _matrix(body: str) -> str:
+    rows = [r for r in re.split(r"\\\\", body) if r.strip()]
+    cells = [[c.strip() for c in r.split("&")] for r in rows]
+    if all(len(r) == 1 for r in cells):
+        return "[" + ",".join(r[0] for r in cells) + "]"
+    return "[" + ",".join("[" + ",".join(r) + "]" for r in cells) + "]"
+
+
+def math_segments(text: str) -> list[tuple[str, int, int]]:
+    segs: list[tuple[str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for rx in (_DOLLAR2, _BRACKETS, _DOLLAR1):
+        for m in rx.finditer(text):
+            if any(a <= m.start() < b for a, b in taken):
+                continue
+            body = next(g for g in m.groups() if g is not None)
+            segs.append((body, m.start(), m.end()))
+            taken.append((m.start(), m.end()))
+    return sorted(segs, key=lambda x: x[1])
+
+
+def final_answer(text: str) -> str | None:
+    """The answer part of free text, as a snippet to parse (None if nothing is found)."""
+    text = text[:MAX_TEXT]
+    text = re.sub(r"\\\\(?=[A-Za-z\[\]()])", r"\\", text)
+    boxes = boxed(text)
+    if boxes:
+        return clean_latex(_join_close(boxes, text))
+    m = list(re.finditer(r"(?i)final answer\W*(?:is|:)?", text))
+    tail = text[m[-1].end() :] if m else text
+    segs = math_segments(tail)
+    if segs:
+        return clean_latex(_join_close(segs, tail, max_words=1))
+    if m:
+        nums = _NUMBER.findall(tail)
+        if nums:
+            return clean_latex(nums[0])
+    stripped = tail.strip()
+    if stripped and not _WORDS.search(re.sub(r"\\[A-Za-z]+|\b(?:and|or)\b", "", stripped)):
+        return clean_latex(stripped)
+    nums = _NUMBER.findall(tail)
+    if nums:
+        return clean_latex(nums[-1])
+    return clean_latex(stripped) if len(stripped) < 200 else None
+
+
+_EQ_LIKE = re.compile(r"(?:=|<-|←|:=)")
+
+
+def candidates(text: str) -> list[str]:
+    """Every snippet that may hold an expression or equation, best first: boxed, display
+    math, inline math, then lines and clauses with an '=' or an arrow, then the whole text."""
+    text = text[:MAX_TEXT]
+    out: list[str] = []
+    for body, _, _ in reversed(boxed(text)):
+        out.append(body)
+    for body, _, _ in reversed(math_segments(text)):
+        out.append(body)
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if not line:
+            continue
+        for clause in reversed(re.split(r"(?<![=<:])[;,]\s+(?=[A-Za-z∂])|\.\s+|:\s+", line)):
+            if _EQ_LIKE.search(clause) or clause is line:
+                out.append(clause.strip().rstrip(".").strip())
+    seen: set[str] = set()
+    unique = []
+    for c in out:
+        if c and c not in seen:
+            seen.add(c)
+            unique.append(c)
+    return unique
