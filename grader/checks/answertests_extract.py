@@ -18,10 +18,19 @@ from grader.mathlang.numeric import Evaluator, Point
 Node = tuple[Any, ...]
 
 
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d{2,},\d+\s*$")
+
+
 def _parse(snippet: str) -> Node | None:
-    for variant in (snippet, snippet.replace("{", "(").replace("}", ")")):
+    # a decimal comma only when the whole answer is one such number: "1000,99";
+    # "1,2" is a list of two answers
+    comma = bool(_DECIMAL_COMMA.match(snippet)) and not re.match(r"^\s*-?\d+,\d{3}\s*$", snippet)
+    variants = [snippet, snippet.replace("{", "(").replace("}", ")")]
+    if "=" in snippet:
+        variants.append(snippet.rsplit("=", 1)[1])
+    for variant in variants:
         try:
-            return _expand(read(variant, decimal_comma=True))
+            return _expand(read(variant, decimal_comma=comma))
         except (MathError, RecursionError):
             continue
     return None

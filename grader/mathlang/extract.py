@@ -15,7 +15,10 @@ _DOLLAR2 = re.compile(r"\$\$(.+?)\$\$", re.S)
 _DOLLAR1 = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
 _BRACKETS = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 _WORDS = re.compile(r"[A-Za-z]{2,}")
-_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])-?\d+(?:[.,]\d+)?")
+_NUMBER = re.compile(
+    r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])-?\d+,\d{1,2}(?![\d,])"
+    r"|(?<![\w.])-?\d+(?:\.\d+)?(?![A-Za-z]*\d)"
+)
 
 
 def _balanced(text: str, start: int) -> tuple[str, int] | None:
@@ -60,6 +63,8 @@ def clean_latex(s: str) -> str:
     thousands separators, percent signs, \\approx tails."""
     s = s.replace("\\\\n", " ")
     s = re.sub(r"\\\\(?=[A-Za-z])", r"\\", s)  # doubly escaped commands
+    s = re.sub(r"\\left\s*[\[(]\s*(?=\\begin)", "", s)
+    s = re.sub(r"(\\end\{[^}]*\})\s*\\right\s*[\])]", r"\1", s)
     s = _MATRIX.sub(lambda m: _matrix(m.group(3)), s)
     s = re.sub(r"\^\s*\{?\\circ\}?|°|\\circ", "", s)
     s = re.sub(r"\\[%$]|%", "", s)
@@ -113,6 +118,10 @@ def final_answer(text: str) -> str | None:
     tail = text[m[-1].end() :] if m else text
     segs = math_segments(tail)
     if segs:
+        after = tail[segs[-1][2] :]
+        late_nums = _NUMBER.findall(after)
+        if m and late_nums and not re.search(r"\d", segs[-1][0]):
+            return clean_latex(late_nums[0])  # "the largest $n$ is 34."
         return clean_latex(_join_close(segs, tail, max_words=1))
     if m:
         nums = _NUMBER.findall(tail)
