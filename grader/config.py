@@ -47,6 +47,7 @@ class Settings:
     math_memory_mb: int = 1024
     # Webhooks
     webhook_allow_hosts: str = ""
+    public_url: str = ""  # e.g. https://grader.example: absolute links in webhook payloads
     log_level: str = "INFO"
 
     @classmethod

@@ -56,7 +56,7 @@ class WebhookOptions:
         base = cls(
             allow=AllowList.parse(settings.webhook_allow_hosts),
             timeouts=Timeouts(connect=min(5.0, total / 3), read=min(10.0, total / 2), total=total),
-            base_url=str(getattr(settings, "public_url", "") or ""),
+            base_url=settings.public_url,
         )
         return replace(base, **overrides)
 

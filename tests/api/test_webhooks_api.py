@@ -128,3 +128,18 @@ def test_webhook_routes_are_in_the_openapi_document(client) -> None:  # type: ig
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/webhooks" in paths
     assert "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver" in paths
+
+
+def test_options_come_from_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    s = replace(
+        settings,
+        webhook_allow_hosts="10.0.0.0/8, lms.local",
+        public_url="https://g.example",
+        task_soft_time_limit=60,
+    )
+    opts = WebhookOptions.from_settings(s)
+    assert opts.allow == AllowList.parse("10.0.0.0/8,lms.local")
+    assert opts.base_url == "https://g.example"
+    assert 3 * opts.timeouts.total < s.task_soft_time_limit  # three addresses fit in the task
