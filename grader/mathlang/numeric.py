@@ -53,7 +53,7 @@ class Point:
         return v
 
     def draw(self, name: str) -> Any:
-        base = name.split("_")[0]
+        base = name.split("#")[0].split("_")[0]
         pos = name in self.positive or base in self.positive or name == "inf#"
         if self.exact:
             num = self.rng.randint(1, 29) if pos else self.rng.choice([-1, 1]) * self.rng.randint(1, 29)

@@ -378,6 +378,8 @@ class Parser:
         raw = t.text
         if raw in _FORBIDDEN or raw.startswith("_"):
             raise MathSyntaxError(f"'{raw}' is not allowed in a math answer")
+        if raw in ("sum", "prod") and self.at("_") and raw not in self.variables:
+            return self.bigop(raw)
         if self.at("_"):
             self.i += 1
             base = self.subscript(raw)
@@ -458,9 +460,9 @@ class Parser:
         var = lo = hi = None
         if self.take("_"):
             sub = self.script_arg()
-            if sub[0] == "eq" and sub[1][0] == "sym":
+            if sub[0] == "eq" and sub[1][0] in ("sym", "const"):
                 var, lo = sub[1][1], sub[2]
-            elif sub[0] == "sym":
+            elif sub[0] in ("sym", "const"):
                 var = sub[1]
             else:
                 raise MathSyntaxError("write the index of a sum like \\sum_{n=1}^{N}")
@@ -481,6 +483,11 @@ class Parser:
         t = self.tok
         self.i += 1
         cmd = t.text
+        if cmd == "frac" and self.at("{") and self.peek().text in ("partial", "d"):
+            # \frac{\partial E}{\partial w_2} (or \frac{dE}{dw}) is a derivative label
+            deriv = self.frac_derivative()
+            if deriv is not None:
+                return deriv
         if cmd == "frac" or cmd == "binom":
             a = self.frac_arg()
             b = self.frac_arg()
@@ -515,6 +522,22 @@ class Parser:
             self.toks[self.i] = Token("num", t.text[1:], t.pos + 1)
             return self.node("num", Fraction(int(t.text[0])), t.text[0])
         return self.script_arg()
+
+    def frac_derivative(self) -> Node | None:
+        start = self.i
+        parts: list[Node] = []
+        for _ in range(2):
+            if not self.take("{"):
+                self.i = start
+                return None
+            if not (self.take("partial", "cmd") or self.take("d", "name")):
+                self.i = start
+                return None
+            parts.append(self.atom())
+            if not self.take("}"):
+                self.i = start
+                return None
+        return self.node("deriv", parts[0], parts[1])
 
     def derivative(self) -> Node:
         num = self.atom()
