@@ -54,6 +54,11 @@ def _claim(db: Database, message_id: str, options: WebhookOptions, now: datetime
         return getattr(result, "rowcount", 0) == 1
 
 
+def _short(error: str | None) -> str | None:
+    """Fits the 300-character columns (PostgreSQL enforces the length) and has no NUL."""
+    return error.replace("\x00", "")[:300] if error else None
+
+
 def _secrets(ep: WebhookEndpoint, now: datetime) -> list[str]:
     live = [ep.secret]
     expires = aware(ep.previous_secret_expires_at)
@@ -124,13 +129,13 @@ def _record(
                 started_at=started,
                 status_code=outcome.status,
                 ok=outcome.ok,
-                error=(outcome.error or None),
+                error=_short(outcome.error),
                 duration_ms=int(outcome.elapsed * 1000),
                 response_excerpt=outcome.body_excerpt,
             )
         )
         msg.lease_until = None
-        msg.last_status, msg.last_error = outcome.status, (outcome.error or None)
+        msg.last_status, msg.last_error = outcome.status, _short(outcome.error)
         if outcome.ok:
             msg.status, msg.delivered_at, msg.next_attempt_at = "delivered", finished, None
             ep.failing_since = None

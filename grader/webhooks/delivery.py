@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import random
+import re
 import socket
 import ssl
 import threading
@@ -42,6 +43,7 @@ USER_AGENT = "exam-grader-webhooks/1"
 DEFAULT_MAX_BYTES = 64 * 1024
 _MAX_ADDRESSES = 3  # addresses tried per attempt when connecting fails
 _EXCERPT_CHARS = 1024  # what the delivery log keeps of a response body
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,11 @@ def _pool(
     return pool
 
 
+def _printable(text: str) -> str:
+    """Storable anywhere: PostgreSQL text refuses NUL, and logs should not carry escapes."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 def _read_capped(resp: BaseHTTPResponse, max_bytes: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     got = 0
@@ -271,7 +278,7 @@ def _attempt(
             retry_after=retry_after,
             gone=status == 410,
             address=str(ip),
-            body_excerpt=data[:_EXCERPT_CHARS].decode("utf-8", "replace"),
+            body_excerpt=_printable(data[:_EXCERPT_CHARS].decode("utf-8", "replace")),
             truncated=truncated,
             elapsed=time.monotonic() - started,
         )

@@ -283,3 +283,10 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
     assert parse_retry_after("9" * 1000, now) == 999999999.0
+
+
+def test_response_excerpt_is_storable(receiver: Receiver) -> None:
+    receiver.actions = [reply(200, b"ok\x00\x1b[31m\xff\xfe")]
+    outcome = deliver(receiver.url, b"{}", {}, allow=LOOPBACK, timeouts=FAST)
+    assert outcome.ok and "\x00" not in outcome.body_excerpt and "\x1b" not in outcome.body_excerpt
+    assert outcome.body_excerpt.startswith("ok")
