@@ -24,6 +24,7 @@ from grader.checks.answertests import (
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError, read
+from grader.mathlang.calculus import free_symbols
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError, TooLarge
 from grader.mathlang.extract import candidates
@@ -88,6 +89,7 @@ def _prepare(text: str) -> str:
     return re.sub(r"\b(?:np|math|torch)\.", "", text)
 
 
+_RATES = ("eta", "alpha", "lr", "mu", "gamma")
 _PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf"} | GREEK_NAMES
 
 
@@ -136,16 +138,18 @@ class MathChecker(BaseChecker[MathSpec]):
     sandboxed: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[MathSpec, _Compiled]] = {}
+        self._cache: dict[str, _Compiled] = {}
 
     def _compiled(self, spec: MathSpec) -> _Compiled:
-        hit = self._cache.get(id(spec))
-        if hit is not None and hit[0] is spec:
-            return hit[1]
+        # keyed by content: in a sandbox child every call brings a fresh (unpickled) spec
+        key = spec.model_dump_json()
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         compiled = _Compiled(spec)
         if len(self._cache) > 256:
             self._cache.clear()
-        self._cache[id(spec)] = (spec, compiled)
+        self._cache[key] = compiled
         return compiled
 
     def check(self, spec: MathSpec, answer: str) -> CheckResult:
@@ -212,6 +216,12 @@ class MathChecker(BaseChecker[MathSpec]):
         out = [node]
         if kind in ("equation", "assignment") and kind_of(comp.expected) == "expression":
             out.append(node[2])
+            # an update rule w <- w - eta*G also states the gradient G = (w - rhs)/eta
+            rhs_syms = free_symbols(node[2])
+            for rate in _RATES:
+                if rate in rhs_syms:
+                    diff = ("add", (node[1], ("neg", node[2])))
+                    out.append(("mul", (diff, ("inv", ("sym", rate)))))
         return out
 
     def _equiv(self, spec: MathSpec, a: Node, b: Node) -> bool:

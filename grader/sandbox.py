@@ -1,0 +1,214 @@
+"""SandboxRunner: run sandboxed checkers in a pool of warm child processes.
+
+Each child has an address-space limit (RLIMIT_AS), a per-call CPU limit (ITIMER_PROF
+inside the child) and the parent enforces a hard wall-clock limit by killing the child.
+A killed, crashed or timed-out check returns `needs_review` with the reason — never
+"wrong" — and the pool replaces the child by itself.
+
+Children are started with the 'forkserver' method (or 'spawn' where that is missing),
+which is safe inside a Celery prefork worker and a gunicorn/Flask process: no child
+inherits the parent's threads, locks or open connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from grader.checks.base import CheckResult, CheckSpec, Status
+from grader.checks.registry import CheckerRegistry
+from grader.grading.core import DirectRunner
+
+log = logging.getLogger(__name__)
+
+REVIEW_FEEDBACK = "This part could not be checked automatically; a grader will review it."
+
+
+def _review(reason: str) -> CheckResult:
+    return CheckResult(
+        0.0, feedback=REVIEW_FEEDBACK, confidence=0.0, status=Status.NEEDS_REVIEW,
+        details={"error": reason},
+    )
+
+
+class _CpuLimit(Exception):
+    pass
+
+
+def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu_s: float) -> None:
+    """Loop: receive (kind, spec, answer), send a CheckResult. Runs in the child."""
+    import resource
+    import signal
+
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError):  # pragma: no cover - platform without RLIMIT_AS
+            pass
+
+    def on_cpu(signum: int, frame: Any) -> None:
+        raise _CpuLimit
+
+    signal.signal(signal.SIGPROF, on_cpu)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        kind, spec, answer = msg
+        signal.setitimer(signal.ITIMER_PROF, cpu_s)
+        try:
+            result: Any = registry.get(kind).check(spec, answer)
+        except _CpuLimit:
+            result = _review("cpu_time_limit")
+        except MemoryError:
+            result = _review("memory_limit")
+        except RecursionError:
+            result = _review("too_complex")
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, never raised
+            result = _review(type(exc).__name__)
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        try:
+            conn.send(result)
+        except MemoryError:
+            conn.send(_review("memory_limit"))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, registry: CheckerRegistry, memory_mb: int, cpu_s: float) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=_child_main, args=(child, registry, memory_mb, cpu_s), daemon=True
+        )
+        self.proc.start()
+        child.close()
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.join(timeout=2)
+        except (OSError, ValueError):  # pragma: no cover - already gone
+            pass
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+            self.proc.join(timeout=1)
+        except (OSError, ValueError, BrokenPipeError):
+            pass
+        if self.proc.is_alive():
+            self.kill()
+
+
+class SandboxRunner:
+    """CheckRunner: sandboxed checkers (class attribute `sandboxed = True`) run in the pool,
+    the others in-process like DirectRunner."""
+
+    def __init__(
+        self,
+        registry: CheckerRegistry,
+        *,
+        processes: int = 2,
+        timeout_s: float = 2.0,
+        memory_mb: int = 1024,
+        cpu_s: float | None = None,
+        start_method: str | None = None,
+    ) -> None:
+        self.registry = registry
+        self.direct = DirectRunner(registry)
+        self.processes = max(1, processes)
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.cpu_s = cpu_s if cpu_s is not None else timeout_s
+        methods = mp.get_all_start_methods()
+        method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+        self.ctx = mp.get_context(method)
+        if method == "forkserver":
+            # the fork server imports the math stack once; each child forks from it warm
+            self.ctx.set_forkserver_preload(["grader.checks.math", "grader.sandbox"])
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._started = False
+        self.restarts = 0
+
+    # -- pool management ---------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            for _ in range(self.processes):
+                self._spawn()
+            self._started = True
+
+    def _spawn(self) -> None:
+        w = _Worker(self.ctx, self.registry, self.memory_mb, self.cpu_s)
+        self._all.append(w)
+        self._idle.put(w)
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        with self._lock:
+            if w in self._all:
+                self._all.remove(w)
+            self.restarts += 1
+            self._spawn()
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._all:
+                w.stop()
+            self._all.clear()
+            self._idle = queue.Queue()
+            self._started = False
+
+    def __enter__(self) -> SandboxRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- CheckRunner ---------------------------------------------------------------------
+    def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
+        checker = self.registry.get(kind)
+        if not getattr(type(checker), "sandboxed", False):
+            return self.direct.run(kind, spec, answer)
+        self.start()
+        try:
+            w = self._idle.get(timeout=self.timeout_s * 4)
+        except queue.Empty:
+            return _review("sandbox_busy")
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            w.conn.send((kind, spec, answer))
+            if not w.conn.poll(max(0.0, deadline - time.monotonic())):
+                log.warning("sandboxed check %s timed out; killing the child", kind)
+                self._replace(w)
+                return _review("timeout")
+            result: CheckResult = w.conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            log.warning("sandbox child died during %s: %s", kind, exc)
+            self._replace(w)
+            return _review("worker_died")
+        self._idle.put(w)
+        return result
+
+    def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
+        checker = self.registry.get(kind)
+        if not getattr(type(checker), "sandboxed", False):
+            self.direct.warm(kind, items)
+        else:
+            self.start()
