@@ -1,0 +1,113 @@
+"""The seed exam's q2b gradient, written many ways, and its classic mistakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.base import Status
+from grader.checks.math import MathChecker, MathSpec
+from grader.checks.registry import CheckerRegistry
+
+GRADIENT = "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"
+VARIABLES = ["w1", "w2", "x_n", "t_n", "N", "eta"]
+
+
+@pytest.fixture()
+def spec() -> MathSpec:
+    return MathSpec(
+        expected=GRADIENT,
+        variables=VARIABLES,
+        positive=["x", "w1", "w2", "N"],
+        accept_factors=["1/N", "1/2", "1", "2", "N/2", "N"],
+        find="any",
+        mistakes=[
+            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · 1/(x_n+w2)",
+             "feedback": "The factor w1 from the derivative of y is missing.", "credit": 0.5},
+            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1",
+             "feedback": "The inner derivative 1/(x+w2) of ln(x+w2) is missing.", "credit": 0.5},
+            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/x_n",
+             "feedback": "The derivative of ln(x+w2) is 1/(x+w2), not 1/x.", "credit": 0.5},
+        ],
+    )
+
+
+CORRECT = [
+    "∂E/∂w2 = (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+    "dE/dw2 = 2/N * sum_n (w1*log(x_n+w2) - t_n) * w1/(x_n+w2)",
+    "dE/dw_2 = (1/N) Σ_i (w1 ln(x_i+w2) − t_i) w1/(x_i+w2)",
+    r"$\frac{\partial E}{\partial w_2} = \frac{2}{N}\sum_{n=1}^{N}"
+    r"\left(w_1 \ln(x_n+w_2) - t_n\right)\cdot\frac{w_1}{x_n+w_2}$",
+    r"\[ \frac{\partial E}{\partial w_2} = \frac{1}{N}\sum_{i=1}^{N} (w_1\ln(x_i+w_2)-t_i)"
+    r"\frac{w_1}{x_i+w_2} \]",
+    "The gradient is Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+    "with E = ½ Σ (y − t)²: ∂E/∂w₂ = Σₙ (w₁ ln(xₙ+w₂) − tₙ) · w₁/(xₙ+w₂)",
+    "dE/dw2 = (2/N) Σ_n w1 (w1 ln(x_n+w2) − t_n) / (x_n+w2)",
+    "w2 <- w2 - η · (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+    "w2 := w2 - eta*sum_i (w1*ln(x_i+w2)-t_i)*w1/(x_i+w2)",
+    "dE/dw2 = (2/N)*Σ_n (w1*ln(x_n + w2) - t_n)*w1*(x_n + w2)^(-1)",
+    r"$\boxed{\frac{2}{N}\sum_n \frac{w_1 (w_1 \ln(x_n+w_2)-t_n)}{x_n+w_2}}$",
+]
+
+
+@pytest.mark.parametrize("answer", CORRECT)
+def test_q2b_gradient_recognised(spec: MathSpec, answer: str) -> None:
+    result = MathChecker().check(spec, answer)
+    assert result.fraction == 1.0, (answer, result)
+    assert result.evidence
+
+
+@pytest.mark.parametrize(
+    ("answer", "needle"),
+    [
+        ("dE/dw2 = (2/N) Σ_n (w1 ln(x_n+w2) − t_n) / (x_n+w2)", "w1"),
+        ("dE/dw2 = (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1", "inner derivative"),
+        ("dE/dw2 = (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/x_n", "not 1/x"),
+    ],
+)
+def test_q2b_mistakes_get_their_feedback(spec: MathSpec, answer: str, needle: str) -> None:
+    result = MathChecker().check(spec, answer)
+    assert result.fraction == 0.5
+    assert needle in result.feedback
+
+
+def test_sign_error_gets_a_hint(spec: MathSpec) -> None:
+    result = MathChecker().check(spec, "dE/dw2 = (2/N) Σ_n (t_n − w1 ln(x_n+w2)) · w1/(x_n+w2)")
+    assert result.fraction == 0.0
+    assert "sign" in result.feedback
+
+
+def test_unreadable_answer_is_invalid_not_wrong(spec: MathSpec) -> None:
+    result = MathChecker().check(spec, "__import__('os').system('id')")
+    assert result.status == Status.INVALID
+    assert result.feedback
+
+
+def test_rhs_of_target() -> None:
+    spec = MathSpec(expected="w1/(x+w2)", variables=["w1", "w2", "x"], find="rhs_of",
+                    target="dy/dw2")
+    checker = MathChecker()
+    assert checker.check(spec, "y = w1 ln(x+w2), so dy/dw2 = w1/(x+w2).").fraction == 1.0
+    assert checker.check(spec, "dy/dw1 = w1/(x+w2)").fraction == 0.0
+
+
+def test_invalid_teacher_expression_rejected_at_load() -> None:
+    with pytest.raises(ValueError, match="not valid math"):
+        MathSpec(expected="x +* (", variables=["x"])
+    with pytest.raises(ValueError, match="unknown answer test"):
+        MathSpec(expected="x", test="Nope")
+
+
+def test_registered_and_sandboxed() -> None:
+    from grader.checks.math import register_math_checkers
+
+    registry = CheckerRegistry()
+    register_math_checkers(registry)
+    checker = registry.get("math")
+    assert type(checker).sandboxed is True
+    spec = registry.parse_spec("math", {"expected": "x^2", "variables": ["x"], "find": "whole"})
+    assert checker.check(spec, "x·x").fraction == 1.0
+
+
+def test_numeric_test_through_criterion() -> None:
+    spec = MathSpec(expected="9.81*m/s^2", test="Units", options="3", find="whole")
+    assert MathChecker().check(spec, "9.81*m/s^2").fraction == 1.0
