@@ -62,7 +62,7 @@ _LATEX_SKIP = frozenset({
     "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle", "textstyle", "limits",
     "nolimits", "mathrm", "mathit", "mathbf", "boldsymbol", "operatorname", "mathnormal",
     "boxed", "text", "textrm", "textbf", "textit", "mbox", "mathsf", "bf", "rm", "it",
-    "$",
+    "$", "[", "]", "(", ")",
 })
 LATEX_OPS = {
     "cdot": "*", "times": "*", "ast": "*", "div": "/", "le": "<=", "leq": "<=",
