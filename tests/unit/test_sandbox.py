@@ -1,0 +1,99 @@
+"""SandboxRunner: timeouts and crashes become needs_review; the pool heals itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.math import MathSpec, register_math_checkers
+from grader.checks.registry import CheckerRegistry
+from grader.checks.simple import ExactChecker, ExactSpec
+from grader.sandbox import SandboxRunner
+
+
+class NoSpec(CheckSpec):
+    pass
+
+
+class SleepyChecker(BaseChecker[NoSpec]):
+    """Hangs on 'hang', eats memory on 'oom', dies on 'die'; otherwise answers at once."""
+
+    kind: ClassVar[str] = "sleepy"
+    spec_model: ClassVar[type[CheckSpec]] = NoSpec
+    sandboxed: ClassVar[bool] = True
+
+    def check(self, spec: NoSpec, answer: str) -> CheckResult:
+        if answer == "hang":
+            while True:
+                time.sleep(0.01)
+        if answer == "spin":
+            while True:
+                pass
+        if answer == "oom":
+            hog = [bytearray(50 * 1024 * 1024) for _ in range(100)]
+            return CheckResult(1.0, details={"n": len(hog)})
+        if answer == "die":
+            import os
+
+            os._exit(3)
+        return CheckResult(1.0, evidence=answer)
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[SandboxRunner]:
+    registry = CheckerRegistry()
+    register_math_checkers(registry)
+    registry.register(SleepyChecker())
+    registry.register(ExactChecker())
+    with SandboxRunner(registry, processes=2, timeout_s=1.0, memory_mb=600) as r:
+        yield r
+
+
+def test_math_runs_in_the_pool(runner: SandboxRunner) -> None:
+    spec = MathSpec(expected="x^2", variables=["x"], find="whole")
+    assert runner.run("math", spec, "x*x").fraction == 1.0
+
+
+def test_wall_clock_timeout_is_needs_review_and_pool_recovers(runner: SandboxRunner) -> None:
+    before = runner.restarts
+    result = runner.run("sleepy", NoSpec(), "hang")
+    assert result.status == Status.NEEDS_REVIEW and result.fraction == 0.0
+    assert result.details["error"] in ("timeout", "cpu_time_limit")
+    assert runner.restarts == before + 1
+    assert runner.run("sleepy", NoSpec(), "ok").fraction == 1.0
+
+
+def test_cpu_limit(runner: SandboxRunner) -> None:
+    result = runner.run("sleepy", NoSpec(), "spin")
+    assert result.status == Status.NEEDS_REVIEW
+    assert runner.run("sleepy", NoSpec(), "ok").fraction == 1.0
+
+
+def test_memory_limit(runner: SandboxRunner) -> None:
+    result = runner.run("sleepy", NoSpec(), "oom")
+    assert result.status == Status.NEEDS_REVIEW
+    assert runner.run("sleepy", NoSpec(), "ok").fraction == 1.0
+
+
+def test_killed_child_is_replaced(runner: SandboxRunner) -> None:
+    result = runner.run("sleepy", NoSpec(), "die")
+    assert result.status == Status.NEEDS_REVIEW
+    for _ in range(4):
+        assert runner.run("sleepy", NoSpec(), "ok").fraction == 1.0
+
+
+def test_unsandboxed_checkers_run_in_process(runner: SandboxRunner) -> None:
+    spec = ExactSpec(accept=["yes"])
+    assert runner.run("exact", spec, "yes").fraction == 1.0
+
+
+def test_hostile_math_in_the_pool(runner: SandboxRunner) -> None:
+    spec = MathSpec(expected="x+1", variables=["x"], find="any")
+    for text in ("9**9**9**9", "(10^10)!", "(" * 10_000 + ")" * 10_000, "x" * 1_000_000):
+        result = runner.run("math", spec, text)
+        assert result.fraction == 0.0 and result.status in ("invalid", "needs_review")
+    assert runner.run("math", spec, "1+x").fraction == 1.0
