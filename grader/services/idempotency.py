@@ -118,7 +118,9 @@ def completer(
     def complete(session: Session, resource_id: str) -> None:
         session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.id == reservation.row_id)
+            .where(
+                IdempotencyKey.id == reservation.row_id, IdempotencyKey.response_status.is_(None)
+            )
             .values(response_status=status, response_body=body(resource_id))
             .execution_options(synchronize_session=False)
         )

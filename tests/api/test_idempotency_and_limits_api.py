@@ -122,3 +122,21 @@ def test_rate_limit_per_key_with_retry_after(limited, tokens) -> None:  # type: 
     spoofed = limited.get("/api/v1/submissions", headers={**h, "X-Forwarded-For": "1.2.3.4"})
     assert spoofed.status_code == 429
     assert limited.get("/healthz").status_code == 200  # probes are not limited
+
+
+def test_in_progress_key_conflicts_then_stale_key_is_taken_over(runtime, tokens) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from grader.services import idempotency
+    from grader.services.errors import Conflict
+    from grader.store.models import IdempotencyKey, utcnow
+
+    key_id = tokens.ids["lms"]
+    first = idempotency.reserve(runtime.db, key_id, "k", "d1")
+    assert isinstance(first, idempotency.Reservation)
+    with pytest.raises(Conflict):  # the first request has not answered yet
+        idempotency.reserve(runtime.db, key_id, "k", "d1", wait=0.05)
+    with runtime.db.session() as s:  # ... and never will: its process died before committing
+        s.get(IdempotencyKey, first.row_id).created_at = utcnow() - timedelta(minutes=5)
+    again = idempotency.reserve(runtime.db, key_id, "k", "d1", wait=0.05)
+    assert isinstance(again, idempotency.Reservation)
