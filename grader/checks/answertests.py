@@ -229,6 +229,8 @@ def answer_test(test: str, student: str, teacher: str, options: str | None = "")
         return invalid(f"the answer cannot be used: {exc}")
     except RecursionError:
         return invalid("the expression is nested too deeply")
+    except (ArithmeticError, ValueError) as exc:  # overflow in a corner of float arithmetic
+        return invalid(f"the expression cannot be evaluated: {type(exc).__name__}")
 
 
 _loaded = False

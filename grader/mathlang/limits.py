@@ -17,7 +17,7 @@ MAX_LOG10 = 100_000.0  # a 100,000-digit number is still cheap; a power tower is
 _HUGE = 1e300
 
 
-def _lg(x: float) -> float:
+def _lg(x: float | int) -> float:
     return math.log10(x) if x > 0 else 0.0
 
 
@@ -26,7 +26,8 @@ def magnitude(node: Node) -> float:
     op = node[0]
     if op == "num":
         v = node[1]
-        return max(0.0, _lg(float(v.numerator)) - _lg(float(v.denominator))) if v else 0.0
+        # math.log10 takes big ints exactly; float() of a 400-digit int would overflow
+        return max(0.0, _lg(abs(v.numerator)) - _lg(v.denominator)) if v else 0.0
     if op in ("sym", "idx", "text", "deriv", "const"):
         # symbols count as small: only constant towers can explode in exact arithmetic
         return 0.0
