@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery
@@ -18,6 +19,7 @@ from grader.services.webhook_outbox import submission_outbox_hook
 from grader.services.webhooks import WebhookOptions
 
 DISPATCH_INTERVAL = 5.0  # seconds; the first attempt of a new event waits at most this long
+RETENTION = timedelta(days=30)  # settled messages and their delivery log are kept this long
 
 _rng = random.SystemRandom()  # jitter: unpredictable, and no shared seed across workers
 
@@ -47,8 +49,13 @@ def register_webhook_tasks(app: Celery, runtime: Callable[[Settings], Runtime]) 
             rt.db, options, lambda mid: app.send_task("webhooks.deliver", args=[mid])
         )
 
+    @app.task(name="webhooks.purge", acks_late=False)
+    def purge() -> int:
+        return webhook_delivery.purge(runtime(settings).db, RETENTION)
+
     app.conf.beat_schedule = {
         **(app.conf.beat_schedule or {}),
         "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": DISPATCH_INTERVAL},
+        "webhooks-purge": {"task": "webhooks.purge", "schedule": 3600.0},
     }
     return [submission_outbox_hook(options)]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from grader.services.webhooks import WebhookOptions, aware, disable
 from grader.store import Database
@@ -222,3 +222,18 @@ def deliver_due(
     return [
         deliver_message(db, mid, options, rng=rng, send=send) for mid in due_messages(db, options)
     ]
+
+
+def purge(db: Database, older_than: timedelta = timedelta(days=30)) -> int:
+    """Forget settled messages (and their log) older than `older_than`; pending ones stay.
+    Until then a failed message can be redelivered by hand."""
+    cutoff = utcnow() - older_than
+    with db.session() as session:
+        old = select(WebhookMessage.id).where(
+            WebhookMessage.status.in_(("delivered", "failed")), WebhookMessage.created_at < cutoff
+        )
+        ids = list(session.scalars(old.limit(5000)))
+        if ids:
+            session.execute(delete(WebhookAttempt).where(WebhookAttempt.message_id.in_(ids)))
+            session.execute(delete(WebhookMessage).where(WebhookMessage.id.in_(ids)))
+    return len(ids)

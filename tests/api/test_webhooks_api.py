@@ -143,3 +143,39 @@ def test_options_come_from_settings(settings) -> None:  # type: ignore[no-untype
     assert opts.allow == AllowList.parse("10.0.0.0/8,lms.local")
     assert opts.base_url == "https://g.example"
     assert 3 * opts.timeouts.total < s.task_soft_time_limit  # three addresses fit in the task
+
+
+def test_purge_forgets_old_settled_messages_only(wh, client, tokens, runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from grader.services.webhook_delivery import purge
+    from grader.store.models import utcnow
+    from grader.store.webhooks import WebhookAttempt, WebhookMessage
+
+    ep = create(client, tokens).get_json()["id"]
+    old = utcnow() - timedelta(days=40)
+    with runtime.db.session() as s:
+        for mid, status, created in [
+            ("msg_old_done", "delivered", old),
+            ("msg_old_failed", "failed", old),
+            ("msg_old_pending", "pending", old),
+            ("msg_new_done", "delivered", utcnow()),
+        ]:
+            s.add(
+                WebhookMessage(
+                    id=mid,
+                    endpoint_id=ep,
+                    event_type="submission.graded",
+                    event_key=mid,
+                    payload={},
+                    status=status,
+                    created_at=created,
+                )
+            )
+        s.flush()
+        s.add(WebhookAttempt(message_id="msg_old_done", endpoint_id=ep, attempt=1))
+    assert purge(runtime.db) == 2
+    with runtime.db.session() as s:
+        left = sorted(m.id for m in s.query(WebhookMessage))
+        assert left == ["msg_new_done", "msg_old_pending"]
+        assert s.query(WebhookAttempt).count() == 0
