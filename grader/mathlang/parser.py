@@ -291,7 +291,7 @@ class Parser:
             # LaTeX x^23 means x^2 * 3 only in TeX's rules; students mean 23. Keep 23.
             self.i += 1
             return self.node("num", Fraction(int(t.text)), t.text)
-        if t.kind == "name" and not self.peek().text == "_":
+        if t.kind == "name" and self.peek().text != "_":
             # a single-token script never calls a function: Σ_n (…) is a sum over n
             self.i += 1
             if t.text in _FORBIDDEN:
@@ -436,7 +436,7 @@ class Parser:
         if fname in ("sum", "prod") and self.at("_"):
             return self.bigop(fname)
         power: Node | None = None
-        if self.at("^") and not self.peek().text == "(":
+        if self.at("^") and self.peek().text != "(":
             # sin^2 x means (sin x)^2
             self.i += 1
             power = self.script_arg() if self.at("{") else self.atom()
