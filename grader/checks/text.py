@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
@@ -23,7 +24,8 @@ from pydantic import Field, field_validator, model_validator
 from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 
-MAX_ANSWER_CHARS = 20_000  # beyond this an answer is cut (and sent to a human)
+MAX_ANSWER_CHARS = 20_000
+MAX_WARM_ANSWERS = 50_000  # prepared answers kept between warm() and check()  # beyond this an answer is cut (and sent to a human)
 _TAG = re.compile(r"<[^>]{0,200}>")
 _MD = re.compile(r"[*_`#>|]{1,3}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -110,10 +112,24 @@ class TextChecker(BaseChecker[TextSpec]):
         self._refs: OrderedDict[str, tm.Reference] = OrderedDict()
         self._max_specs = max_specs
         self._lock = threading.Lock()
+        # The same answer is usually checked by several criteria of its question in a row.
+        self._answers: OrderedDict[str, _Answer] = OrderedDict()
+        self._answer_cap = 256
+        self._keys: dict[int, tuple[TextSpec, str]] = {}
 
     # -- preparation (cached per spec: exemplars are encoded once per exam version) ----------
-    def reference(self, spec: TextSpec) -> tm.Reference:
+    def _key(self, spec: TextSpec) -> str:
+        hit = self._keys.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
         key = _spec_key(spec)
+        if len(self._keys) > 4 * self._max_specs:
+            self._keys.clear()
+        self._keys[id(spec)] = (spec, key)  # holding `spec` keeps its id from being reused
+        return key
+
+    def reference(self, spec: TextSpec) -> tm.Reference:
+        key = self._key(spec)
         with self._lock:
             ref = self._refs.get(key)
             if ref is not None:
@@ -141,21 +157,45 @@ class TextChecker(BaseChecker[TextSpec]):
         return tm.Reference(exemplars, misconceptions=mis, question=question, shots=shots)
 
     def warm(self, items: Sequence[tuple[TextSpec, str]]) -> None:
-        texts: list[str] = []
-        seen: set[str] = set()
+        """Prepare every spec and encode every distinct answer sentence in one batched pass."""
+        answers: dict[str, str] = {}
         for spec, answer in items:
             self.reference(spec)
-            cleaned = clean_answer(answer)[0]
-            if cleaned not in seen:
-                seen.add(cleaned)
-                texts.extend(tm.texts_to_encode(cleaned))
+            if answer not in answers:
+                answers[answer] = clean_answer(answer)[0]
+        texts = [t for cleaned in answers.values() for t in tm.texts_to_encode(cleaned)]
         if texts:
             self.encoder.encode(list(dict.fromkeys(texts)))
+        # Keep the prepared answers of this task for its check() calls (bounded).
+        self._answer_cap = max(self._answer_cap, min(MAX_WARM_ANSWERS, len(answers)))
+        for answer in list(answers)[:MAX_WARM_ANSWERS]:
+            self._answer(answer)
+
+    def _answer(self, answer: str) -> _Answer:
+        with self._lock:
+            hit = self._answers.get(answer)
+        if hit is not None:
+            return hit
+        text, cut = clean_answer(answer)
+        (rep,) = tm.prepare(self.encoder, [text])
+        flags = []
+        if cut:
+            flags.append("too_long")
+        if rep.empty:
+            pass
+        elif self._truncated(rep):
+            flags.append("exceeds_model_length")
+        info = _Answer(rep, tuple(flags), _keyword_list(rep), _not_english(rep))
+        with self._lock:
+            self._answers[answer] = info
+            while len(self._answers) > self._answer_cap:
+                self._answers.popitem(last=False)
+        return info
 
     # -- checking ----------------------------------------------------------------------------
     def check(self, spec: TextSpec, answer: str) -> CheckResult:
-        text, cut = clean_answer(answer)
-        (rep,) = tm.prepare(self.encoder, [text])
+        info = self._answer(answer)
+        rep = info.rep
         if rep.empty:
             return CheckResult(
                 0.0,
@@ -165,12 +205,7 @@ class TextChecker(BaseChecker[TextSpec]):
             )
         ref = self.reference(spec)
         fraction, feats, shot = tm.score(rep, ref)
-        flags: list[str] = []
-        if cut:
-            flags.append("too_long")
-        if self._truncated(rep):
-            flags.append("exceeds_model_length")
-        return self._verdict(spec, ref, rep, fraction, feats, shot, flags)
+        return self._verdict(spec, ref, info, fraction, feats, shot)
 
     def _truncated(self, rep: tm.TextRep) -> bool:
         too_long = getattr(self.encoder, "too_long", None)
@@ -180,12 +215,13 @@ class TextChecker(BaseChecker[TextSpec]):
         self,
         spec: TextSpec,
         ref: tm.Reference,
-        rep: tm.TextRep,
+        info: _Answer,
         fraction: float,
         feats: tm.Features,
         shot: tm.ShotFeatures | None,
-        flags: list[str],
     ) -> CheckResult:
+        rep = info.rep
+        flags = list(info.flags)
         v = feats.values
         notes: list[str] = []
         confidence = 0.35 + 1.3 * abs(fraction - 0.5)
@@ -196,7 +232,7 @@ class TextChecker(BaseChecker[TextSpec]):
             fraction = min(fraction, 0.2)
             notes.append("The answer mostly restates the question.")
             flags.append("restates_question")
-        if _keyword_list(rep):
+        if info.keyword_list:
             fraction = min(fraction, 0.5)
             confidence = min(confidence, 0.45)
             notes.append("Please explain in full sentences rather than listing terms.")
@@ -209,7 +245,7 @@ class TextChecker(BaseChecker[TextSpec]):
         if ref.exemplars and v["best"] < 0.2 and v["tok_recall"] == 0.0 and shot is None:
             fraction, confidence = 0.0, max(confidence, 0.8)
             flags.append("off_topic")
-        if _not_english(rep):
+        if info.not_english:
             confidence = min(confidence, 0.3)
             notes.append("The answer does not seem to be in English; a grader will look at it.")
             flags.append("language")
@@ -254,6 +290,16 @@ class TextChecker(BaseChecker[TextSpec]):
         )
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """An answer prepared once, whichever criteria look at it."""
+
+    rep: tm.TextRep
+    flags: tuple[str, ...]
+    keyword_list: bool
+    not_english: bool
+
+
 def _keyword_list(rep: tm.TextRep) -> bool:
     """Many content words with hardly any function words: a list of terms, not an explanation."""
     ws = tm.words(rep.text)
@@ -265,9 +311,10 @@ def _keyword_list(rep: tm.TextRep) -> bool:
 
 def _not_english(rep: tm.TextRep) -> bool:
     ws = tm.words(rep.text)
-    letters = [ch for ch in rep.text if ch.isalpha()]
-    if len(letters) >= 20 and sum(ch.isascii() for ch in letters) / len(letters) < 0.5:
-        return True
+    if not rep.text.isascii():
+        letters = [ch for ch in rep.text if ch.isalpha()]
+        if len(letters) >= 20 and sum(ch.isascii() for ch in letters) / len(letters) < 0.5:
+            return True
     if len(ws) < 8:
         return False
     return sum(1 for w in ws if w in tm.STOPWORDS) / len(ws) < 0.04

@@ -9,6 +9,7 @@ nearest-neighbour vote and a per-question recalibration, shrunk towards the zero
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ STOPWORDS = frozenset(
 _SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light stemmer: enough to match 'evaporated'/'evaporates', cheap and predictable."""
     for suf in _SUFFIXES:
@@ -92,17 +94,41 @@ class Shots:
 
 @dataclass(frozen=True)
 class Reference:
-    """What an answer is compared with: exemplars, misconceptions, the question, shots."""
+    """What an answer is compared with: exemplars, misconceptions, the question, shots.
+
+    The exemplars' sentence vectors are stacked once here, so scoring an answer is one
+    matrix product and a few segment reductions, however many exemplars there are.
+    """
 
     exemplars: tuple[TextRep, ...]
     misconceptions: tuple[TextRep, ...] = ()
     question: TextRep | None = None
     shots: Shots | None = None
-    ex_vecs: Vectors = field(init=False)
+    ex_vecs: Vectors = field(init=False, repr=False)
+    sent_mat: Vectors = field(init=False, repr=False)
+    starts: npt.NDArray[np.intp] = field(init=False, repr=False)
+    counts: npt.NDArray[np.float64] = field(init=False, repr=False)
+    targets: tuple[frozenset[str], ...] = field(init=False, repr=False)
+    target_union: frozenset[str] = field(init=False, repr=False)
+    mis_vecs: Vectors | None = field(init=False, repr=False)
+    q_ref: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        vecs = np.stack([e.vec for e in self.exemplars]) if self.exemplars else np.zeros((0, 1))
-        object.__setattr__(self, "ex_vecs", vecs.astype(np.float32))
+        put = object.__setattr__
+        exs = self.exemplars
+        put(self, "ex_vecs", np.stack([e.vec for e in exs]) if exs else np.zeros((0, 1), np.float32))
+        put(self, "sent_mat", np.concatenate([e.sent_vecs for e in exs]) if exs else self.ex_vecs)
+        sizes = [len(e.sentences) for e in exs]
+        put(self, "starts", np.cumsum([0, *sizes[:-1]]).astype(np.intp) if exs else np.zeros(0, np.intp))
+        put(self, "counts", np.asarray(sizes, dtype=np.float64))
+        qstems = self.question_stems
+        targets = tuple((e.stems - qstems) or e.stems for e in exs)
+        put(self, "targets", targets)
+        put(self, "target_union", frozenset().union(*targets))
+        mis = self.misconceptions
+        put(self, "mis_vecs", np.stack([m.vec for m in mis]) if mis else None)
+        q = self.question
+        put(self, "q_ref", float(np.max(self.ex_vecs @ q.vec)) if q is not None and exs else 0.0)
 
     @property
     def question_stems(self) -> frozenset[str]:
@@ -125,45 +151,38 @@ class Features:
 
 def features(answer: TextRep, ref: Reference) -> Features:
     """The answer-vs-exemplars features (all roughly in [0, 1])."""
-    qstems = ref.question_stems
-    novel = answer.stems - qstems
-    best_ex, best_val, best_pair = 0, -1.0, (0, 0)
-    align = cover = best = tok_recall = 0.0
-    whole = float(np.max(ref.ex_vecs @ answer.vec)) if len(ref.exemplars) else 0.0
-    ex_stems: set[str] = set()
-    for j, ex in enumerate(ref.exemplars):
-        sims = ex.sent_vecs @ answer.sent_vecs.T  # (m_j, n)
-        cov_j = float(np.mean(np.max(sims, axis=1)))
-        prec_j = float(np.mean(np.max(sims, axis=0)))
-        f_j = 2 * cov_j * prec_j / (cov_j + prec_j) if cov_j + prec_j > 0 else 0.0
-        i, k = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        cover = max(cover, cov_j)
-        best = max(best, float(sims[i, k]))
-        target = ex.stems - qstems or ex.stems
-        ex_stems |= target
-        rec_j = len(target & answer.stems) / len(target) if target else 0.0
-        tok_recall = max(tok_recall, rec_j)
-        score_j = f_j + 0.3 * rec_j
-        if score_j > best_val:
-            best_ex, best_val, best_pair, align = j, score_j, (int(i), int(k)), f_j
-            align = f_j
-    tok_prec = len(novel & ex_stems) / len(novel) if novel else 0.0
+    novel = answer.stems - ref.question_stems
+    align = cover = best = tok_recall = whole = neg_mismatch = 0.0
+    best_ex, evidence = 0, -1
+    if ref.exemplars:
+        whole = float(np.max(ref.ex_vecs @ answer.vec))
+        sims = ref.sent_mat @ answer.sent_vecs.T  # (all exemplar sentences, answer sentences)
+        cov = np.add.reduceat(sims.max(axis=1), ref.starts) / ref.counts
+        colmax = np.maximum.reduceat(sims, ref.starts, axis=0)  # (exemplars, answer sentences)
+        prec = colmax.mean(axis=1)
+        denom = cov + prec
+        f = np.where(denom > 0, 2 * cov * prec / np.where(denom > 0, denom, 1.0), 0.0)
+        rec = np.array([len(t & answer.stems) / len(t) if t else 0.0 for t in ref.targets])
+        best_ex = int(np.argmax(f + 0.3 * rec))
+        align, cover, tok_recall = float(f[best_ex]), float(cov.max()), float(rec.max())
+        best = float(sims.max())
+        lo = int(ref.starts[best_ex])
+        block = sims[lo : lo + int(ref.counts[best_ex])]
+        i, k = np.unravel_index(int(np.argmax(block)), block.shape)
+        evidence = int(k)
+        neg_mismatch = float(ref.exemplars[best_ex].neg[int(i)] != answer.neg[evidence])
+    tok_prec = len(novel & ref.target_union) / len(novel) if novel else 0.0
     q_sim = float(ref.question.vec @ answer.vec) if ref.question is not None else 0.0
     q_only = 1.0 - len(novel) / len(answer.stems) if answer.stems else 1.0
-    neg_mismatch = 0.0
-    if ref.exemplars:
-        ex = ref.exemplars[best_ex]
-        neg_mismatch = float(ex.neg[best_pair[0]] != answer.neg[best_pair[1]])
     mis, mis_idx = 0.0, -1
-    if ref.misconceptions:
-        mvecs = np.stack([m.vec for m in ref.misconceptions])
-        msims = np.max(mvecs @ answer.sent_vecs.T, axis=1)
+    if ref.mis_vecs is not None:
+        msims = np.max(ref.mis_vecs @ answer.sent_vecs.T, axis=1)
         mis_idx = int(np.argmax(msims))
         # A misconception counts only when it matches better than any exemplar does.
         mis = max(0.0, float(msims[mis_idx]) - best)
         if mis <= 0.0:
             mis_idx = -1
-    q_ref = float(np.max(ref.ex_vecs @ ref.question.vec)) if ref.question and ref.exemplars else 0.0
+    q_ref = ref.q_ref
     target_len = len(ref.exemplars[best_ex].stems) if ref.exemplars else 0
     values = {
         "rel": whole - q_ref,
@@ -180,7 +199,7 @@ def features(answer: TextRep, ref: Reference) -> Features:
         "neg_mismatch": neg_mismatch,
         "mis": mis,
     }
-    return Features(values, best_pair[1] if ref.exemplars else -1, best_ex, mis_idx)
+    return Features(values, evidence, best_ex, mis_idx)
 
 
 # Global constants of the zero-shot model, fitted on the development halves (see
