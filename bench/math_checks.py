@@ -40,7 +40,8 @@ def naive_verdict(case: dict[str, Any]) -> str:
     try:
         # safe: baseline on trusted eval data (bench only, never student input)
         s = parse_expr(str(case["student"]), transformations=trans)
-        t = parse_expr(str(case["teacher"]), transformations=trans)  # safe: baseline on trusted eval data
+        # safe: baseline on trusted eval data
+        t = parse_expr(str(case["teacher"]), transformations=trans)
     except Exception:  # noqa: BLE001 - the baseline's failures are part of its score
         return "invalid"
     try:

@@ -12,6 +12,7 @@ inherits the parent's threads, locks or open connections.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import queue
@@ -32,7 +33,10 @@ REVIEW_FEEDBACK = "This part could not be checked automatically; a grader will r
 
 def _review(reason: str) -> CheckResult:
     return CheckResult(
-        0.0, feedback=REVIEW_FEEDBACK, confidence=0.0, status=Status.NEEDS_REVIEW,
+        0.0,
+        feedback=REVIEW_FEEDBACK,
+        confidence=0.0,
+        status=Status.NEEDS_REVIEW,
         details={"error": reason},
     )
 
@@ -48,10 +52,9 @@ def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu
 
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
-        try:
+        # a platform without RLIMIT_AS still gets the CPU and wall-clock limits
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ValueError, OSError):  # pragma: no cover - platform without RLIMIT_AS
-            pass
 
     def on_cpu(signum: int, frame: Any) -> None:
         raise _CpuLimit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 from grader.mathlang import MathError, read
@@ -92,9 +93,6 @@ def _difference(eq: Node) -> Node:
     if (
         lhs[0] == "call" and lhs[1] == "abs" and rhs[0] == "call" and rhs[1] == "abs"
     ):  # |A| = |B|  <=>  A^2 = B^2
-        two = ("num", 2, "2")
-        from fractions import Fraction
-
         two = ("num", Fraction(2), "2")
         lhs, rhs = ("pow", lhs[2][0], two), ("pow", rhs[2][0], two)
     return ("add", (lhs, ("neg", rhs)))
@@ -107,8 +105,11 @@ def equiv_nodes(s: Node, t: Node, *, prefer_real: bool = False, positive: Any = 
         return False
     if ks == "equation":
         return compare_values(
-            _difference(s), _difference(t), relation=constant_ratio,
-            prefer_real=prefer_real, positive=positive,
+            _difference(s),
+            _difference(t),
+            relation=constant_ratio,
+            prefer_real=prefer_real,
+            positive=positive,
         )
     if ks == "inequality":
         return _equiv_inequality(s, t, prefer_real=prefer_real, positive=positive)
@@ -123,8 +124,10 @@ def equiv_nodes(s: Node, t: Node, *, prefer_real: bool = False, positive: Any = 
             return equiv_nodes(s[2], t[2]) and equiv_nodes(s[3], t[3])
         if len(s[2]) != len(t[2]) or s[1] != t[1]:
             return False
-        return all(equiv_nodes(a, b, prefer_real=prefer_real, positive=positive)
-                   for a, b in zip(s[2], t[2], strict=True))
+        return all(
+            equiv_nodes(a, b, prefer_real=prefer_real, positive=positive)
+            for a, b in zip(s[2], t[2], strict=True)
+        )
     if ks == "text":
         return bool(s[1].replace(" ", "").lower() == t[1].replace(" ", "").lower())
     return compare_values(s, t, prefer_real=prefer_real, positive=positive)
@@ -164,9 +167,13 @@ def _has_float(n: Node) -> bool:
     if n[0] == "num":
         return "." in n[2] or "e" in n[2].lower()
     return any(
-        (_has_float(k) if k and isinstance(k[0], str) else any(
-            isinstance(x, tuple) and _has_float(x) for x in k))
-        for k in n[1:] if isinstance(k, tuple)
+        (
+            _has_float(k)
+            if k and isinstance(k[0], str)
+            else any(isinstance(x, tuple) and _has_float(x) for x in k)
+        )
+        for k in n[1:]
+        if isinstance(k, tuple)
     )
 
 

@@ -223,8 +223,10 @@ def _subst_equiv(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
         mapping = dict(zip(sv, perm, strict=True))
         try:
             if equiv_nodes(_rename(s, mapping), t):
-                return PASS if not mapping or all(k == v for k, v in mapping.items()) else (
-                    Verdict("pass", "", "ATSubstEquiv_Subst " + str(mapping))
+                return (
+                    PASS
+                    if not mapping or all(k == v for k, v in mapping.items())
+                    else (Verdict("pass", "", "ATSubstEquiv_Subst " + str(mapping)))
                 )
         except (Undecided, EvalError):
             continue

@@ -127,9 +127,8 @@ def _has_division(n: Node) -> bool:
         if isinstance(k, tuple) and k and isinstance(k[0], str):
             if _has_division(k):
                 return True
-        elif isinstance(k, tuple):
-            if any(isinstance(x, tuple) and _has_division(x) for x in k):
-                return True
+        elif isinstance(k, tuple) and any(isinstance(x, tuple) and _has_division(x) for x in k):
+            return True
     return False
 
 
@@ -183,9 +182,8 @@ def _is_sum(n: Node) -> bool:
 
 def _expanded_form(n: Node) -> bool:
     op = n[0]
-    if op == "mul":
-        if sum(1 for f in n[1] if _is_sum(f) and free_symbols(f)) >= 1 and len(n[1]) > 1:
-            return False
+    if op == "mul" and len(n[1]) > 1 and any(_is_sum(f) and free_symbols(f) for f in n[1]):
+        return False
     if op == "pow" and _is_sum(n[1]) and free_symbols(n[1]):
         e = n[2]
         if e[0] == "num" and e[1].denominator == 1 and e[1] > 1:
@@ -194,9 +192,8 @@ def _expanded_form(n: Node) -> bool:
         if isinstance(k, tuple) and k and isinstance(k[0], str):
             if not _expanded_form(k):
                 return False
-        elif isinstance(k, tuple):
-            if not all(_expanded_form(x) for x in k if isinstance(x, tuple)):
-                return False
+        elif isinstance(k, tuple) and not all(_expanded_form(x) for x in k if isinstance(x, tuple)):
+            return False
     return True
 
 
@@ -210,7 +207,8 @@ def _split_fraction(n: Node) -> tuple[list[Node], list[Node]] | None:
     n = _strip_sign(n)
     if n[0] != "mul":
         return [n], []
-    num, den = [], []
+    num: list[Node] = []
+    den: list[Node] = []
     for f in n[1]:
         (den if f[0] == "inv" else num).append(f[1] if f[0] == "inv" else f)
     return num, den

@@ -53,7 +53,7 @@ def _inf_value(n: Node) -> float:
 def _real(v: Any) -> Fraction | float:
     if isinstance(v, complex):
         raise Invalid("the number must be real")
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 def sigfig_range(literal: str) -> tuple[int, int, int]:

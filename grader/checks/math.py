@@ -71,9 +71,11 @@ class MathSpec(CheckSpec):
 
     @model_validator(mode="after")
     def _parsable(self) -> MathSpec:
-        for label, text in [("expected", self.expected)] + [
-            (f"mistakes[{i}].expected", m.expected) for i, m in enumerate(self.mistakes)
-        ] + [(f"accept_factors[{i}]", f) for i, f in enumerate(self.accept_factors)]:
+        for label, text in (
+            [("expected", self.expected)]
+            + [(f"mistakes[{i}].expected", m.expected) for i, m in enumerate(self.mistakes)]
+            + [(f"accept_factors[{i}]", f) for i, f in enumerate(self.accept_factors)]
+        ):
             try:
                 read(_prepare(text), variables=self.variables)
             except MathError as exc:
@@ -100,9 +102,7 @@ def strip_prose(text: str, variables: list[str]) -> str:
 
     def prose(w: str) -> bool:
         core = w.strip(",.:;!?")
-        return core.isalpha() and len(core) >= 2 and core not in keep and (
-            core.lower() not in keep
-        )
+        return core.isalpha() and len(core) >= 2 and core not in keep and (core.lower() not in keep)
 
     while words and prose(words[0]):
         words.pop(0)
@@ -154,8 +154,12 @@ class MathChecker(BaseChecker[MathSpec]):
 
     def check(self, spec: MathSpec, answer: str) -> CheckResult:
         if len(answer) > MAX_ANSWER:
-            return CheckResult(0.0, feedback="The answer is too long to be read.",
-                               status=Status.INVALID, details={"reason": "too_long"})
+            return CheckResult(
+                0.0,
+                feedback="The answer is too long to be read.",
+                status=Status.INVALID,
+                details={"reason": "too_long"},
+            )
         comp = self._compiled(spec)
         if spec.find == "whole":
             texts = [answer]
@@ -171,8 +175,9 @@ class MathChecker(BaseChecker[MathSpec]):
         undecided = False
         for text in texts:
             try:
-                node = read(_prepare(text), variables=spec.variables,
-                            decimal_comma=spec.decimal_comma)
+                node = read(
+                    _prepare(text), variables=spec.variables, decimal_comma=spec.decimal_comma
+                )
             except (MathError, RecursionError) as exc:
                 errors.append(str(exc))
                 continue
@@ -194,9 +199,13 @@ class MathChecker(BaseChecker[MathSpec]):
                 hint = self._hint(spec, comp, sub)
                 if hint:
                     break
-            return CheckResult(0.0, feedback=hint, evidence=text.strip()[:300],
-                               status=Status.NEEDS_REVIEW if undecided else Status.OK,
-                               confidence=0.5 if undecided else 1.0)
+            return CheckResult(
+                0.0,
+                feedback=hint,
+                evidence=text.strip()[:300],
+                status=Status.NEEDS_REVIEW if undecided else Status.OK,
+                confidence=0.5 if undecided else 1.0,
+            )
         reason = errors[0] if errors else "no expression was found"
         too_big = any("too" in e for e in errors)
         return CheckResult(
@@ -238,13 +247,18 @@ class MathChecker(BaseChecker[MathSpec]):
             return CheckResult(1.0, evidence=evidence, details={"matched": "expected"})
         for f in comp.factors:
             if self._equiv(spec, node, ("mul", (f, comp.expected))):
-                return CheckResult(1.0, evidence=evidence,
-                                   details={"matched": "expected", "factor": repr(f)})
+                return CheckResult(
+                    1.0, evidence=evidence, details={"matched": "expected", "factor": repr(f)}
+                )
         for mnode, m in comp.mistakes:
             scaled = [mnode] + [("mul", (f, mnode)) for f in comp.factors]
             if any(self._equiv(spec, node, x) for x in scaled):
-                return CheckResult(m.credit, feedback=m.feedback, evidence=evidence,
-                                   details={"matched": "mistake", "mistake": m.expected})
+                return CheckResult(
+                    m.credit,
+                    feedback=m.feedback,
+                    evidence=evidence,
+                    details={"matched": "mistake", "mistake": m.expected},
+                )
         return None
 
     def _hint(self, spec: MathSpec, comp: _Compiled, node: Node) -> str:
@@ -254,8 +268,13 @@ class MathChecker(BaseChecker[MathSpec]):
                 return ""
             if self._equiv(spec, node, ("neg", comp.expected)):
                 return "Check the sign of your answer."
-            if compare_values(node, comp.expected, relation=constant_ratio,
-                              positive=spec.positive, prefer_real=True):
+            if compare_values(
+                node,
+                comp.expected,
+                relation=constant_ratio,
+                positive=spec.positive,
+                prefer_real=True,
+            ):
                 return "Your answer is off by a constant factor."
         except (Undecided, EvalError, MathError, TooLarge):
             return ""

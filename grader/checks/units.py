@@ -25,16 +25,35 @@ def _u(name: str, factor: Fraction | int | str, dim: Dim, *, prefixes: bool = Tr
 
 
 _PREFIX = {
-    "Y": Fraction(10) ** 24, "Z": Fraction(10) ** 21, "E": Fraction(10) ** 18,
-    "P": Fraction(10) ** 15, "T": Fraction(10) ** 12, "G": Fraction(10) ** 9,
-    "M": Fraction(10) ** 6, "k": Fraction(10) ** 3, "K": Fraction(10) ** 3, "h": Fraction(100),
-    "da": Fraction(10), "d": Fraction(1, 10), "c": Fraction(1, 100), "m": Fraction(1, 1000),
-    "u": Fraction(1, 10**6), "mu": Fraction(1, 10**6), "n": Fraction(1, 10**9),
-    "p": Fraction(1, 10**12), "f": Fraction(1, 10**15), "a": Fraction(1, 10**18),
+    "Y": Fraction(10) ** 24,
+    "Z": Fraction(10) ** 21,
+    "E": Fraction(10) ** 18,
+    "P": Fraction(10) ** 15,
+    "T": Fraction(10) ** 12,
+    "G": Fraction(10) ** 9,
+    "M": Fraction(10) ** 6,
+    "k": Fraction(10) ** 3,
+    "K": Fraction(10) ** 3,
+    "h": Fraction(100),
+    "da": Fraction(10),
+    "d": Fraction(1, 10),
+    "c": Fraction(1, 100),
+    "m": Fraction(1, 1000),
+    "u": Fraction(1, 10**6),
+    "mu": Fraction(1, 10**6),
+    "n": Fraction(1, 10**9),
+    "p": Fraction(1, 10**12),
+    "f": Fraction(1, 10**15),
+    "a": Fraction(1, 10**18),
 }
 L, M, T, A, K, N, J = (
-    (1, 0, 0, 0, 0, 0, 0), (0, 1, 0, 0, 0, 0, 0), (0, 0, 1, 0, 0, 0, 0), (0, 0, 0, 1, 0, 0, 0),
-    (0, 0, 0, 0, 1, 0, 0), (0, 0, 0, 0, 0, 1, 0), (0, 0, 0, 0, 0, 0, 1),
+    (1, 0, 0, 0, 0, 0, 0),
+    (0, 1, 0, 0, 0, 0, 0),
+    (0, 0, 1, 0, 0, 0, 0),
+    (0, 0, 0, 1, 0, 0, 0),
+    (0, 0, 0, 0, 1, 0, 0),
+    (0, 0, 0, 0, 0, 1, 0),
+    (0, 0, 0, 0, 0, 0, 1),
 )
 
 
@@ -59,7 +78,13 @@ _u("j", 1, _d((M, 1), (L, 2), (T, -2)), prefixes=False)
 _u("W", 1, _d((M, 1), (L, 2), (T, -3)))
 _u("VA", 1, _d((M, 1), (L, 2), (T, -3)))
 _u("Pa", 1, _d((M, 1), (L, -1), (T, -2)))
-_u("Hz", 1, _d((T, -1),))
+_u(
+    "Hz",
+    1,
+    _d(
+        (T, -1),
+    ),
+)
 _u("V", 1, _d((M, 1), (L, 2), (T, -3), (A, -1)))
 _u("Ohm", 1, _d((M, 1), (L, 2), (T, -3), (A, -2)))
 _u("F", 1, _d((M, -1), (L, -2), (T, 4), (A, 2)))
@@ -67,11 +92,37 @@ _u("H", 1, _d((M, 1), (L, 2), (T, -2), (A, -2)))
 _u("T", 1, _d((M, 1), (T, -2), (A, -1)))
 _u("Wb", 1, _d((M, 1), (L, 2), (T, -2), (A, -1)))
 _u("eV", Fraction("1.602176634e-19"), _d((M, 1), (L, 2), (T, -2)))
-_u("l", Fraction(1, 1000), _d((L, 3),))
-_u("L", Fraction(1, 1000), _d((L, 3),))
+_u(
+    "l",
+    Fraction(1, 1000),
+    _d(
+        (L, 3),
+    ),
+)
+_u(
+    "L",
+    Fraction(1, 1000),
+    _d(
+        (L, 3),
+    ),
+)
 _u("t", 1000, M)
-_u("dpt", 1, _d((L, -1),), prefixes=False)
-_u("cc", Fraction(1, 10**6), _d((L, 3),), prefixes=False)
+_u(
+    "dpt",
+    1,
+    _d(
+        (L, -1),
+    ),
+    prefixes=False,
+)
+_u(
+    "cc",
+    Fraction(1, 10**6),
+    _d(
+        (L, 3),
+    ),
+    prefixes=False,
+)
 _u("min", 60, T, prefixes=False)
 _u("h", 3600, T, prefixes=False)
 _u("hr", 3600, T, prefixes=False)
@@ -96,4 +147,6 @@ def unit_info(name: str) -> tuple[Fraction, Dim] | None:
 
 def is_unit(name: str) -> bool:
     return name in _BASE
+
+
 _BASE["Kj"] = _BASE["kJ"]  # STACK's fixtures accept the capitalised spelling

@@ -51,7 +51,7 @@ def run_case(case: dict[str, Any], limit: float = CASE_LIMIT_S) -> tuple[str, fl
             str(case.get("teacher", "")),
             str(case.get("options") or ""),
         )
-        got = verdict.result
+        got: str = verdict.result
     except CaseTimeout:
         got = "timeout"
     except Exception:  # noqa: BLE001 - a crash is a measured disagreement, not a stop

@@ -28,9 +28,7 @@ __all__ = [
 ]
 
 
-def read(
-    text: str, *, variables: Collection[str] = (), decimal_comma: bool = False
-) -> Node:
+def read(text: str, *, variables: Collection[str] = (), decimal_comma: bool = False) -> Node:
     """Parse and validate: size limits, no constant division by zero, no ∞−∞."""
     node: Any = parse(text, variables=variables, decimal_comma=decimal_comma)
     check_size(node)

@@ -26,18 +26,20 @@ def free_symbols(n: Node, bound: frozenset[str] = frozenset()) -> set[str]:
     if op == "sym":
         return set() if n[1] in bound else {n[1]}
     if op == "idx":
-        return {n[1] + "_" + (n[2][1] if n[2][0] == "sym" else "?")} - set(bound) if not (
-            n[2][0] == "sym" and n[2][1] in bound
-        ) else {n[1] + "[]"}
+        return (
+            {n[1] + "_" + (n[2][1] if n[2][0] == "sym" else "?")} - set(bound)
+            if not (n[2][0] == "sym" and n[2][1] in bound)
+            else {n[1] + "[]"}
+        )
     if op in ("num", "const", "text"):
         return set()
+    out: set[str] = set()
     if op in ("sum", "prod"):
         out = free_symbols(n[4], bound | {n[1]})
         for b in (n[2], n[3]):
             if b is not None:
                 out |= free_symbols(b, bound)
         return out
-    out: set[str] = set()
     for k in n[1:]:
         if isinstance(k, tuple):
             if k and isinstance(k[0], str):
@@ -147,8 +149,9 @@ _SIMPLE: dict[str, Any] = {
     "atan": lambda u: _inv(("add", (ONE, _pow(u, TWO)))),
     "acot": lambda u: _neg(_inv(("add", (ONE, _pow(u, TWO))))),
     "asinh": lambda u: _inv(_call("sqrt", ("add", (_pow(u, TWO), ONE)))),
-    "acosh": lambda u: _inv(_mul(_call("sqrt", ("add", (u, ("neg", ONE)))),
-                                 _call("sqrt", ("add", (u, ONE))))),
+    "acosh": lambda u: _inv(
+        _mul(_call("sqrt", ("add", (u, ("neg", ONE)))), _call("sqrt", ("add", (u, ONE))))
+    ),
     "atanh": lambda u: _inv(("add", (ONE, ("neg", _pow(u, TWO))))),
     "acoth": lambda u: _inv(("add", (ONE, ("neg", _pow(u, TWO))))),
     "sqrt": lambda u: _inv(_mul(TWO, _call("sqrt", u))),

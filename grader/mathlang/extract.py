@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 
 MAX_TEXT = 100_000
-_MATRIX = re.compile(
-    r"\\begin\{([pbvBV]?matrix|array)\}(\{[^}]*\})?(.*?)\\end\{\1\}", re.S
-)
+_MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(\{[^}]*\})?(.*?)\\end\{\1\}", re.S)
 _DOLLAR2 = re.compile(r"\$\$(.+?)\$\$", re.S)
 _DOLLAR1 = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
 _BRACKETS = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)

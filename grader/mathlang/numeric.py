@@ -56,7 +56,9 @@ class Point:
         base = name.split("#")[0].split("_")[0]
         pos = name in self.positive or base in self.positive or name == "inf#"
         if self.exact:
-            num = self.rng.randint(1, 29) if pos else self.rng.choice([-1, 1]) * self.rng.randint(1, 29)
+            num = self.rng.randint(1, 29)
+            if not pos and self.rng.random() < 0.5:
+                num = -num
             return Fraction(num, self.rng.choice([1, 2, 3, 5, 7, 11]))
         mag = self.rng.uniform(0.35, 2.7)
         if pos:
@@ -78,24 +80,55 @@ def _acot(z: Any) -> Any:
 
 
 C_FUNCS: dict[str, Callable[..., Any]] = {
-    "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan,
-    "cot": lambda z: 1 / cmath.tan(z), "sec": lambda z: 1 / cmath.cos(z),
-    "csc": lambda z: 1 / cmath.sin(z), "asin": cmath.asin, "acos": cmath.acos,
-    "atan": cmath.atan, "acot": _acot, "asec": lambda z: cmath.acos(1 / z),
-    "acsc": lambda z: cmath.asin(1 / z), "sinh": cmath.sinh, "cosh": cmath.cosh,
-    "tanh": cmath.tanh, "coth": lambda z: 1 / cmath.tanh(z), "sech": lambda z: 1 / cmath.cosh(z),
-    "csch": lambda z: 1 / cmath.sinh(z), "asinh": cmath.asinh, "acosh": cmath.acosh,
-    "atanh": cmath.atanh, "acoth": lambda z: cmath.atanh(1 / z), "exp": cmath.exp,
+    "sin": cmath.sin,
+    "cos": cmath.cos,
+    "tan": cmath.tan,
+    "cot": lambda z: 1 / cmath.tan(z),
+    "sec": lambda z: 1 / cmath.cos(z),
+    "csc": lambda z: 1 / cmath.sin(z),
+    "asin": cmath.asin,
+    "acos": cmath.acos,
+    "atan": cmath.atan,
+    "acot": _acot,
+    "asec": lambda z: cmath.acos(1 / z),
+    "acsc": lambda z: cmath.asin(1 / z),
+    "sinh": cmath.sinh,
+    "cosh": cmath.cosh,
+    "tanh": cmath.tanh,
+    "coth": lambda z: 1 / cmath.tanh(z),
+    "sech": lambda z: 1 / cmath.cosh(z),
+    "csch": lambda z: 1 / cmath.sinh(z),
+    "asinh": cmath.asinh,
+    "acosh": cmath.acosh,
+    "atanh": cmath.atanh,
+    "acoth": lambda z: cmath.atanh(1 / z),
+    "exp": cmath.exp,
     "log10": cmath.log10,
 }
 M_FUNCS: dict[str, Callable[..., Any]] = {
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "cot": mpmath.cot,
-    "sec": mpmath.sec, "csc": mpmath.csc, "asin": mpmath.asin, "acos": mpmath.acos,
-    "atan": mpmath.atan, "acot": lambda z: mpmath.atan(1 / z),
-    "asec": lambda z: mpmath.acos(1 / z), "acsc": lambda z: mpmath.asin(1 / z),
-    "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "coth": mpmath.coth,
-    "sech": mpmath.sech, "csch": mpmath.csch, "asinh": mpmath.asinh, "acosh": mpmath.acosh,
-    "atanh": mpmath.atanh, "acoth": lambda z: mpmath.atanh(1 / z), "exp": mpmath.exp,
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "cot": mpmath.cot,
+    "sec": mpmath.sec,
+    "csc": mpmath.csc,
+    "asin": mpmath.asin,
+    "acos": mpmath.acos,
+    "atan": mpmath.atan,
+    "acot": lambda z: mpmath.atan(1 / z),
+    "asec": lambda z: mpmath.acos(1 / z),
+    "acsc": lambda z: mpmath.asin(1 / z),
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh,
+    "coth": mpmath.coth,
+    "sech": mpmath.sech,
+    "csch": mpmath.csch,
+    "asinh": mpmath.asinh,
+    "acosh": mpmath.acosh,
+    "atanh": mpmath.atanh,
+    "acoth": lambda z: mpmath.atanh(1 / z),
+    "exp": mpmath.exp,
     "log10": lambda z: mpmath.log(z, 10),
 }
 
@@ -321,9 +354,9 @@ class Evaluator:
         if lo is not None and hi is not None:
             try:
                 a, b = Evaluator("float", self.p).ev(lo), Evaluator("float", self.p).ev(hi)
-                if a.imag == 0 and b.imag == 0 and a.real == int(a.real) and b.real == int(b.real):
-                    if 0 <= b.real - a.real <= 60:
-                        rng = range(int(a.real), int(b.real) + 1)
+                whole = a.imag == 0 and b.imag == 0 and a.real == int(a.real)
+                if whole and b.real == int(b.real) and 0 <= b.real - a.real <= 60:
+                    rng = range(int(a.real), int(b.real) + 1)
             except EvalError:
                 rng = None
         if rng is None:
@@ -363,6 +396,9 @@ def evaluate(node: Node, point: Point, mode: str) -> Any:
         raise EvalError("too deep") from None
 
 
+_NOT_A_NUMBER = frozenset({"list", "chain", "eq", "assign", "rel", "pm", "interval"})
+
+
 def check_defined(node: Node) -> None:
     """Reject constant divisions by zero (1/0, 0^-1) and ∞−∞ before any comparison."""
     _const_value(node)
@@ -394,7 +430,7 @@ def _const_value(n: Node) -> complex | None:
     elif op == "interval":
         kids = [n[2], n[3]]
     vals = [_const_value(k) for k in kids]
-    if any(v is None for v in vals) or op in ("list", "chain", "eq", "assign", "rel", "pm", "interval"):
+    if any(v is None for v in vals) or op in _NOT_A_NUMBER:
         return None
     try:
         if op == "add":

@@ -31,27 +31,96 @@ MAX_DEPTH = 60
 MAX_NODES = 3000
 
 FUNCS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "cot": "cot", "sec": "sec", "csc": "csc",
-    "cosec": "csc", "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin",
-    "arccos": "acos", "arctan": "atan", "acot": "acot", "asec": "asec", "acsc": "acsc",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "coth": "coth", "sech": "sech",
-    "csch": "csch", "cosech": "csch", "asinh": "asinh", "acosh": "acosh", "atanh": "atanh",
-    "acoth": "acoth", "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh",
-    "ln": "log", "log": "log", "exp": "exp", "sqrt": "sqrt", "abs": "abs", "root": "root",
-    "lg": "lg", "logbase": "lg", "log10": "log10", "factorial": "factorial",
-    "binomial": "binomial", "binom": "binomial", "sign": "sign", "sgn": "sign",
-    "floor": "floor", "ceil": "ceiling", "ceiling": "ceiling", "max": "max", "min": "min",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "cot": "cot",
+    "sec": "sec",
+    "csc": "csc",
+    "cosec": "csc",
+    "asin": "asin",
+    "acos": "acos",
+    "atan": "atan",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "acot": "acot",
+    "asec": "asec",
+    "acsc": "acsc",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "coth": "coth",
+    "sech": "sech",
+    "csch": "csch",
+    "cosech": "csch",
+    "asinh": "asinh",
+    "acosh": "acosh",
+    "atanh": "atanh",
+    "acoth": "acoth",
+    "arsinh": "asinh",
+    "arcosh": "acosh",
+    "artanh": "atanh",
+    "ln": "log",
+    "log": "log",
+    "exp": "exp",
+    "sqrt": "sqrt",
+    "abs": "abs",
+    "root": "root",
+    "lg": "lg",
+    "logbase": "lg",
+    "log10": "log10",
+    "factorial": "factorial",
+    "binomial": "binomial",
+    "binom": "binomial",
+    "sign": "sign",
+    "sgn": "sign",
+    "floor": "floor",
+    "ceil": "ceiling",
+    "ceiling": "ceiling",
+    "max": "max",
+    "min": "min",
     "gamma_fn": "gamma",
 }
 CONSTS = {"pi": "pi", "e": "e", "i": "i", "inf": "inf", "infinity": "inf", "oo": "inf"}
 # Python words that have no business in an answer: reject them instead of reading
 # `[i for i in range(9)]` as a product of symbols.
-_FORBIDDEN = frozenset({
-    "for", "while", "import", "def", "class", "return", "yield", "exec", "eval",
-    "open", "print", "None", "True", "False", "global", "nonlocal", "async", "await",
-    "del", "pass", "raise", "try", "except", "finally", "with", "assert", "elif",
-    "lambda_", "nan", "zoo", "NaN", "undefined",
-})
+_FORBIDDEN = frozenset(
+    {
+        "for",
+        "while",
+        "import",
+        "def",
+        "class",
+        "return",
+        "yield",
+        "exec",
+        "eval",
+        "open",
+        "print",
+        "None",
+        "True",
+        "False",
+        "global",
+        "nonlocal",
+        "async",
+        "await",
+        "del",
+        "pass",
+        "raise",
+        "try",
+        "except",
+        "finally",
+        "with",
+        "assert",
+        "elif",
+        "lambda_",
+        "nan",
+        "zoo",
+        "NaN",
+        "undefined",
+    }
+)
 _ATOM_START_OPS = frozenset({"(", "[", "{", "\\{"})
 _REL = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "!=", "==": "="}
 _DIGITS_NAME = re.compile(r"^([A-Za-z]+?)(\d+)$")
@@ -146,8 +215,10 @@ class Parser:
         ops: list[str] = []
         while True:
             t = self.tok
-            if t.kind == "op" and t.text in ("=", "<-", ":=", "->") or (
-                t.kind == "op" and t.text in _REL
+            if (
+                t.kind == "op"
+                and t.text in ("=", "<-", ":=", "->")
+                or (t.kind == "op" and t.text in _REL)
             ):
                 self.i += 1
                 ops.append(_REL.get(t.text, t.text))
@@ -211,8 +282,26 @@ class Parser:
             return True
         if t.kind == "cmd":
             return t.text in ("frac", "sqrt", "sum", "prod", "partial", "binom", "text") or (
-                t.text in ("exp", "ln", "log", "sin", "cos", "tan", "cot", "sec", "csc",
-                           "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "coth", "lg")
+                t.text
+                in (
+                    "exp",
+                    "ln",
+                    "log",
+                    "sin",
+                    "cos",
+                    "tan",
+                    "cot",
+                    "sec",
+                    "csc",
+                    "arcsin",
+                    "arccos",
+                    "arctan",
+                    "sinh",
+                    "cosh",
+                    "tanh",
+                    "coth",
+                    "lg",
+                )
             )
         if t.kind == "op":
             if t.text == "|":
@@ -270,7 +359,8 @@ class Parser:
             if self.take("!"):
                 node = self.node("fact", node)
             elif self.take("%"):
-                node = self.node("mul", (node, self.node("inv", self.node("num", Fraction(100), "100"))))
+                hundred = self.node("num", Fraction(100), "100")
+                node = self.node("mul", (node, self.node("inv", hundred)))
             elif self.at("circ", "cmd"):
                 self.i += 1
             else:
@@ -412,11 +502,12 @@ class Parser:
     def after_name(self, node: Node, raw: str) -> Node:
         if node[0] == "fname":
             return self.function(node[1])
-        if node[0] == "sym" and self.at("(") and self.functions_from_names:
-            if node[1] not in self.variables and not self.variables:
-                self.i += 1
-                args = self.arglist()
-                return self.node("call", "f:" + node[1], args)
+        # f(x) is an unknown function in raw (STACK) mode; with declared variables, a
+        # name before a bracket multiplies: w1(x+w2) means w1*(x+w2)
+        if node[0] == "sym" and self.at("(") and self.functions_from_names and not self.variables:
+            self.i += 1
+            args = self.arglist()
+            return self.node("call", "f:" + node[1], args)
         return node
 
     def arglist(self) -> tuple[Node, ...]:

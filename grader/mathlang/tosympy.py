@@ -15,14 +15,35 @@ from grader.mathlang.errors import MathError
 Node = tuple[Any, ...]
 
 _FUNCS: dict[str, Any] = {
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "cot": sympy.cot,
-    "sec": sympy.sec, "csc": sympy.csc, "asin": sympy.asin, "acos": sympy.acos,
-    "atan": sympy.atan, "acot": sympy.acot, "sinh": sympy.sinh, "cosh": sympy.cosh,
-    "tanh": sympy.tanh, "coth": sympy.coth, "sech": sympy.sech, "csch": sympy.csch,
-    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh, "acoth": sympy.acoth,
-    "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
-    "sign": sympy.sign, "floor": sympy.floor, "ceiling": sympy.ceiling,
-    "factorial": sympy.factorial, "binomial": sympy.binomial,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "cot": sympy.cot,
+    "sec": sympy.sec,
+    "csc": sympy.csc,
+    "asin": sympy.asin,
+    "acos": sympy.acos,
+    "atan": sympy.atan,
+    "acot": sympy.acot,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "coth": sympy.coth,
+    "sech": sympy.sech,
+    "csch": sympy.csch,
+    "asinh": sympy.asinh,
+    "acosh": sympy.acosh,
+    "atanh": sympy.atanh,
+    "acoth": sympy.acoth,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "sign": sympy.sign,
+    "floor": sympy.floor,
+    "ceiling": sympy.ceiling,
+    "factorial": sympy.factorial,
+    "binomial": sympy.binomial,
 }
 MAX_SYMPY_EXP = 60  # beyond this, polynomial algorithms (factor, expand) are not attempted
 
@@ -56,8 +77,9 @@ def to_sympy(n: Node, *, evaluate: bool = True) -> Any:
         e = n[2]
         if e[0] == "num" and e[1] > MAX_SYMPY_EXP:
             raise TooHardForSympy("the power is too large for symbolic work")
-        return sympy.Pow(to_sympy(n[1], evaluate=evaluate), to_sympy(e, evaluate=evaluate),
-                         evaluate=evaluate)
+        return sympy.Pow(
+            to_sympy(n[1], evaluate=evaluate), to_sympy(e, evaluate=evaluate), evaluate=evaluate
+        )
     if op == "fact":
         return sympy.factorial(to_sympy(n[1], evaluate=evaluate))
     if op == "call":

@@ -18,9 +18,14 @@ from grader.mathlang import MathError, read
 pytestmark = pytest.mark.slow  # ~15 s for 10,500 generated inputs
 
 LIMIT_S = 2.0
+
+
 def fast(n: int) -> settings:
     return settings(
-        max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
         database=None,
     )
 

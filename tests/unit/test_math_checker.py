@@ -21,12 +21,21 @@ def spec() -> MathSpec:
         accept_factors=["1/N", "1/2", "1", "2", "N/2", "N"],
         find="any",
         mistakes=[
-            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · 1/(x_n+w2)",
-             "feedback": "The factor w1 from the derivative of y is missing.", "credit": 0.5},
-            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1",
-             "feedback": "The inner derivative 1/(x+w2) of ln(x+w2) is missing.", "credit": 0.5},
-            {"expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/x_n",
-             "feedback": "The derivative of ln(x+w2) is 1/(x+w2), not 1/x.", "credit": 0.5},
+            {
+                "expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · 1/(x_n+w2)",
+                "feedback": "The factor w1 from the derivative of y is missing.",
+                "credit": 0.5,
+            },
+            {
+                "expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1",
+                "feedback": "The inner derivative 1/(x+w2) of ln(x+w2) is missing.",
+                "credit": 0.5,
+            },
+            {
+                "expected": "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/x_n",
+                "feedback": "The derivative of ln(x+w2) is 1/(x+w2), not 1/x.",
+                "credit": 0.5,
+            },
         ],
     )
 
@@ -83,8 +92,9 @@ def test_unreadable_answer_is_invalid_not_wrong(spec: MathSpec) -> None:
 
 
 def test_rhs_of_target() -> None:
-    spec = MathSpec(expected="w1/(x+w2)", variables=["w1", "w2", "x"], find="rhs_of",
-                    target="dy/dw2")
+    spec = MathSpec(
+        expected="w1/(x+w2)", variables=["w1", "w2", "x"], find="rhs_of", target="dy/dw2"
+    )
     checker = MathChecker()
     assert checker.check(spec, "y = w1 ln(x+w2), so dy/dw2 = w1/(x+w2).").fraction == 1.0
     assert checker.check(spec, "dy/dw1 = w1/(x+w2)").fraction == 0.0
