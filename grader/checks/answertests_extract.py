@@ -36,9 +36,30 @@ def _parse(snippet: str) -> Node | None:
     return None
 
 
+def _has_pm(n: Node) -> bool:
+    return "'pm'" in repr(n)
+
+
+def _replace_pm(n: Node, sign: str) -> Node:
+    if n[0] == "pm":
+        a, b = _replace_pm(n[1], sign), _replace_pm(n[2], sign)
+        return ("add", (a, b if sign == "+" else ("neg", b)))
+    out: list[Any] = [n[0]]
+    for k in n[1:]:
+        if isinstance(k, tuple) and k and isinstance(k[0], str):
+            out.append(_replace_pm(k, sign))
+        elif isinstance(k, tuple):
+            out.append(tuple(_replace_pm(x, sign) if isinstance(x, tuple) else x for x in k))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
 def _expand(n: Node) -> Node:
     """a ± b -> the set {a+b, a-b}; x = a ± b -> two equations; a chain -> its last part."""
     op = n[0]
+    if op not in ("list", "pm") and _has_pm(n):
+        return ("list", "{", (_replace_pm(n, "+"), _replace_pm(n, "-")))
     if op == "pm":
         return ("list", "{", (("add", (n[1], n[2])), ("add", (n[1], ("neg", n[2])))))
     if op == "eq" and n[2][0] == "pm":
@@ -59,7 +80,7 @@ def _expand(n: Node) -> Node:
         flat: list[Node] = []
         for it in n[2]:
             e = _expand(it)
-            if e[0] == "list" and e[1] == "{" and it[0] in ("pm", "eq"):
+            if e[0] == "list" and e[1] == "{" and _has_pm(it):
                 flat.extend(e[2])
             else:
                 flat.append(e)
@@ -97,17 +118,16 @@ def _rhs_if_named(n: Node) -> Node:
 
 def same(a: Node, b: Node) -> bool:
     ka = a[0]
+    if a[0] == "eq" and b[0] == "eq" and a[1] == b[1]:
+        return same(a[2], b[2])
     if ka == "list" and b[0] == "list":
-        if len(a[2]) != len(b[2]):
+        if len(a[2]) != len(b[2]) and not (a[1] in ("{", "") or b[1] in ("{", "")):
             return False
         if a[1] in ("{", "") or b[1] in ("{", ""):
-            rest = list(b[2])
-            for x in a[2]:
-                hit = next((i for i, y in enumerate(rest) if same(x, y)), None)
-                if hit is None:
-                    return False
-                rest.pop(hit)
-            return True
+            # sets: every element has a partner on the other side (duplicates collapse)
+            return all(any(same(x, y) for y in b[2]) for x in a[2]) and all(
+                any(same(y, x) for x in a[2]) for y in b[2]
+            )
         return all(same(x, y) for x, y in zip(a[2], b[2], strict=True))
     if ka == "interval" or b[0] == "interval":
         a2, b2 = _as_interval(a), _as_interval(b)
@@ -156,6 +176,8 @@ def extract_test(student: str, teacher: str, options: str) -> Verdict:
         return invalid("no answer could be found in the gold text")
     if got_text is None:
         return fail("No final answer was found.")
+    if _norm_text(gold_text) == _norm_text(got_text):
+        return PASS
     gold, got = _parse(gold_text), _parse(got_text)
     if gold is not None and got is not None:
         return PASS if same(got, gold) else fail()

@@ -15,7 +15,7 @@ _BRACKETS = re.compile(r"\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 _NUMBER = re.compile(
     r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])-?\d+,\d{1,2}(?![\d,])"
-    r"|(?<![\w.])-?\d+(?:\.\d+)?(?![A-Za-z]*\d)"
+    r"|(?<![\w.])-?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?(?![A-Za-z]*\d)"
 )
 
 
@@ -65,7 +65,7 @@ def clean_latex(s: str) -> str:
     s = re.sub(r"(\\end\{[^}]*\})\s*\\right\s*[\])]", r"\1", s)
     s = _MATRIX.sub(lambda m: _matrix(m.group(3)), s)
     s = re.sub(r"\^\s*\{?\\circ\}?|°|\\circ", "", s)
-    s = re.sub(r"\\[%$]|%", "", s)
+    s = re.sub(r"\\[%$]|[%$]", "", s)
     s = re.sub(r"\b(pct|percent|percentage)\b", "", s)
     s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)
     s = re.sub(r"(\d),(?=\d{3}(?!\d))", r"\1", s)
@@ -118,9 +118,16 @@ def final_answer(text: str) -> str | None:
     if segs:
         after = tail[segs[-1][2] :]
         late_nums = _NUMBER.findall(after)
-        if m and late_nums and not re.search(r"\d", segs[-1][0]):
-            return clean_latex(late_nums[0])  # "the largest $n$ is 34."
+        concluding = re.search(
+            r"(?i)\b(therefore|thus|hence|so|answer)\b[^.$]*\d[^.$]*\.?\s*$", after
+        )
+        if late_nums and (m or not re.search(r"\d", segs[-1][0]) or concluding):
+            # a number written after the last formula is the later answer:
+            # "the largest $n$ is 34.", "... increases by 100%."
+            return clean_latex(late_nums[-1])
         return clean_latex(_join_close(segs, tail, max_words=1))
+    if tail.count("$") >= 2:
+        return None  # math delimiters that enclose nothing usable: no answer
     if m:
         nums = _NUMBER.findall(tail)
         if nums:
