@@ -122,7 +122,13 @@ def equiv_nodes(s: Node, t: Node, *, prefer_real: bool = False, positive: Any = 
             if s[0] != t[0] or s[1] != t[1] or s[4] != t[4]:
                 return False
             return equiv_nodes(s[2], t[2]) and equiv_nodes(s[3], t[3])
-        if len(s[2]) != len(t[2]) or s[1] != t[1]:
+        if s[1] != t[1]:
+            return False
+        if s[1] == "{":  # sets: unordered, duplicates collapse
+            return all(any(equiv_nodes(a, b) for b in t[2]) for a in s[2]) and all(
+                any(equiv_nodes(a, b) for a in s[2]) for b in t[2]
+            )
+        if len(s[2]) != len(t[2]):
             return False
         return all(
             equiv_nodes(a, b, prefer_real=prefer_real, positive=positive)
@@ -207,11 +213,36 @@ def _same_type(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     return PASS if kind_of(s) == kind_of(t) else fail(f"Your answer should be an {kind_of(t)}.")
 
 
+def _sets(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
+    if s[0] != "list" or t[0] != "list":
+        return fail("Your answer should be a set, e.g. {1, 2}.")
+    as_sets = (("list", "{", s[2]), ("list", "{", t[2]))
+    return PASS if equiv_nodes(*as_sets) else fail()
+
+
+def _string(sloppy: bool) -> Callable[[str, str, str], Verdict]:
+    def run(student: str, teacher: str, options: str) -> Verdict:
+        a, b = student.strip(), teacher.strip()
+        if sloppy:
+            a, b = "".join(a.lower().split()), "".join(b.lower().split())
+        return PASS if a == b else fail()
+
+    return run
+
+
 TestFn = Callable[[Node, Node, "list[Node] | None"], Verdict]
-TESTS: dict[str, TestFn] = {"AlgEquiv": _alg_equiv, "SameType": _same_type}
+TESTS: dict[str, TestFn] = {
+    "AlgEquiv": _alg_equiv,
+    "AlgEquivNouns": _alg_equiv,
+    "SameType": _same_type,
+    "Sets": _sets,
+}
 # tests whose student/teacher text must not go through the generic parser (they read
-# literals or units themselves)
-RAW_TESTS: dict[str, Callable[[str, str, str], Verdict]] = {}
+# literals, strings or units themselves)
+RAW_TESTS: dict[str, Callable[[str, str, str], Verdict]] = {
+    "String": _string(sloppy=False),
+    "StringSloppy": _string(sloppy=True),
+}
 
 
 def answer_test(test: str, student: str, teacher: str, options: str | None = "") -> Verdict:

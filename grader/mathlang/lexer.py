@@ -413,6 +413,9 @@ def tokenize(text: str, *, decimal_comma: bool = False) -> list[Token]:
             tokens.append(Token("num", lit, i))
             i = end
             continue
+        if ch == "%" and text[i + 1 : i + 2].isalpha():
+            i += 1  # Maxima's %pi, %e, %i are the constants pi, e, i
+            continue
         if ch.isalpha():
             m = _NAME.match(text, i)
             if m is None:

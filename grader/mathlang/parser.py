@@ -507,6 +507,8 @@ class Parser:
         if node[0] == "sym" and self.at("(") and self.functions_from_names and not self.variables:
             self.i += 1
             args = self.arglist()
+            if node[1] == "matrix" and all(a[0] == "list" for a in args):
+                return self.node("list", "[", args)  # Maxima's matrix([1,2],[3,4])
             return self.node("call", "f:" + node[1], args)
         return node
 
