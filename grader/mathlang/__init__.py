@@ -11,8 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from grader.mathlang.errors import EvalError, MathError, MathSyntaxError, TooLarge, Undefined
-from grader.mathlang.limits import check_size
-from grader.mathlang.numeric import check_defined
+from grader.mathlang.limits import check_defined, check_size
 from grader.mathlang.parser import Node, canonical_name, parse
 
 __all__ = [

@@ -10,315 +10,28 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from grader.mathlang.charmaps import (
+    BIDI,
+    CONFUSABLES,
+    CONTROL,
+    GREEK,
+    GREEK_NAMES,
+    INVISIBLE,
+    LATEX_CMDS,
+    LATEX_NAMES,
+    LATEX_OPS,
+    LATEX_SKIP,
+    OPS,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+    SYMBOLS,
+)
 from grader.mathlang.errors import MathSyntaxError, TooLarge
+
+__all__ = ["GREEK_NAMES", "MAX_CHARS", "MAX_DIGITS", "Token", "normalise", "tokenize"]
 
 MAX_CHARS = 4000
 MAX_DIGITS = 400
-
-_SUPERSCRIPTS = {
-    "⁰": "0",
-    "¹": "1",
-    "²": "2",
-    "³": "3",
-    "⁴": "4",
-    "⁵": "5",
-    "⁶": "6",
-    "⁷": "7",
-    "⁸": "8",
-    "⁹": "9",
-    "⁺": "+",
-    "⁻": "-",
-    "⁽": "(",
-    "⁾": ")",
-    "ⁿ": "n",
-    "ⁱ": "i",
-    "ᵀ": "T",
-}
-_SUBSCRIPTS = {
-    "₀": "0",
-    "₁": "1",
-    "₂": "2",
-    "₃": "3",
-    "₄": "4",
-    "₅": "5",
-    "₆": "6",
-    "₇": "7",
-    "₈": "8",
-    "₉": "9",
-    "₊": "+",
-    "₋": "-",
-    "ₙ": "n",
-    "ᵢ": "i",
-    "ⱼ": "j",
-    "ₖ": "k",
-    "ₘ": "m",
-    "ₜ": "t",
-    "ₓ": "x",
-    "ₐ": "a",
-    "ₑ": "e",
-    "ₒ": "o",
-    "ₗ": "l",
-    "ₛ": "s",
-}
-GREEK = {
-    "α": "alpha",
-    "β": "beta",
-    "γ": "gamma",
-    "δ": "delta",
-    "ε": "epsilon",
-    "ϵ": "epsilon",
-    "ζ": "zeta",
-    "η": "eta",
-    "θ": "theta",
-    "ϑ": "theta",
-    "ι": "iota",
-    "κ": "kappa",
-    "λ": "lambda",
-    "μ": "mu",
-    "ν": "nu",
-    "ξ": "xi",
-    "ρ": "rho",
-    "σ": "sigma",
-    "τ": "tau",
-    "υ": "upsilon",
-    "φ": "phi",
-    "ϕ": "phi",
-    "χ": "chi",
-    "ψ": "psi",
-    "ω": "omega",
-    "Γ": "Gamma",
-    "Δ": "Delta",
-    "Θ": "Theta",
-    "Λ": "Lambda",
-    "Ξ": "Xi",
-    "Φ": "Phi",
-    "Ψ": "Psi",
-    "Ω": "Omega",
-}
-GREEK_NAMES = frozenset(GREEK.values()) | {"varepsilon", "varphi", "vartheta"}
-# Letters that look Latin but are not: a student's keyboard layout must not change the answer.
-_CONFUSABLES = {
-    "а": "a",
-    "в": "B",
-    "е": "e",
-    "к": "k",
-    "м": "M",
-    "н": "H",
-    "о": "o",
-    "р": "p",
-    "с": "c",
-    "т": "T",
-    "у": "y",
-    "х": "x",
-    "А": "A",
-    "В": "B",
-    "Е": "E",
-    "К": "K",
-    "М": "M",
-    "Н": "H",
-    "О": "O",
-    "Р": "P",
-    "С": "C",
-    "Т": "T",
-    "Х": "X",
-    "ı": "i",
-}
-_SYMBOLS = {
-    "−": "-",
-    "–": "-",
-    "—": "-",
-    "‐": "-",
-    "·": "*",
-    "⋅": "*",
-    "∙": "*",
-    "×": "*",
-    "÷": "/",
-    "∕": "/",
-    "π": " pi ",
-    "∞": " inf ",
-    "≤": "<=",
-    "⩽": "<=",
-    "≥": ">=",
-    "⩾": ">=",
-    "≠": "!=",
-    "←": "<-",
-    "⟵": "<-",
-    "→": "->",
-    "√": "\\sqrt ",
-    "∂": "\\partial ",
-    "Σ": "\\sum ",
-    "∑": "\\sum ",
-    "∏": "\\prod ",
-    "Π": "\\prod ",
-    "±": "\\pm ",
-    "′": "'",
-    "≈": "\\approx ",
-    "∈": "\\in ",
-    "∪": "\\cup ",
-    "−\u0301": "-",
-    "°": "\\circ ",
-}
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-OPS = (
-    "<=",
-    ">=",
-    "!=",
-    "<-",
-    ":=",
-    "->",
-    "**",
-    "==",
-    "+",
-    "-",
-    "*",
-    "/",
-    "^",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    ",",
-    "=",
-    "<",
-    ">",
-    "!",
-    "|",
-    "_",
-    "'",
-    "%",
-    "&",
-)
-# LaTeX spacing and sizing commands carry no meaning for the value.
-_LATEX_SKIP = frozenset(
-    {
-        ",",
-        ";",
-        "!",
-        ":",
-        " ",
-        "quad",
-        "qquad",
-        "left",
-        "right",
-        "big",
-        "Big",
-        "bigg",
-        "Bigg",
-        "bigl",
-        "bigr",
-        "Bigl",
-        "Bigr",
-        "displaystyle",
-        "textstyle",
-        "limits",
-        "nolimits",
-        "mathrm",
-        "mathit",
-        "mathbf",
-        "boldsymbol",
-        "operatorname",
-        "mathnormal",
-        "boxed",
-        "text",
-        "textrm",
-        "textbf",
-        "textit",
-        "mbox",
-        "mathsf",
-        "bf",
-        "rm",
-        "it",
-        "$",
-        "[",
-        "]",
-        "(",
-        ")",
-    }
-)
-LATEX_OPS = {
-    "cdot": "*",
-    "times": "*",
-    "ast": "*",
-    "div": "/",
-    "le": "<=",
-    "leq": "<=",
-    "leqslant": "<=",
-    "ge": ">=",
-    "geq": ">=",
-    "geqslant": ">=",
-    "ne": "!=",
-    "neq": "!=",
-    "lt": "<",
-    "gt": ">",
-    "gets": "<-",
-    "leftarrow": "<-",
-    "to": "->",
-    "rightarrow": "->",
-    "{": "\\{",
-    "}": "\\}",
-    "%": "%",
-    "lbrace": "\\{",
-    "rbrace": "\\}",
-    "vert": "|",
-    "lvert": "|",
-    "rvert": "|",
-    "mid": "|",
-    "colon": ":",
-    "coloneqq": ":=",
-}
-LATEX_NAMES = {"infty": "inf", "pi": "pi", "ell": "l", "imath": "i"} | {g: g for g in GREEK_NAMES}
-LATEX_CMDS = frozenset(
-    {
-        "frac",
-        "dfrac",
-        "tfrac",
-        "cfrac",
-        "sqrt",
-        "sum",
-        "prod",
-        "partial",
-        "pm",
-        "mp",
-        "approx",
-        "in",
-        "cup",
-        "circ",
-        "nabla",
-        "binom",
-        "exp",
-        "ln",
-        "log",
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "coth",
-        "lg",
-        "max",
-        "min",
-        "land",
-        "lor",
-        "neg",
-        "cap",
-        "setminus",
-        "emptyset",
-        "varnothing",
-        "det",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,29 +69,29 @@ def normalise(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise MathSyntaxError("the answer contains invalid characters (broken encoding)") from None
-    if _CONTROL.search(text):
+    if CONTROL.search(text):
         raise MathSyntaxError("the answer contains control characters")
-    if _BIDI.search(text):
+    if BIDI.search(text):
         raise MathSyntaxError("the answer contains invisible text-direction characters")
-    text = text.translate(_INVISIBLE)
+    text = text.translate(INVISIBLE)
     # Superscripts and subscripts must be read before NFKC turns '²' into a plain '2'.
-    text = _script(text, _SUPERSCRIPTS, "^")
-    text = _script(text, _SUBSCRIPTS, "_")
+    text = _script(text, SUPERSCRIPTS, "^")
+    text = _script(text, SUBSCRIPTS, "_")
     out: list[str] = []
     for ch in text:
-        if ch in _SYMBOLS:
-            out.append(_SYMBOLS[ch])
+        if ch in SYMBOLS:
+            out.append(SYMBOLS[ch])
         elif ch in GREEK:
             out.append(" " + GREEK[ch] + " ")
-        elif ch in _CONFUSABLES:
-            out.append(_CONFUSABLES[ch])
+        elif ch in CONFUSABLES:
+            out.append(CONFUSABLES[ch])
         else:
             out.append(ch)
     text = unicodedata.normalize("NFKC", "".join(out))
     # NFKC may produce new Greek letters (e.g. mathematical italic) or symbols: map again.
     if any(ord(c) > 127 for c in text):
         text = "".join(
-            _SYMBOLS.get(c) or (" " + GREEK[c] + " " if c in GREEK else _CONFUSABLES.get(c, c))
+            SYMBOLS.get(c) or (" " + GREEK[c] + " " if c in GREEK else CONFUSABLES.get(c, c))
             for c in text
         )
     return text
@@ -429,7 +142,7 @@ def tokenize(text: str, *, decimal_comma: bool = False) -> list[Token]:
                 raise MathSyntaxError("a lone backslash cannot be used here")
             cmd = m.group(1)
             i += m.end()
-            if cmd in _LATEX_SKIP or cmd == "\\":
+            if cmd in LATEX_SKIP or cmd == "\\":
                 if cmd in ("text", "textrm", "mathrm", "mbox", "operatorname", "textbf", "textit"):
                     tokens.append(Token("cmd", "text", i))
                 continue

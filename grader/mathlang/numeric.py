@@ -18,7 +18,7 @@ from typing import Any
 
 import mpmath
 
-from grader.mathlang.errors import EvalError, Undefined
+from grader.mathlang.errors import EvalError
 
 Node = tuple[Any, ...]
 DATA_POINTS = 3  # indexed sums run over this many synthetic data points
@@ -415,75 +415,3 @@ def evaluate(node: Node, point: Point, mode: str) -> Any:
         raise EvalError(str(exc)) from None
     except RecursionError:
         raise EvalError("too deep") from None
-
-
-_NOT_A_NUMBER = frozenset({"list", "chain", "eq", "assign", "rel", "pm", "interval"})
-
-
-def check_defined(node: Node) -> None:
-    """Reject constant divisions by zero (1/0, 0^-1) and ∞−∞ before any comparison."""
-    _const_value(node)
-
-
-def _const_value(n: Node) -> complex | None:
-    """The value of a constant subtree (None if it has symbols); raises Undefined."""
-    op = n[0]
-    if op == "num":
-        return complex(float(n[1]))
-    if op == "const":
-        return {"pi": complex(math.pi), "e": complex(math.e), "i": 1j}.get(n[1], complex(math.inf))
-    if op in ("sym", "idx", "deriv", "text"):
-        return None
-    if op in ("sum", "prod"):
-        _const_value(n[4])
-        return None
-    kids: list[Node] = []
-    if op in ("add", "mul", "list", "chain"):
-        kids = list(n[1] if op in ("add", "mul") else n[2])
-    elif op in ("neg", "pos", "inv", "fact"):
-        kids = [n[1]]
-    elif op in ("pow", "eq", "assign", "pm"):
-        kids = [n[1], n[2]]
-    elif op == "rel":
-        kids = [n[2], n[3]]
-    elif op == "call":
-        kids = list(n[2])
-    elif op == "interval":
-        kids = [n[2], n[3]]
-    vals = [_const_value(k) for k in kids]
-    if any(v is None for v in vals) or op in _NOT_A_NUMBER:
-        return None
-    try:
-        if op == "add":
-            finite = [v for v in vals if v is not None]
-            total = sum(finite, complex(0))
-            if cmath.isnan(total) and any(cmath.isinf(v) for v in finite):
-                raise Undefined("∞ − ∞ is undefined")
-            return total
-        if op == "neg":
-            return -vals[0]  # type: ignore[operator]
-        if op == "pos":
-            return vals[0]
-        if op == "mul":
-            acc = complex(1)
-            for v in vals:
-                acc *= v  # type: ignore[operator]
-            return None if cmath.isnan(acc) else acc
-        if op == "inv":
-            if vals[0] == 0:
-                raise Undefined("division by zero")
-            return 1 / vals[0]  # type: ignore[operator]
-        if op == "pow":
-            b, e = vals
-            if b == 0 and e is not None and e.real < 0:
-                raise Undefined("division by zero")
-            if e is not None and abs(e) > 1e4:
-                return None
-            return b**e  # type: ignore[operator]
-        if op == "call" and n[1] in ("log", "lg", "log10") and vals[0] == 0:
-            raise Undefined("log(0) is undefined")
-    except Undefined:
-        raise
-    except (OverflowError, ValueError, ZeroDivisionError, TypeError):
-        return None
-    return None
