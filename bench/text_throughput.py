@@ -46,7 +46,7 @@ questions:
           description: explains that sigmoid gradients vanish for large inputs
           question: Explain why the sigmoid activation saturates in hidden layers.
           exemplars:
-            - For large positive or negative inputs the sigmoid is flat, so its gradient is near zero.
+            - For large positive or negative inputs the sigmoid is flat, so its gradient is ~0.
             - The derivative of the sigmoid is at most 0.25 and vanishes for large inputs.
           hint: Look at the slope of the sigmoid far from zero.
       - id: tanh
@@ -67,19 +67,50 @@ questions:
           kind: text
           description: attention is permutation invariant; positions must be injected
           exemplars:
-            - Self-attention ignores the order of tokens, so positional encodings add position information.
+            - Self-attention ignores token order, so positional encodings add position information.
             - Without positional encoding the transformer would treat the input as a set of tokens.
 """
 
-SUBJECTS = ["the sigmoid", "the logistic function", "its output", "the activation", "tanh",
-            "the gradient", "self-attention", "the transformer", "the positional encoding",
-            "the network", "the derivative", "backpropagation"]
-VERBS = ["becomes flat", "saturates", "is close to zero", "ignores the order", "is zero-centred",
-         "shrinks", "vanishes", "adds position information", "cannot distinguish positions",
-         "slows down learning", "is at most one quarter", "treats tokens as a set"]
-TAILS = ["for large inputs", "in deep networks", "during training", "when inputs are large",
-         "for every layer", "because of the exponential", "so updates are tiny",
-         "unless we add sine and cosine signals", "which hurts the early layers", ""]
+SUBJECTS = [
+    "the sigmoid",
+    "the logistic function",
+    "its output",
+    "the activation",
+    "tanh",
+    "the gradient",
+    "self-attention",
+    "the transformer",
+    "the positional encoding",
+    "the network",
+    "the derivative",
+    "backpropagation",
+]
+VERBS = [
+    "becomes flat",
+    "saturates",
+    "is close to zero",
+    "ignores the order",
+    "is zero-centred",
+    "shrinks",
+    "vanishes",
+    "adds position information",
+    "cannot distinguish positions",
+    "slows down learning",
+    "is at most one quarter",
+    "treats tokens as a set",
+]
+TAILS = [
+    "for large inputs",
+    "in deep networks",
+    "during training",
+    "when inputs are large",
+    "for every layer",
+    "because of the exponential",
+    "so updates are tiny",
+    "unless we add sine and cosine signals",
+    "which hurts the early layers",
+    "",
+]
 
 
 def make_answers(n: int, seed: int = 7) -> list[str]:
@@ -130,8 +161,13 @@ def main() -> int:
     for _ in range(args.repeat):
         # raw: the unique sentences of all those answers, in big batches, straight to the model
         t0, c0 = time.perf_counter(), time.process_time()
-        shared.model.encode(sentences, batch_size=shared.batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False)
+        shared.model.encode(
+            sentences,
+            batch_size=shared.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         raw_s = min(raw_s, time.perf_counter() - t0)
         raw_cpu = min(raw_cpu, time.process_time() - c0)
         # batched, end to end, with empty caches
@@ -141,8 +177,11 @@ def main() -> int:
         results = grade_many(loaded, sheets, DirectRunner(reg))
         batched_s = min(batched_s, time.perf_counter() - t0)
         batched_cpu = min(batched_cpu, time.process_time() - c0)
-        print(f"  round: raw {raw_s:.2f} s ({raw_cpu:.2f} cpu), batched {batched_s:.2f} s "
-              f"({batched_cpu:.2f} cpu)", file=sys.stderr)
+        print(
+            f"  round: raw {raw_s:.2f} s ({raw_cpu:.2f} cpu), batched {batched_s:.2f} s "
+            f"({batched_cpu:.2f} cpu)",
+            file=sys.stderr,
+        )
     review = sum(q.needs_review for r in results for q in r.questions) / max(1, n_items)
 
     # naive: one sheet at a time, answers never cached

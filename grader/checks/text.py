@@ -24,8 +24,8 @@ from pydantic import Field, field_validator, model_validator
 from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 
-MAX_ANSWER_CHARS = 20_000
-MAX_WARM_ANSWERS = 50_000  # prepared answers kept between warm() and check()  # beyond this an answer is cut (and sent to a human)
+MAX_ANSWER_CHARS = 20_000  # beyond this an answer is cut (and sent to a human)
+MAX_WARM_ANSWERS = 50_000  # prepared answers kept between warm() and check()
 _TAG = re.compile(r"<[^>]{0,200}>")
 _MD = re.compile(r"[*_`#>|]{1,3}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -270,7 +270,9 @@ class TextChecker(BaseChecker[TextSpec]):
             fraction = 1.0 if fraction >= 0.5 else 0.0
         fraction = min(1.0, max(0.0, fraction))
         confidence = min(1.0, max(0.0, confidence))
-        evidence = rep.sentences[feats.evidence] if 0 <= feats.evidence < len(rep.sentences) else None
+        evidence = (
+            rep.sentences[feats.evidence] if 0 <= feats.evidence < len(rep.sentences) else None
+        )
         feedback = _feedback(spec, fraction, evidence, missing, notes, mis_fb)
         details: dict[str, Any] = {
             "features": {k: round(x, 4) for k, x in v.items()},

