@@ -82,15 +82,53 @@ def run_naive(path: Path) -> dict[str, Any]:
     }
 
 
+def sandbox_overhead(calls: int = 300) -> dict[str, float]:
+    """p50 of the q2b criterion checked in-process vs through the SandboxRunner pool."""
+    from grader.checks.math import MathChecker, MathSpec, register_math_checkers
+    from grader.checks.registry import CheckerRegistry
+    from grader.sandbox import SandboxRunner
+
+    spec = MathSpec(
+        expected="(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+        variables=["w1", "w2", "x_n", "t_n", "N", "eta"],
+        positive=["x", "w1", "w2", "N"],
+        accept_factors=["1/N", "1/2", "1", "2"],
+    )
+    answer = "dE/dw2 = (1/N) Σ_i (w1 ln(x_i+w2) − t_i) w1/(x_i+w2)"
+    registry = CheckerRegistry()
+    register_math_checkers(registry)
+    checker = MathChecker()
+    direct: list[float] = []
+    pooled: list[float] = []
+    with SandboxRunner(registry, processes=2) as runner:
+        runner.run("math", spec, answer)
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            checker.check(spec, answer)
+            t1 = time.perf_counter()
+            runner.run("math", spec, answer)
+            t2 = time.perf_counter()
+            direct.append((t1 - t0) * 1000)
+            pooled.append((t2 - t1) * 1000)
+    d50, p50 = percentile(direct, 0.5), percentile(pooled, 0.5)
+    return {
+        "direct_p50_ms": round(d50, 3),
+        "sandbox_p50_ms": round(p50, 3),
+        "ipc_overhead_ms": round(p50 - d50, 3),
+    }
+
+
 def main() -> int:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/eval/math_dev.jsonl")
     ours = evaluate_file(path)
     naive = run_naive(path)
+    sandbox = sandbox_overhead()
     ours_line = {k: ours[k] for k in ("n", "agreement", "p50_ms", "p99_ms", "timeouts", "errors")}
     ours_line["max_ms"] = ours["max_ms"]
     print(f"ours : {ours_line}")
     print(f"naive: {naive}")
-    print(json.dumps({"ours": ours_line, "naive_sympy": naive}))
+    print(f"sandbox (q2b criterion): {sandbox}")
+    print(json.dumps({"ours": ours_line, "naive_sympy": naive, "sandbox": sandbox}))
     return 0
 
 
