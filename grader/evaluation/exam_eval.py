@@ -66,7 +66,7 @@ def grade_cases(rubric_text: str, cases: list[Case]) -> list[str]:
     """Fill in pred/flagged of every case; returns messages about cases that were skipped."""
     from grader.config import Settings
     from grader.exams.loader import load_exam
-    from grader.grading.core import grade_many
+    from grader.grading.core import DirectRunner, grade_many
     from grader.services.runtime import build_registry, build_runner
 
     settings = Settings.from_env()
@@ -75,15 +75,16 @@ def grade_cases(rubric_text: str, cases: list[Case]) -> list[str]:
     known = {q.id: q for q in loaded.exam.questions}
     problems = [f"{c.id}: unknown question {c.qid!r}" for c in cases if c.qid not in known]
     todo = [c for c in cases if c.qid in known]
+    sheets = [{c.qid: c.answer} for c in todo]
+    runner: Any = None
     try:
         runner = build_runner(settings, registry)
-    except TypeError as exc:  # a runner whose constructor changed must not stop measuring
-        from grader.grading.core import DirectRunner
-
-        print(f"warning: no sandbox runner ({exc}); checking in-process", file=sys.stderr)
-        runner = DirectRunner(registry)
-    try:
-        results = grade_many(loaded, [{c.qid: c.answer} for c in todo], runner)
+        results = grade_many(loaded, sheets, runner)
+    except Exception as exc:  # noqa: BLE001 - a broken sandbox must not stop the measurement
+        # Same checkers, same verdicts, only without process isolation; said loudly.
+        print(f"warning: the sandbox runner failed ({type(exc).__name__}: {exc}); "
+              "grading in-process instead", file=sys.stderr)
+        results = grade_many(loaded, sheets, DirectRunner(registry))
     finally:
         close = getattr(runner, "close", None)
         if callable(close):
