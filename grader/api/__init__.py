@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from grader.api import batches, exams, health, submissions, webhooks
+from grader.api import batches, exams, health, math, submissions, webhooks
 from grader.api.errors import register_error_handlers
 from grader.api.limits import exempt_blueprints, init_limiter
 from grader.config import Settings
@@ -41,6 +41,6 @@ def create_app(
     app.extensions["grader.publisher"] = publisher
     register_error_handlers(app)
     exempt_blueprints(init_limiter(app, settings), health.bp)
-    for module in (health, exams, submissions, webhooks, batches):
+    for module in (health, exams, submissions, math, webhooks, batches):
         app.register_blueprint(module.bp)
     return app

@@ -1,0 +1,92 @@
+"""Validate one student expression, as STACK does before it grades: read it back or say why not.
+
+Runs our parser only (length, depth, node count and magnitude are limited before any
+sympy object exists), so it is safe in the API process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined, read
+from grader.services.errors import FieldError, Invalid, TooLarge as TooLargeRequest
+
+MAX_EXPRESSION_CHARS = 2_000
+MAX_ECHO_CHARS = 2_000
+
+
+class ExpressionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str = Field(description="What the student typed: ASCII, Unicode or LaTeX math.")
+    variables: list[str] = Field(
+        default_factory=list, max_length=50, description="Declared names, e.g. w_2, x_n."
+    )
+    decimal_comma: bool = False
+
+
+class ExpressionOut(BaseModel):
+    valid: bool
+    kind: str
+    canonical: str
+
+
+_KINDS = {"eq": "equation", "chain": "relation", "assign": "assignment", "list": "list"}
+
+
+def validate_expression(body: Any) -> dict[str, Any]:
+    try:
+        data = ExpressionIn.model_validate(body)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(map(str, e["loc"])) or "(body)", e["msg"]) for e in exc.errors()
+        ]
+        raise Invalid("the request is not valid", errors) from None
+    if len(data.expression) > MAX_EXPRESSION_CHARS:
+        raise TooLargeRequest(
+            f"an expression may have at most {MAX_EXPRESSION_CHARS} characters",
+            [FieldError("expression", "too long")],
+        )
+    try:
+        node = read(data.expression, variables=data.variables, decimal_comma=data.decimal_comma)
+    except MathError as exc:
+        reason = {
+            MathSyntaxError: "unsupported syntax",
+            TooLarge: "too large",
+            Undefined: "undefined",
+        }.get(type(exc), "unreadable")
+        raise Invalid(f"{reason}: {exc}", [FieldError("expression", str(exc))]) from None
+    return {
+        "valid": True,
+        "kind": _KINDS.get(str(node[0]), "expression"),
+        "canonical": _render(node),
+    }
+
+
+def _render(node: Any) -> str:
+    """Our reading of the answer, in plain syntax, so the student sees how it was understood."""
+    import sympy
+
+    from grader.mathlang.tosympy import to_sympy
+
+    def one(part: Any) -> str:
+        return str(sympy.sstr(to_sympy(part, evaluate=False)))
+
+    try:
+        op = node[0]
+        if op == "assign":
+            text = f"{one(node[1])} <- {one(node[2])}"
+        elif op == "eq":
+            text = f"{one(node[1])} = {one(node[2])}"
+        elif op == "chain":
+            parts = [one(p) for p in node[2]]
+            text = parts[0] + "".join(f" {o} {p}" for o, p in zip(node[1], parts[1:], strict=False))
+        elif op == "list":
+            text = ", ".join(one(p) for p in node[2])
+        else:
+            text = one(node)
+    except (MathError, ValueError, TypeError, IndexError, RecursionError):
+        return ""
+    return text[:MAX_ECHO_CHARS]

@@ -1,0 +1,67 @@
+"""BAD_INPUTS 1-8, 11, 12 at the single-expression endpoint: 422 with a reason, nothing run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+JSON = {"Content-Type": "application/json"}
+
+
+def validate(client, tokens, expression, **extra):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/math/validate", data=json.dumps({"expression": expression, **extra}),
+                       headers=tokens.headers("student", **JSON))
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind"),
+    [("2x + 1", "expression"), ("x^2 = 4", "equation"), (r"\frac{1}{2} \cdot x", "expression"),
+     ("w_2 <- w_2 - η·dE/dw_2", "assignment"), ("√x · π", "expression")],
+)
+def test_valid_expressions_are_read_back(client, tokens, expression, kind) -> None:  # type: ignore[no-untyped-def]
+    r = validate(client, tokens, expression, variables=["w_2"])
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["valid"] and body["kind"] == kind and body["canonical"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["__import__('os').system('touch {sentinel}')", "eval(\"1\")", "open('/etc/passwd')",
+     "().__class__.__bases__[0].__subclasses__()", "x.__dict__", "Symbol.__init__",
+     "lambda x: x", "[i for i in range(9**9)]", 'f"{1}"', "'str'", "x;y", r"\input{/etc/passwd}"],
+)
+def test_code_is_unsupported_syntax_and_never_runs(client, tokens, tmp_path: Path, expression) -> None:  # type: ignore[no-untyped-def]
+    sentinel = tmp_path / "sentinel"
+    r = validate(client, tokens, expression.replace("{sentinel}", str(sentinel)))
+    assert r.status_code == 422, r.get_json()
+    assert r.content_type == "application/problem+json"
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [("9**9**9**9", "too large"), ("2^2^2^2^2^10", "too large"), ("10^(10^10)", "too large"),
+     ("((9**9)**9999)**9999", "too large"), ("factorial(10**10)", "too large"),
+     ("(10^10)!", "too large"), ("(" * 10_000 + "x" + ")" * 10_000, ""),
+     ("1/0", "undefined")],
+)
+def test_limits_and_undefined(client, tokens, expression, reason) -> None:  # type: ignore[no-untyped-def]
+    r = validate(client, tokens, expression)
+    assert r.status_code in (413, 422), r.get_json()
+    assert reason in r.get_json()["detail"]
+
+
+def test_hostile_unicode_never_500(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    for expression in ["х + 1", "𝑥 + 1", "９ + x", "x − 1", "x\u200b+1", "\u202ex+1", "x\x00+1"]:
+        r = validate(client, tokens, expression)
+        assert r.status_code in (200, 422), (expression, r.get_json())
+
+
+def test_body_shape(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/math/validate", data=json.dumps({"expr": "x"}),
+                    headers=tokens.headers("student", **JSON))
+    assert r.status_code == 422
+    assert client.post("/api/v1/math/validate", data="{}", headers=JSON).status_code == 401
