@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined, read
-from grader.services.errors import FieldError, Invalid, TooLarge as TooLargeRequest
+from grader.services.errors import FieldError, Invalid
+from grader.services.errors import TooLarge as TooLargeRequest
 
 MAX_EXPRESSION_CHARS = 2_000
 MAX_ECHO_CHARS = 2_000
