@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -206,3 +206,42 @@ def test_rebinding_at_send_is_refused_and_logged(app, client, tokens, runtime, d
     ).get_json()["items"]
     assert len(log) == 2 and all(a["status_code"] is None for a in log)
     assert all("127.0.0.1" in a["error"] for a in log)
+
+
+def test_500_timeout_302_429_410_in_turn(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+    """BAD_INPUTS 30: each failure is retried on the schedule, the redirect is not followed,
+    Retry-After is honoured, and 410 disables the endpoint."""
+    with running_receiver() as rx:
+        ep = register(client, tokens, rx.url)
+        rx.secrets = [ep["secret"]]
+        rx.statuses = [
+            500,
+            {"status": 200, "sleep": 1.5},  # answers after the 1 s read timeout
+            {"status": 302, "headers": {"Location": "http://169.254.169.254/latest/meta-data/"}},
+            {"status": 429, "headers": {"Retry-After": "1"}},
+            410,
+        ]
+        submit_and_grade(client, tokens, runtime, options)
+        with runtime.db.session() as s:
+            mid = s.scalars(select(WebhookMessage.id)).one()
+        results = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not results or results[-1].status == "pending"):
+            sent = deliver_message(runtime.db, mid, options, rng=random.Random(1))
+            if sent.status != "skipped":
+                results.append(sent)
+            time.sleep(0.02)
+    outcomes = [r.outcome for r in results]
+    assert [o.status for o in outcomes] == [500, None, 302, 429, 410]
+    assert "timed out" in (outcomes[1].error or "").lower()
+    assert len(rx.deliveries) == 5  # the 302 was not followed anywhere
+    assert [r.status for r in results] == ["pending"] * 4 + ["failed"]
+    log = client.get(f"/api/v1/webhooks/{ep['id']}/attempts", headers=tokens.headers("instructor"))
+    starts = [datetime.fromisoformat(a["started_at"]) for a in reversed(log.get_json()["items"])]
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps[0] < 0.9  # the schedule's 0.05 s
+    assert gaps[3] >= 0.95  # Retry-After: 1 outweighs the schedule's 0.05 s
+    body = client.get(
+        f"/api/v1/webhooks/{ep['id']}", headers=tokens.headers("instructor")
+    ).get_json()
+    assert body["enabled"] is False and "410" in body["disabled_reason"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 class Receiver:
     port: int = 0
     secrets: list[str] = field(default_factory=list)  # any of them may verify
-    statuses: list[int] = field(default_factory=list)  # answers, in order; then 204
+    # Answers, in order, then 204: a status, or {"status", "headers", "sleep"} for more.
+    statuses: list[int | dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # every request, verified
     processed: list[dict[str, Any]] = field(default_factory=list)  # accepted, once per id
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -26,7 +28,7 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/lms/hooks"
 
-    def handle(self, body: bytes, headers: dict[str, str]) -> int:
+    def handle(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         verified_by = None
         for i, secret in enumerate(self.secrets):
             try:
@@ -38,12 +40,13 @@ class Receiver:
         with self.lock:
             self.deliveries.append({"headers": headers, "verified_by": verified_by})
             if verified_by is None:
-                return 400
-            status = self.statuses.pop(0) if self.statuses else 204
+                return {"status": 400}
+            answer = self.statuses.pop(0) if self.statuses else 204
+            reply = {"status": answer} if isinstance(answer, int) else answer
             seen = {p["webhook-id"] for p in self.processed}
-            if 200 <= status < 300 and headers["webhook-id"] not in seen:
+            if 200 <= reply["status"] < 300 and headers["webhook-id"] not in seen:
                 self.processed.append({"webhook-id": headers["webhook-id"], "event": event})
-            return status
+            return reply
 
 
 @contextmanager
@@ -53,10 +56,16 @@ def running_receiver(secrets: list[str] | None = None) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802  # http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            status = state.handle(body, {k.lower(): v for k, v in self.headers.items()})
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            reply = state.handle(body, {k.lower(): v for k, v in self.headers.items()})
+            time.sleep(reply.get("sleep", 0))
+            try:
+                self.send_response(reply["status"])
+                for name, value in reply.get("headers", {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:
+                pass  # the sender gave up waiting (a timeout test)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
