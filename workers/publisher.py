@@ -25,6 +25,12 @@ class CeleryPublisher:
             "grading.grade_chunk", args=[submission_ids], retry=True, retry_policy=_RETRY
         )
 
+    def publish_regrade_chunk(self, run_id: str, submission_ids: list[str]) -> None:
+        self.app.send_task(
+            "grading.regrade_chunk", args=[run_id, submission_ids], retry=True,
+            retry_policy=_RETRY,
+        )
+
     def ping(self) -> bool:
         try:
             with self.app.connection_for_write() as conn:

@@ -10,7 +10,7 @@ from celery import Celery
 from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
-from grader.services import grading
+from grader.services import grading, regrades
 from grader.services.batches import completed_hook, make_batch_hook
 from grader.services.runtime import Runtime
 from workers.publisher import CeleryPublisher
@@ -58,6 +58,11 @@ def register_tasks(app: Celery) -> None:
         return grading.grade_submissions(
             rt.db, settings, rt.exams, rt.runner, submission_ids, hooks
         )
+
+    @app.task(name="grading.regrade_chunk", **retry)
+    def regrade_chunk(run_id: str, submission_ids: list[str]) -> dict[str, Any]:
+        rt = runtime(settings)
+        return regrades.regrade_chunk(rt.db, rt.exams, rt.runner, run_id, submission_ids)
 
     @app.task(name="grading.redrive", acks_late=False)
     def redrive() -> dict[str, Any]:

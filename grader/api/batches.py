@@ -13,7 +13,7 @@ from grader.api.context import actor, json_body, publisher, runtime
 from grader.api.spec import api_spec
 from grader.services import batch_reports as reports
 from grader.services import batches as service
-from grader.services import overrides
+from grader.services import overrides, regrades
 from grader.services.errors import Invalid, UnsupportedMediaType
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
@@ -268,29 +268,42 @@ def add_group_override(exam_id: str) -> tuple[Response, int]:
 @api_spec.operation(
     "POST",
     "/api/v1/batches/{batch_id}/regrade",
-    'Regrade under a rubric version: {"version": N, "apply": false} is a dry '
-    "run returning who changes and by how much; apply=true stores it",
+    'Dry run of a regrade under a rubric version ({"version": N}, default: the '
+    "current one), graded by workers; poll the regrade for its diff",
+    status=202,
     roles=OWNER,
-    errors=(404, 409, 415, 422),
+    errors=(404, 409, 415, 422, 503),
 )
-def regrade(batch_id: str) -> Response:
+def request_regrade(batch_id: str) -> tuple[Response, int, dict[str, str]]:
     rt = runtime()
-    body: Any = json_body() if request.content_length else {}
-    if not isinstance(body, dict) or set(body) - {"version", "apply"}:
-        raise Invalid('the body may have only "version" (int) and "apply" (bool)')
-    version = body.get("version")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise Invalid('"version" must be an integer')
-    out = overrides.regrade_batch(
-        rt.db,
-        rt.exams,
-        rt.runner,
-        actor(*AUTHORS),
-        batch_id,
-        version=version,
-        apply=bool(body.get("apply", False)),
-    )
-    return jsonify(out)
+    body: Any = json_body() if request.content_length else None
+    out = regrades.request_regrade(rt.db, publisher(), actor(*AUTHORS), batch_id, body)
+    return jsonify(out), 202, {"Location": f"/api/v1/regrades/{out['id']}"}
+
+
+@bp.get("/regrades/<run_id>")
+@api_spec.operation(
+    "GET",
+    "/api/v1/regrades/{run_id}",
+    "A regrade's progress and, when ready, its diff: who changes and by how "
+    "much (overrides laid over the new results)",
+    roles=OWNER,
+    errors=(404,),
+)
+def get_regrade(run_id: str) -> Response:
+    return jsonify(regrades.get_regrade(runtime().db, actor(*AUTHORS), run_id))
+
+
+@bp.post("/regrades/<run_id>/apply")
+@api_spec.operation(
+    "POST",
+    "/api/v1/regrades/{run_id}/apply",
+    "Apply a ready regrade: the new results (overrides kept) in one transaction",
+    roles=OWNER,
+    errors=(404, 409),
+)
+def apply_regrade(run_id: str) -> Response:
+    return jsonify(regrades.apply_regrade(runtime().db, actor(*AUTHORS), run_id))
 
 
 def _override_hook() -> Any:

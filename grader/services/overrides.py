@@ -1,10 +1,10 @@
-"""Human review: the queue, manual overrides (an audit trail), and regrading a batch under a
-new rubric version with a dry-run diff first. Overrides survive regrades: they are laid over
-the new automatic result again (`grader.batches.regrade`)."""
+"""Human review: the queue and manual overrides (an audit trail). The automatic result is kept
+beside an overridden one (`auto_results`), so a regrade (`grader.services.regrades`) can lay
+the same overrides over the new automatic result."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,15 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.batches.regrade import apply_overrides, diff_results
+from grader.batches.regrade import apply_overrides
 from grader.batches.review import group_queue, normalise_answer, order_queue, review_items
-from grader.grading import CheckRunner, grade_many
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from grader.services.exams import ExamCache, may_manage
+from grader.services.exams import may_manage
 from grader.store import Database
-from grader.store.batches import AutoResult, Batch, GradeOverride
+from grader.store.batches import AutoResult, GradeOverride
 from grader.store.models import ApiKey, Exam, ExamVersion, Submission, utcnow
 
 MAX_GROUP = 1000
@@ -54,13 +53,13 @@ def _parse(model: type[BaseModel], body: Any) -> Any:
         raise Invalid("the override is not valid", errors) from None
 
 
-def _combine(session: Session, exam_id: str, version: int) -> dict[str, str]:
+def combine_rules(session: Session, exam_id: str, version: int) -> dict[str, str]:
     ver = session.get(ExamVersion, (exam_id, version))
     questions = ver.definition["questions"] if ver else []
     return {q["id"]: q.get("combine", "sum") for q in questions}
 
 
-def _override_dicts(session: Session, submission_id: str) -> list[dict[str, Any]]:
+def override_dicts(session: Session, submission_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(GradeOverride)
         .where(GradeOverride.submission_id == submission_id)
@@ -127,8 +126,8 @@ def _override_one(
     session.flush()
     effective, _ = apply_overrides(
         auto.result,
-        _override_dicts(session, row.id),
-        _combine(session, row.exam_id, row.exam_version),
+        override_dicts(session, row.id),
+        combine_rules(session, row.exam_id, row.exam_version),
     )
     row.result = effective
     row.score = effective["score"]
@@ -191,7 +190,7 @@ def list_overrides(db: Database, actor: Actor, submission_id: str) -> dict[str, 
             "submission_id": row.id,
             "score": row.score,
             "auto_score": auto.result["score"] if auto else row.score,
-            "items": _override_dicts(session, row.id),
+            "items": override_dicts(session, row.id),
         }
 
 
@@ -253,108 +252,3 @@ def review_queue(
     if group:
         out["groups"] = group_queue(queue, encoder or _ExactEncoder(), threshold=threshold)
     return out
-
-
-def regrade_batch(
-    db: Database,
-    exams: ExamCache,
-    runner: CheckRunner,
-    actor: Actor,
-    batch_id: str,
-    *,
-    version: int | None = None,
-    apply: bool = False,
-) -> dict[str, Any]:
-    """Grade a batch's graded sheets under `version` (default: the exam's current one) and
-    return who changes and by how much; with `apply`, store the new results (overrides laid
-    over them again) in one transaction."""
-    with db.session() as session:
-        batch, exam = managed_batch(session, actor, batch_id)
-        target = version or exam.current_version
-        if session.get(ExamVersion, (exam.id, target)) is None:
-            raise NotFound(f"exam {exam.id!r} has no version {target}")
-        rows = list(
-            session.scalars(
-                select(Submission).where(
-                    Submission.batch_id == batch_id, Submission.status == "graded"
-                )
-            )
-        )
-        pending = session.scalar(
-            select(Submission.id)
-            .where(Submission.batch_id == batch_id, Submission.status.in_(("queued", "grading")))
-            .limit(1)
-        )
-        snapshot = [(r.id, r.student_id, dict(r.answers), r.result, r.exam_version) for r in rows]
-        overrides = {r.id: _override_dicts(session, r.id) for r in rows}
-        combine = _combine(session, exam.id, target)
-    if pending is not None:
-        raise Conflict("the batch is still being graded; regrade when it is complete")
-    loaded = exams.get(db, exam.id, target)
-    new_auto = grade_many(loaded, [answers for _, _, answers, _, _ in snapshot], runner)
-    new_effective: dict[str, dict[str, Any] | None] = {}
-    orphaned: list[dict[str, Any]] = []
-    for (sid, *_), result in zip(snapshot, new_auto, strict=True):
-        new_effective[sid], lost = apply_overrides(result.to_dict(), overrides[sid], combine)
-        orphaned += [{"submission_id": sid, **o} for o in lost]
-    diff = diff_results(
-        {sid: old for sid, _, _, old, _ in snapshot},
-        new_effective,
-        {sid: student for sid, student, *_ in snapshot},
-    )
-    diff.orphaned_overrides = orphaned
-    diff.summary["orphaned_overrides"] = len(orphaned)
-    if apply:
-        _store_regrade(db, batch_id, target, snapshot, new_auto, new_effective, overrides)
-    return {
-        "batch_id": batch_id,
-        "from_versions": sorted({v for *_, v in snapshot}),
-        "to_version": target,
-        "applied": apply,
-        **diff.to_dict(),
-    }
-
-
-def _store_regrade(
-    db: Database,
-    batch_id: str,
-    version: int,
-    snapshot: Sequence[Any],
-    new_auto: Sequence[Any],
-    effective: dict[str, dict[str, Any] | None],
-    overrides: dict[str, list[dict[str, Any]]],
-) -> None:
-    now = utcnow()
-    with db.session() as session:
-        for (sid, *_), auto in zip(snapshot, new_auto, strict=True):
-            row = session.get(Submission, sid, with_for_update=True)
-            result = effective[sid]
-            if row is None or row.status != "graded" or result is None:
-                continue
-            stored = session.get(AutoResult, sid)
-            if overrides[sid]:
-                if stored is None:
-                    session.add(
-                        AutoResult(
-                            submission_id=sid,
-                            exam_version=version,
-                            result=auto.to_dict(),
-                            updated_at=now,
-                        )
-                    )
-                else:
-                    stored.result, stored.exam_version, stored.updated_at = (
-                        auto.to_dict(),
-                        version,
-                        now,
-                    )
-            elif stored is not None:
-                session.delete(stored)
-            row.exam_version = version
-            row.result = result
-            row.score, row.max_score = result["score"], result["max_score"]
-            row.needs_review = bool(result["needs_review"])
-            row.updated_at = now
-        batch = session.get(Batch, batch_id)
-        if batch is not None:
-            batch.exam_version = version

@@ -74,3 +74,36 @@ class AutoResult(Base):
     exam_version: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RegradeRun(Base):
+    """A regrade of a batch under a rubric version: graded in chunks by workers (dry run),
+    then, once `ready`, applied by the instructor after reading its diff."""
+
+    __tablename__ = "regrade_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    exam_version: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    # grading -> ready -> applied; failed
+    status: Mapped[str] = mapped_column(String(16), default="grading")
+    total: Mapped[int] = mapped_column(Integer)
+    # Results stored so far; the row lock on this counter serialises the chunk tasks, so
+    # exactly one of them sees `done == total` and computes the diff.
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(default=None)
+    applied_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RegradeResult(Base):
+    """The new automatic result of one submission in a regrade run."""
+
+    __tablename__ = "regrade_results"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("regrade_runs.id"), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)

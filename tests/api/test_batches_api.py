@@ -272,9 +272,29 @@ def _score(client, tokens, sid):
     return client.get(f"/api/v1/submissions/{sid}", headers=tokens.headers("instructor")).get_json()
 
 
+def dry_run(client, tokens, runtime, batch_id, body=None):
+    """Request a regrade and do the workers' part in-process, in two chunks."""
+    from grader.services import regrades
+
+    h = tokens.headers("instructor", **JSON)
+    r = client.post(
+        f"/api/v1/batches/{batch_id}/regrade",
+        headers=h,
+        data=json.dumps(body) if body is not None else None,
+    )
+    assert r.status_code == 202, r.get_json()
+    run = r.get_json()
+    assert r.headers["Location"] == f"/api/v1/regrades/{run['id']}"
+    with runtime.db.session() as s:
+        ids = sorted(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
+    for chunk in (ids[:2], ids[2:], ids[:2]):  # the last one: a duplicate delivery, a no-op
+        regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run["id"], chunk)
+    return client.get(f"/api/v1/regrades/{run['id']}", headers=h).get_json()
+
+
 def test_regrade_dry_run_then_apply_and_overrides_survive(
     client, tokens, runtime, demo_exam, demo_rubric
-) -> None:
+):
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
     ids = {
@@ -298,8 +318,9 @@ def test_regrade_dry_run_then_apply_and_overrides_survive(
         headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}),
     )
     assert r.get_json()["version"] == 2
-    dry = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
-    assert (dry["applied"], dry["from_versions"], dry["to_version"]) == (False, [1], 2)
+    dry = dry_run(client, tokens, runtime, batch_id)
+    assert (dry["status"], dry["from_versions"], dry["to_version"]) == ("ready", [1], 2)
+    assert (dry["done"], dry["total"]) == (4, 4)
     changes = {c["student_id"]: c for c in dry["changes"]}
     assert {s: (c["old_score"], c["new_score"], c["delta"]) for s, c in changes.items()} == {
         "s1": (5, 3, -2),
@@ -310,12 +331,9 @@ def test_regrade_dry_run_then_apply_and_overrides_survive(
     assert dry["summary"]["changed"] == 3 and dry["summary"]["unchanged"] == 1
     assert dry["summary"]["orphaned_overrides"] == 0
     assert _score(client, tokens, ids["s1"])["score"] == 5  # a dry run changes nothing
-    applied = client.post(
-        f"/api/v1/batches/{batch_id}/regrade",
-        headers=tokens.headers("instructor", **JSON),
-        data=json.dumps({"apply": True}),
-    ).get_json()
-    assert applied["applied"] and applied["summary"] == dry["summary"]
+    applied = client.post(f"/api/v1/regrades/{dry['id']}/apply", headers=h)
+    assert applied.status_code == 200, applied.get_json()
+    assert applied.get_json()["status"] == "applied"
     s1, s2 = _score(client, tokens, ids["s1"]), _score(client, tokens, ids["s2"])
     assert (s1["score"], s1["exam_version"]) == (3, 2)
     assert (s2["score"], s2["exam_version"]) == (3, 2)
@@ -323,18 +341,32 @@ def test_regrade_dry_run_then_apply_and_overrides_survive(
     assert picks["score"] == 1 and picks["auto_score"] == 2  # new automatic score beside it
     trail = client.get(f"/api/v1/submissions/{ids['s2']}/overrides", headers=h).get_json()
     assert trail["auto_score"] == 4 and len(trail["items"]) == 1
-    again = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
-    assert again["changes"] == [] and again["from_versions"] == [2]
+    again = client.post(f"/api/v1/regrades/{dry['id']}/apply", headers=h)
+    assert again.status_code == 409  # applied once
+    second = dry_run(client, tokens, runtime, batch_id)
+    assert second["changes"] == [] and second["from_versions"] == [2]
     assert client.get(f"/api/v1/batches/{batch_id}", headers=h).get_json()["exam_version"] == 2
-    bad = client.post(
+    r = client.post(
         f"/api/v1/batches/{batch_id}/regrade",
         headers=tokens.headers("instructor", **JSON),
         data=json.dumps({"version": 7}),
     )
-    assert bad.status_code == 404
+    assert r.status_code == 404
+    other = client.get(f"/api/v1/regrades/{dry['id']}", headers=tokens.headers("instructor2"))
+    assert other.status_code == 404
 
 
-def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam) -> None:
+def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam):
     batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
     r = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers("instructor"))
     assert r.status_code == 409
+
+
+def test_a_stale_dry_run_cannot_be_applied(client, tokens, runtime, demo_exam):
+    batch_id = uploaded_and_graded(client, tokens, runtime)
+    h = tokens.headers("instructor")
+    first = dry_run(client, tokens, runtime, batch_id)
+    second = dry_run(client, tokens, runtime, batch_id)
+    assert client.post(f"/api/v1/regrades/{second['id']}/apply", headers=h).status_code == 200
+    stale = client.post(f"/api/v1/regrades/{first['id']}/apply", headers=h)
+    assert stale.status_code == 409 and "start a new one" in stale.get_json()["detail"]

@@ -151,7 +151,14 @@ def test_review_overrides_and_regrade_on_postgres(
         headers=it_tokens.headers("instructor", **{"Content-Type": "application/yaml"}),
     )
     assert r.get_json()["version"] == 2
-    dry = it_client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h).get_json()
+    r = it_client.post(f"/api/v1/batches/{batch_id}/regrade", headers=h)
+    assert r.status_code == 202, r.get_json()
+    dry = r.get_json()
+    deadline = time.monotonic() + 60
+    while dry["status"] == "grading" and time.monotonic() < deadline:
+        time.sleep(0.25)
+        dry = it_client.get(f"/api/v1/regrades/{dry['id']}", headers=h).get_json()
+    assert dry["status"] == "ready" and dry["done"] == 12, dry
     changed = {c["student_id"]: c for c in dry["changes"]}
     # The overridden criterion stays at 1.5 although version 2 would give it 2.
     assert "s004" not in changed
@@ -163,10 +170,9 @@ def test_review_overrides_and_regrade_on_postgres(
         elif student not in ("s004",):
             expected[student] = 2.0
     assert {s: c["delta"] for s, c in changed.items()} == expected
-    applied = it_client.post(
-        f"/api/v1/batches/{batch_id}/regrade", headers=hj, data=json.dumps({"apply": True})
-    ).get_json()
-    assert applied["applied"] and applied["summary"]["changed"] == dry["summary"]["changed"]
+    applied = it_client.post(f"/api/v1/regrades/{dry['id']}/apply", headers=h).get_json()
+    assert applied["status"] == "applied"
+    assert applied["summary"]["changed"] == dry["summary"]["changed"]
     after = it_client.get(f"/api/v1/submissions/{target['submission_id']}", headers=h).get_json()
     picks = after["questions"][1]["criteria"][0]
     assert (picks["score"], picks["auto_score"], after["exam_version"]) == (1.5, 2, 2)

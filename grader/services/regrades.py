@@ -1,0 +1,294 @@
+"""Regrading a batch under a rubric version: a dry run graded by workers in chunks, its diff
+(who changes, by how much), then an explicit apply. Overrides survive: they are laid over the
+new automatic results, at the dry run for the diff and again at apply time.
+
+The run row is the truth, like a submission row: chunk tasks carry (run id, submission ids),
+store each new result once (primary key run + submission), and count what they stored on the
+run row; the row lock on that counter makes exactly one chunk see the last result and compute
+the diff.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from grader.batches.regrade import apply_overrides, diff_results
+from grader.grading import CheckRunner, grade_many
+from grader.services.auth import Actor
+from grader.services.batches import managed_batch
+from grader.services.errors import Conflict, Invalid, NotFound, Unavailable
+from grader.services.exams import ExamCache
+from grader.services.overrides import combine_rules, override_dicts
+from grader.store import Database
+from grader.store.batches import AutoResult, Batch, RegradeResult, RegradeRun
+from grader.store.models import ExamVersion, Submission, utcnow
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 32
+
+
+def _iso(when: Any) -> str | None:
+    return when.isoformat() if when else None
+
+
+def run_view(run: RegradeRun) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": run.id,
+        "batch_id": run.batch_id,
+        "to_version": run.exam_version,
+        "status": run.status,
+        "total": run.total,
+        "done": run.done,
+        "created_at": _iso(run.created_at),
+        "ready_at": _iso(run.ready_at),
+        "applied_at": _iso(run.applied_at),
+    }
+    if run.error:
+        out["error"] = run.error
+    if run.diff is not None:
+        out.update(run.diff)
+    return out
+
+
+def _version(body: Any) -> int | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict) or set(body) - {"version"}:
+        raise Invalid('the body may have only "version" (an integer)')
+    version = body.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise Invalid('"version" must be an integer')
+    return version
+
+
+def request_regrade(
+    db: Database,
+    publisher: Any,
+    actor: Actor,
+    batch_id: str,
+    body: Any,
+    chunk_size: int = CHUNK_SIZE,
+) -> dict[str, Any]:
+    """Start a dry run: the run row first, then its chunks on the queue."""
+    version = _version(body)
+    with db.session() as session:
+        batch, exam = managed_batch(session, actor, batch_id)
+        target = version or exam.current_version
+        if session.get(ExamVersion, (exam.id, target)) is None:
+            raise NotFound(f"exam {exam.id!r} has no version {target}")
+        busy = session.scalar(
+            select(Submission.id)
+            .where(Submission.batch_id == batch_id, Submission.status.in_(("queued", "grading")))
+            .limit(1)
+        )
+        if busy is not None:
+            raise Conflict("the batch is still being graded; regrade when it is complete")
+        running = session.scalar(
+            select(RegradeRun.id)
+            .where(RegradeRun.batch_id == batch_id, RegradeRun.status == "grading")
+            .limit(1)
+        )
+        if running is not None:
+            raise Conflict(f"regrade {running} of this batch is still running")
+        ids = list(
+            session.scalars(
+                select(Submission.id)
+                .where(Submission.batch_id == batch_id, Submission.status == "graded")
+                .order_by(Submission.id)
+            )
+        )
+        run = RegradeRun(
+            batch_id=batch_id,
+            exam_version=target,
+            requested_by=actor.key_id,
+            total=len(ids),
+            done=0,
+            status="grading",
+        )
+        session.add(run)
+        session.flush()
+        if not ids:
+            _finish(session, run, batch)
+        run_id, view = run.id, run_view(run)
+    publish = getattr(publisher, "publish_regrade_chunk", None)
+    try:
+        if ids and publish is None:
+            raise RuntimeError("this publisher cannot queue regrade chunks")
+        for start in range(0, len(ids), max(1, chunk_size)):
+            publish(run_id, ids[start : start + chunk_size])  # type: ignore[misc]
+    except Exception as exc:  # noqa: BLE001 - nothing half-done: the run is marked failed
+        log.warning("queueing regrade %s failed", run_id, exc_info=True)
+        with db.session() as session:
+            session.execute(
+                update(RegradeRun)
+                .where(RegradeRun.id == run_id)
+                .values(status="failed", error=f"could not be queued: {exc}"[:200])
+            )
+        raise Unavailable("the queue is unavailable; try the regrade again later") from None
+    return view
+
+
+def regrade_chunk(
+    db: Database, exams: ExamCache, runner: CheckRunner, run_id: str, submission_ids: list[str]
+) -> dict[str, Any]:
+    """A worker's part of a dry run: grade these sheets under the run's version, store each
+    result once, and compute the diff if this chunk brought the last result."""
+    with db.session() as session:
+        run = session.get(RegradeRun, run_id)
+        if run is None or run.status != "grading":
+            return {"run": run_id, "stored": 0, "skipped": len(submission_ids)}
+        batch = session.get(Batch, run.batch_id)
+        assert batch is not None
+        have = set(
+            session.scalars(
+                select(RegradeResult.submission_id).where(
+                    RegradeResult.run_id == run_id, RegradeResult.submission_id.in_(submission_ids)
+                )
+            )
+        )
+        todo = [
+            (r.id, dict(r.answers))
+            for r in session.scalars(
+                select(Submission).where(
+                    Submission.id.in_(submission_ids), Submission.batch_id == run.batch_id
+                )
+            )
+            if r.id not in have
+        ]
+        exam_id, version = batch.exam_id, run.exam_version
+    loaded = exams.get(db, exam_id, version)
+    results = grade_many(loaded, [answers for _, answers in todo], runner)
+    with db.session() as session:
+        stored = 0
+        for (sid, _), result in zip(todo, results, strict=True):
+            if session.get(RegradeResult, (run_id, sid)) is None:
+                session.add(
+                    RegradeResult(run_id=run_id, submission_id=sid, result=result.to_dict())
+                )
+                stored += 1
+        session.flush()
+        session.execute(
+            update(RegradeRun)
+            .where(RegradeRun.id == run_id, RegradeRun.status == "grading")
+            .values(done=RegradeRun.done + stored)
+            .execution_options(synchronize_session=False)
+        )
+        run = session.get(RegradeRun, run_id, populate_existing=True)
+        if run is not None and run.status == "grading" and run.done >= run.total:
+            batch = session.get(Batch, run.batch_id)
+            assert batch is not None
+            _finish(session, run, batch)
+    return {"run": run_id, "stored": stored, "skipped": len(submission_ids) - len(todo)}
+
+
+def _effective(
+    session: Session, run: RegradeRun, exam_id: str
+) -> tuple[list[tuple[Submission, dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
+    """(row, new automatic, new effective) per sheet, and the overrides that no longer fit."""
+    combine = combine_rules(session, exam_id, run.exam_version)
+    out = []
+    orphaned: list[dict[str, Any]] = []
+    pairs = session.execute(
+        select(Submission, RegradeResult.result)
+        .join(RegradeResult, RegradeResult.submission_id == Submission.id)
+        .where(RegradeResult.run_id == run.id)
+        .order_by(Submission.id)
+    ).all()
+    for row, auto in pairs:
+        effective, lost = apply_overrides(auto, override_dicts(session, row.id), combine)
+        orphaned += [{"submission_id": row.id, **o} for o in lost]
+        out.append((row, auto, effective))
+    return out, orphaned
+
+
+def _finish(session: Session, run: RegradeRun, batch: Batch) -> None:
+    sheets, orphaned = _effective(session, run, batch.exam_id)
+    diff = diff_results(
+        {row.id: row.result for row, _, _ in sheets},
+        {row.id: eff for row, _, eff in sheets},
+        {row.id: row.student_id for row, _, _ in sheets},
+    )
+    diff.orphaned_overrides = orphaned
+    diff.summary["orphaned_overrides"] = len(orphaned)
+    run.diff = {
+        "from_versions": sorted({row.exam_version for row, _, _ in sheets}),
+        **diff.to_dict(),
+    }
+    run.status = "ready"
+    run.ready_at = utcnow()
+
+
+def _managed_run(session: Session, actor: Actor, run_id: str) -> tuple[RegradeRun, Batch]:
+    run = session.get(RegradeRun, run_id)
+    if run is None:
+        raise NotFound(f"no regrade {run_id!r}")
+    try:
+        batch, _ = managed_batch(session, actor, run.batch_id)
+    except NotFound:
+        raise NotFound(f"no regrade {run_id!r}") from None
+    return run, batch
+
+
+def get_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
+    with db.session() as session:
+        run, _ = _managed_run(session, actor, run_id)
+        return run_view(run)
+
+
+def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
+    """Store a ready dry run's results, overrides laid over them (including overrides made
+    after the dry run), in one transaction."""
+    now = utcnow()
+    with db.session() as session:
+        run, batch = _managed_run(session, actor, run_id)
+        session.refresh(run, with_for_update=True)
+        if run.status != "ready":
+            raise Conflict(f"the regrade is {run.status}; only a ready one can be applied")
+        newer = session.scalar(
+            select(RegradeRun.id)
+            .where(
+                RegradeRun.batch_id == batch.id,
+                RegradeRun.status == "applied",
+                RegradeRun.applied_at > run.created_at,
+            )
+            .limit(1)
+        )
+        if newer is not None:
+            raise Conflict(f"regrade {newer} was applied since this dry run; start a new one")
+        sheets, _ = _effective(session, run, batch.exam_id)
+        for row, auto, effective in sheets:
+            if row.status != "graded":
+                continue
+            stored = session.get(AutoResult, row.id)
+            if "auto_score" in effective:  # overridden: keep the automatic result beside it
+                if stored is None:
+                    session.add(
+                        AutoResult(
+                            submission_id=row.id,
+                            exam_version=run.exam_version,
+                            result=auto,
+                            updated_at=now,
+                        )
+                    )
+                else:
+                    stored.result, stored.exam_version, stored.updated_at = (
+                        auto,
+                        run.exam_version,
+                        now,
+                    )
+            elif stored is not None:
+                session.delete(stored)
+            row.exam_version = run.exam_version
+            row.result = effective
+            row.score, row.max_score = effective["score"], effective["max_score"]
+            row.needs_review = bool(effective["needs_review"])
+            row.updated_at = now
+        batch.exam_version = run.exam_version
+        run.status = "applied"
+        run.applied_at = now
+        return run_view(run)
