@@ -41,12 +41,13 @@ def idempotent(key_id: str, body: Any) -> idempotency.Reservation | idempotency.
 @api_spec.operation(
     "POST",
     "/api/v1/exams/{exam_id}/submissions",
-    "Submit an answer sheet; 202 queued, or 200 graded with `Prefer: wait=N` (N <= 30)",
+    "Submit an answer sheet; 202 queued, or 200 graded with `Prefer: wait=N` (N <= 30). "
+    "An `Idempotency-Key` header makes retries return the original response",
     body=service.SubmissionIn,
     response=SubmissionAccepted,
     status=202,
     roles=("student (own id)", "lms (granted exams)", "instructor (own exams)", "admin"),
-    errors=(404, 413, 415, 422, 429),
+    errors=(404, 409, 413, 415, 422, 429),
 )
 def submit(exam_id: str) -> tuple[Response, int, dict[str, str]]:
     who = actor()
