@@ -14,6 +14,7 @@ from grader.checks.answertests import (
     kind_of,
 )
 from grader.mathlang.calculus import NotDifferentiable, diff, free_symbols
+from grader.mathlang.calculus import rename as _rename
 from grader.mathlang.equiv import Undecided, compare_values
 from grader.mathlang.errors import EvalError
 from grader.mathlang.numeric import Point, evaluate
@@ -183,21 +184,6 @@ def _add_const(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     else:
         ok = _same(dc, ("num", _ONE, "1"))
     return PASS if ok else fail("The constant must be added to your answer.")
-
-
-def _rename(n: Node, mapping: dict[str, str]) -> Node:
-    op = n[0]
-    if op == "sym":
-        return ("sym", mapping.get(n[1], n[1]))
-    out: list[Any] = [op]
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            out.append(_rename(k, mapping))
-        elif isinstance(k, tuple):
-            out.append(tuple(_rename(x, mapping) if isinstance(x, tuple) else x for x in k))
-        else:
-            out.append(k)
-    return tuple(out)
 
 
 def subst_equiv_raw(student: str, teacher: str, options: str) -> Verdict:

@@ -2,8 +2,9 @@
 
 A criterion names the expected expression or equation in our syntax (parsed at rubric
 load), the answer test, the declared variables and their domains, where to look in a
-free-text answer, constant-factor conventions it accepts, and common mistakes with their
-own feedback and partial credit (like STACK's potential-response trees).
+free-text answer, constant-factor conventions it accepts, alternative correct forms, and
+common mistakes with their own feedback and partial credit (like STACK's
+potential-response trees).
 """
 
 from __future__ import annotations
@@ -22,21 +23,33 @@ from grader.checks.answertests import (
     kind_of,
 )
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.math_answer import AnswerReader, expand_definitions, prepare
 from grader.checks.registry import CheckerRegistry
-from grader.mathlang import MathError, read
+from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
-from grader.mathlang.errors import EvalError, TooLarge
-from grader.mathlang.extract import candidates
+from grader.mathlang.errors import EvalError
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.parser import FUNCS
 
-__all__ = ["MathChecker", "MathSpec", "Mistake", "Verdict", "answer_test", "register_math_checkers"]
+__all__ = [
+    "MathChecker",
+    "MathSpec",
+    "Mistake",
+    "Verdict",
+    "answer_test",
+    "register_math_checkers",
+    "strip_prose",
+]
 
 Node = tuple[Any, ...]
 MAX_ANSWER = 100_000
-MAX_CANDIDATES = 40
-_DERIV = re.compile(r"(?<![A-Za-z])[d∂]\s*([A-Za-z]\w*)\s*/\s*[d∂]\s*([A-Za-z][\w{}_₀-₉]*)")
+_RATES = ("eta", "alpha", "lr", "mu", "gamma")
+_OPS = frozenset("=+-*/^·×−<←")
+_TRAILING_CLAUSE = re.compile(
+    r"\s(?:for|where|with|when|if|which|since|because|and|so|as|per|over)\s", re.I
+)
+_PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf", "mean"} | GREEK_NAMES
 
 
 class Mistake(CheckSpec):
@@ -51,7 +64,13 @@ class MathSpec(CheckSpec):
     options: str | None = None
     variables: list[str] = Field(default_factory=list)
     positive: list[str] = Field(default_factory=list, description="Symbols known to be > 0.")
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="Other names students use, e.g. {lr: eta}."
+    )
     accept_factors: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(
+        default_factory=list, description="Other forms that are fully correct."
+    )
     find: Literal["whole", "any", "last", "rhs_of"] = "any"
     target: str | None = None
     mistakes: list[Mistake] = Field(default_factory=list)
@@ -71,28 +90,20 @@ class MathSpec(CheckSpec):
 
     @model_validator(mode="after")
     def _parsable(self) -> MathSpec:
+        reader = AnswerReader(self.variables, self.aliases)
         for label, text in (
             [("expected", self.expected)]
+            + [(f"alternatives[{i}]", a) for i, a in enumerate(self.alternatives)]
             + [(f"mistakes[{i}].expected", m.expected) for i, m in enumerate(self.mistakes)]
             + [(f"accept_factors[{i}]", f) for i, f in enumerate(self.accept_factors)]
         ):
             try:
-                read(_prepare(text), variables=self.variables)
+                reader.parse(text)
             except MathError as exc:
                 raise ValueError(f"{label} {text!r} is not valid math: {exc}") from None
         if self.find == "rhs_of" and not self.target:
             raise ValueError("find: rhs_of needs a target (e.g. '∂E/∂w2')")
         return self
-
-
-def _prepare(text: str) -> str:
-    """dE/dw2 and ∂E/∂w2 become one derivative label; code-style ** and np.* are read."""
-    text = _DERIV.sub(lambda m: f"\\partial {m.group(1)}/\\partial {m.group(2)}", text)
-    return re.sub(r"\b(?:np|math|torch)\.", "", text)
-
-
-_RATES = ("eta", "alpha", "lr", "mu", "gamma")
-_PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf"} | GREEK_NAMES
 
 
 def strip_prose(text: str, variables: list[str]) -> str:
@@ -102,34 +113,45 @@ def strip_prose(text: str, variables: list[str]) -> str:
 
     def prose(w: str) -> bool:
         core = w.strip(",.:;!?")
-        return core.isalpha() and len(core) >= 2 and core not in keep and (core.lower() not in keep)
+        return core.isalpha() and len(core) >= 2 and core not in keep and core.lower() not in keep
 
-    while words and prose(words[0]):
+    def operator_next_to(i: int) -> bool:
+        return 0 <= i < len(words) and (words[i][:1] in _OPS or words[i][-1:] in _OPS)
+
+    # a word next to an operator is part of the formula: "grad = ...", "... + lr * grad"
+    while words and prose(words[0]) and not operator_next_to(1):
         words.pop(0)
-    while words and prose(words[-1]):
+    while words and prose(words[-1]) and not operator_next_to(len(words) - 2):
         words.pop()
-    return " ".join(words).strip(" :,.")
+    text = " ".join(words).strip(" :,.")
+    tail = _TRAILING_CLAUSE.search(text)
+    if tail and any(c in _OPS for c in text[: tail.start()]):
+        text = text[: tail.start()].strip(" :,.")  # "... for all n", "... where x > 0"
+    return text
 
 
 def _lhs_key(n: Node) -> str:
     if n[0] == "deriv":
         return f"d{_lhs_key(n[1])}/d{_lhs_key(n[2])}"
-    if n[0] == "sym":
-        return str(n[1])
-    if n[0] == "idx":
+    if n[0] in ("sym", "idx"):
         return str(n[1])
     return repr(n)
 
 
 class _Compiled:
-    """A spec's parsed expressions, cached per spec (specs are frozen and hashable)."""
+    """A spec's parsed expressions, cached per spec content."""
 
     def __init__(self, spec: MathSpec) -> None:
-        var = spec.variables
-        self.expected = read(_prepare(spec.expected), variables=var)
-        self.factors = [read(f, variables=var) for f in spec.accept_factors]
-        self.mistakes = [(read(_prepare(m.expected), variables=var), m) for m in spec.mistakes]
-        self.target = _lhs_key(read(_prepare(spec.target), variables=var)) if spec.target else None
+        self.reader = AnswerReader(spec.variables, spec.aliases, decimal_comma=spec.decimal_comma)
+        parse = self.reader.parse
+        self.expected = parse(spec.expected)
+        self.accepted = [self.expected] + [parse(a) for a in spec.alternatives]
+        self.factors = [parse(f) for f in spec.accept_factors]
+        self.mistakes = [(parse(m.expected), m) for m in spec.mistakes]
+        self.target = _lhs_key(parse(spec.target)) if spec.target else None
+        self.protected = free_symbols(self.expected) | set(self.reader.variables)
+        for node in self.accepted:
+            self.protected |= free_symbols(node)
 
 
 class MathChecker(BaseChecker[MathSpec]):
@@ -144,13 +166,11 @@ class MathChecker(BaseChecker[MathSpec]):
         # keyed by content: in a sandbox child every call brings a fresh (unpickled) spec
         key = spec.model_dump_json()
         hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        compiled = _Compiled(spec)
-        if len(self._cache) > 256:
-            self._cache.clear()
-        self._cache[key] = compiled
-        return compiled
+        if hit is None:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            hit = self._cache[key] = _Compiled(spec)
+        return hit
 
     def check(self, spec: MathSpec, answer: str) -> CheckResult:
         if len(answer) > MAX_ANSWER:
@@ -161,59 +181,50 @@ class MathChecker(BaseChecker[MathSpec]):
                 details={"reason": "too_long"},
             )
         comp = self._compiled(spec)
-        if spec.find == "whole":
-            texts = [answer]
-        else:
-            texts = []
-            for c in candidates(answer)[:MAX_CANDIDATES]:
-                stripped = strip_prose(c, spec.variables)
-                texts.extend([stripped, c] if stripped and stripped != c else [c])
-        if spec.find == "whole" and not texts[0].strip():
-            texts = []
+        defs = comp.reader.definitions(answer, comp.protected) if spec.find != "whole" else {}
         errors: list[str] = []
         readable: list[tuple[str, Node]] = []
         undecided = False
-        for text in texts:
-            try:
-                node = read(
-                    _prepare(text), variables=spec.variables, decimal_comma=spec.decimal_comma
-                )
-            except (MathError, RecursionError) as exc:
-                errors.append(str(exc))
+        for text, parsed in comp.reader.snippets(answer, whole=spec.find == "whole"):
+            if isinstance(parsed, str):
+                errors.append(parsed)
                 continue
+            node = comp.reader.finish(expand_definitions(parsed, defs) if defs else parsed)
             for sub in self._targets(spec, comp, node):
                 readable.append((text, sub))
                 try:
-                    verdict = self._judge(spec, comp, sub, text)
-                except (Undecided, EvalError):
+                    result = self._judge(spec, comp, sub, text)
+                except (Undecided, EvalError, MathError):
                     undecided = True
                     continue
-                if verdict is not None:
-                    return verdict
+                if result is not None:
+                    return result
             if spec.find == "last" and readable:
                 break
         if readable:
-            text, node = readable[0]
-            hint = ""
-            for _, sub in readable[:6] if spec.hints else []:
-                hint = self._hint(spec, comp, sub)
-                if hint:
-                    break
-            return CheckResult(
-                0.0,
-                feedback=hint,
-                evidence=text.strip()[:300],
-                status=Status.NEEDS_REVIEW if undecided else Status.OK,
-                confidence=0.5 if undecided else 1.0,
-            )
+            return self._miss(spec, comp, readable, undecided)
         reason = errors[0] if errors else "no expression was found"
-        too_big = any("too" in e for e in errors)
         return CheckResult(
             0.0,
             feedback=spec.feedback or f"We could not read a mathematical expression: {reason}.",
-            status=Status.NEEDS_REVIEW if too_big else Status.INVALID,
-            confidence=1.0,
+            status=Status.NEEDS_REVIEW if any("too" in e for e in errors) else Status.INVALID,
             details={"reason": reason},
+        )
+
+    def _miss(
+        self, spec: MathSpec, comp: _Compiled, readable: list[tuple[str, Node]], undecided: bool
+    ) -> CheckResult:
+        hint = ""
+        for _, sub in readable[:6] if spec.hints else []:
+            hint = self._hint(spec, comp, sub)
+            if hint:
+                break
+        return CheckResult(
+            0.0,
+            feedback=hint,
+            evidence=readable[0][0].strip()[:300],
+            status=Status.NEEDS_REVIEW if undecided else Status.OK,
+            confidence=0.5 if undecided else 1.0,
         )
 
     def _targets(self, spec: MathSpec, comp: _Compiled, node: Node) -> list[Node]:
@@ -236,23 +247,28 @@ class MathChecker(BaseChecker[MathSpec]):
     def _equiv(self, spec: MathSpec, a: Node, b: Node) -> bool:
         return equiv_nodes(a, b, prefer_real=True, positive=spec.positive)
 
+    def _matches(self, spec: MathSpec, comp: _Compiled, node: Node, target: Node) -> str | None:
+        if self._equiv(spec, node, target):
+            return ""
+        for f, text in zip(comp.factors, spec.accept_factors, strict=True):
+            if self._equiv(spec, node, ("mul", (f, target))):
+                return text
+        return None
+
     def _judge(self, spec: MathSpec, comp: _Compiled, node: Node, text: str) -> CheckResult | None:
         evidence = text.strip()[:300]
         if spec.test != "AlgEquiv":
-            v = answer_test(spec.test, _prepare(text), _prepare(spec.expected), spec.options or "")
-            if v.result == "pass":
-                return CheckResult(1.0, evidence=evidence, feedback=v.feedback)
-            return None
-        if self._equiv(spec, node, comp.expected):
-            return CheckResult(1.0, evidence=evidence, details={"matched": "expected"})
-        for f in comp.factors:
-            if self._equiv(spec, node, ("mul", (f, comp.expected))):
-                return CheckResult(
-                    1.0, evidence=evidence, details={"matched": "expected", "factor": repr(f)}
-                )
+            v = answer_test(spec.test, prepare(text), prepare(spec.expected), spec.options or "")
+            return CheckResult(1.0, evidence=evidence, feedback=v.feedback) if v.passed else None
+        for i, target in enumerate(comp.accepted):
+            factor = self._matches(spec, comp, node, target)
+            if factor is not None:
+                details = {"matched": "expected" if i == 0 else f"alternatives[{i - 1}]"}
+                if factor:
+                    details["factor"] = factor
+                return CheckResult(1.0, evidence=evidence, details=details)
         for mnode, m in comp.mistakes:
-            scaled = [mnode] + [("mul", (f, mnode)) for f in comp.factors]
-            if any(self._equiv(spec, node, x) for x in scaled):
+            if self._matches(spec, comp, node, mnode) is not None:
                 return CheckResult(
                     m.credit,
                     feedback=m.feedback,
@@ -276,7 +292,7 @@ class MathChecker(BaseChecker[MathSpec]):
                 prefer_real=True,
             ):
                 return "Your answer is off by a constant factor."
-        except (Undecided, EvalError, MathError, TooLarge):
+        except (Undecided, EvalError, MathError):
             return ""
         return ""
 

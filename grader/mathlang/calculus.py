@@ -174,3 +174,27 @@ def _dcall(n: Node, var: str) -> Node:
     if f == "lg":
         return diff(_call("log10", args[0]), var)
     raise NotDifferentiable(f"cannot differentiate {f}")
+
+
+def substitute(n: Node, mapping: dict[str, Node]) -> Node:
+    """Replace free symbols by expressions (sum indices shadow the mapping)."""
+    op = n[0]
+    if op == "sym":
+        return mapping.get(n[1], n)
+    if op == "deriv":  # dy/dw is a label, not an expression in y
+        return n
+    if op in ("sum", "prod") and n[1] in mapping:
+        mapping = {k: v for k, v in mapping.items() if k != n[1]}
+    out: list[Any] = [op]
+    for k in n[1:]:
+        if isinstance(k, tuple) and k and isinstance(k[0], str):
+            out.append(substitute(k, mapping))
+        elif isinstance(k, tuple):
+            out.append(tuple(substitute(x, mapping) if isinstance(x, tuple) else x for x in k))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+def rename(n: Node, mapping: dict[str, str]) -> Node:
+    return substitute(n, {k: ("sym", v) for k, v in mapping.items()})

@@ -98,6 +98,8 @@ class CommandParser:
 
     def subscript(self, base: str) -> Node:
         sub = self.script_arg()
+        if sub[0] == "const" and sub[1] in ("i", "e"):
+            sub = ("sym", sub[1])  # x_i: a subscript letter is an index, not sqrt(-1)
         if sub[0] == "num":
             return self.symbol(base + "_" + sub[2])
         if sub[0] == "sym" and "_" not in sub[1] and len(sub[1]) <= 2 and not sub[1][0].isupper():
@@ -152,6 +154,9 @@ class CommandParser:
             return self.function(node[1])
         # f(x) is an unknown function in raw (STACK) mode; with declared variables, a
         # name before a bracket multiplies: w1(x+w2) means w1*(x+w2)
+        if node[0] == "sym" and self.at("(") and node[1] in ("mean", "average"):
+            self.i += 1  # array code: np.mean(...) with declared variables too
+            return self.node("call", "f:" + node[1], self.arglist())
         if node[0] == "sym" and self.at("(") and self.functions_from_names and not self.variables:
             self.i += 1
             args = self.arglist()

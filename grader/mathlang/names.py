@@ -144,6 +144,7 @@ def split_name(raw: str, variables: Collection[str]) -> list[str] | None:
         return None
     # a split into many single unknown letters is a guess; only accept it if it uses a
     # declared name, or every letter is itself a declared variable.
-    if not any(p in known for p in result):
-        return None
+    declared = {v.replace("_", "") for v in variables}
+    if not any(p in declared for p in result):
+        return None  # "mean" is not m*e*a*n just because e is a constant
     return result

@@ -121,3 +121,44 @@ def test_registered_and_sandboxed() -> None:
 def test_numeric_test_through_criterion() -> None:
     spec = MathSpec(expected="9.81*m/s^2", test="Units", options="3", find="whole")
     assert MathChecker().check(spec, "9.81*m/s^2").fraction == 1.0
+
+
+UPDATE = MathSpec(
+    expected="w2 - eta*(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+    variables=VARIABLES,
+    positive=["x", "w1", "w2", "N", "eta"],
+    aliases={"lr": "eta", "alpha": "eta"},
+    alternatives=["w2 - eta*2*(w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"],
+    accept_factors=["1/N", "1/2", "1", "2"],
+    mistakes=[
+        {
+            "expected": "w2 + eta*(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
+            "feedback": "This is gradient ascent: the update must subtract the gradient.",
+        }
+    ],
+)
+
+CODE_ANSWER = """def update_w2(w1, w2, x, t, lr):
+    y = w1 * np.log(x + w2)
+    grad = 2 * np.mean((y - t) * w1 / (x + w2))   # dE/dw2
+    return w2 - lr * grad"""
+
+
+def test_code_with_definitions_and_array_mean(spec: MathSpec) -> None:
+    checker = MathChecker()
+    assert checker.check(spec, CODE_ANSWER).fraction == 1.0
+    assert checker.check(UPDATE, CODE_ANSWER).fraction == 1.0
+    ascent = checker.check(UPDATE, CODE_ANSWER.replace("w2 - lr", "w2 + lr"))
+    assert ascent.fraction == 0.0 and "ascent" in ascent.feedback
+
+
+def test_alternative_per_sample_update_and_alias() -> None:
+    answer = "SGD: w2 <- w2 - alpha*2*(w1 ln(x_i+w2) - t_i)*w1/(x_i+w2)"
+    result = MathChecker().check(UPDATE, answer)
+    assert result.fraction == 1.0
+    assert result.details["matched"] == "alternatives[0]"
+
+
+def test_prose_around_formula_is_ignored(spec: MathSpec) -> None:
+    answer = "so the gradient is grad = Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2) for all n"
+    assert MathChecker().check(spec, answer).fraction == 1.0

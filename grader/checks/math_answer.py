@@ -1,0 +1,196 @@
+"""Reading a free-text math answer the way a student writes it in an exam.
+
+Beyond finding candidate snippets (grader.mathlang.extract), an exam answer defines names
+and uses them later (`y = w1 ln(x+w2)`, then `grad = mean((y - t) * w1/(x+w2))`), writes
+array code (`np.mean`, `np.sum` over the data), calls the learning rate `lr` or `alpha`,
+and writes a sample as `x`, `x_n` or `x_i`. This module turns each candidate into a node
+that can be compared with the criterion's expected expression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from fractions import Fraction
+from typing import Any
+
+from grader.mathlang import MathError, read
+from grader.mathlang.calculus import free_symbols, rename, substitute
+from grader.mathlang.extract import candidates
+from grader.mathlang.numeric import DATA_POINTS
+
+Node = tuple[Any, ...]
+MAX_CANDIDATES = 40
+_DERIV = re.compile(r"(?<![A-Za-z])[d∂]\s*([A-Za-z]\w*)\s*/\s*[d∂]\s*([A-Za-z][\w{}_₀-₉]*)")
+_CODE_PREFIX = re.compile(r"\b(?:np|numpy|math|torch|tf|jnp)\.")
+_COMMENT = re.compile(r"#[^\n]*")
+_KEYWORD_LEAD = re.compile(r"^\s*(?:return|yield|print)\b\s*")
+
+
+def prepare(text: str) -> str:
+    """dE/dw2 and ∂E/∂w2 become one derivative label; code prefixes and comments go."""
+    text = _COMMENT.sub("", text)
+    text = _KEYWORD_LEAD.sub("", text)
+    text = _DERIV.sub(lambda m: f"\\partial {m.group(1)}/\\partial {m.group(2)}", text)
+    return _CODE_PREFIX.sub("", text)
+
+
+def indexed_bases(variables: Collection[str]) -> dict[str, str]:
+    """Declared per-sample variables (x_n, t_i) by base name: {'x': 'x_n', 't': 't_n'}."""
+    out = {}
+    for v in variables:
+        base, sep, sub = v.partition("_")
+        if sep and sub.isalpha() and len(sub) == 1:
+            out[base] = v
+    return out
+
+
+class AnswerReader:
+    """Parse candidates of one answer for one criterion (variables, aliases, count symbol)."""
+
+    def __init__(
+        self,
+        variables: Collection[str],
+        aliases: Mapping[str, str],
+        *,
+        decimal_comma: bool = False,
+    ) -> None:
+        self.aliases = dict(aliases)
+        self.variables = list(variables) + [a for a in self.aliases if a not in variables]
+        self.bases = indexed_bases(variables)
+        self.decimal_comma = decimal_comma
+        names = {v.replace("_", "") for v in variables} | set(variables)
+        self.count = next((c for c in ("N", "M", "n_samples") if c in names), None)
+
+    def parse(self, text: str) -> Node:
+        return self.finish(self.parse_raw(text))
+
+    def parse_raw(self, text: str) -> Node:
+        """Read the text and apply the aliases (lr -> eta)."""
+        node = read(prepare(text), variables=self.variables, decimal_comma=self.decimal_comma)
+        if self.aliases:
+            node = rename(node, {_canon(k): _canon(v) for k, v in self.aliases.items()})
+        return node
+
+    def finish(self, node: Node) -> Node:
+        """Array means/sums over the data, one name per sample variable. Run after the
+        answer's own definitions are substituted, so mean((y - t)...) sees y's x."""
+        node = self._sample(self._arrays(node), frozenset())
+        # outside a sum, x_n, x_i and x all denote "one sample": use one symbol
+        unify = {}
+        for sym in free_symbols(node):
+            base, sep, sub = sym.partition("_")
+            if sep and base in self.bases and sub.isalpha() and len(sub) == 1:
+                unify[sym] = base
+        return rename(node, unify) if unify else node
+
+    def _arrays(self, n: Node) -> Node:
+        op = n[0]
+        if op == "call" and n[1] in ("f:mean", "f:average", "f:sum", "sum") and len(n[2]) == 1:
+            body = self._over_data(self._arrays(n[2][0]))
+            total: Node = ("sum", "n#", None, None, body)
+            if n[1] in ("f:sum", "sum"):
+                return total
+            count: Node = (
+                ("sym", self.count)
+                if self.count
+                else ("num", Fraction(DATA_POINTS), str(DATA_POINTS))
+            )
+            return ("mul", (total, ("inv", count)))
+        out: list[Any] = [op]
+        for k in n[1:]:
+            if isinstance(k, tuple) and k and isinstance(k[0], str):
+                out.append(self._arrays(k))
+            elif isinstance(k, tuple):
+                out.append(tuple(self._arrays(x) if isinstance(x, tuple) else x for x in k))
+            else:
+                out.append(k)
+        return tuple(out)
+
+    def _sample(self, n: Node, bound: frozenset[str]) -> Node:
+        """x_i with i not bound by a sum is the sample x (x_n declared as per-sample)."""
+        op = n[0]
+        if op == "idx":
+            sub = n[2]
+            if n[1] in self.bases and sub[0] == "sym" and len(sub[1]) == 1:
+                return n if sub[1] in bound else ("sym", n[1])
+            return n
+        if op in ("sum", "prod"):
+            bound = bound | {n[1]}
+        out: list[Any] = [op]
+        for k in n[1:]:
+            if isinstance(k, tuple) and k and isinstance(k[0], str):
+                out.append(self._sample(k, bound))
+            elif isinstance(k, tuple):
+                out.append(tuple(self._sample(x, bound) if isinstance(x, tuple) else x for x in k))
+            else:
+                out.append(k)
+        return tuple(out)
+
+    def _over_data(self, n: Node) -> Node:
+        """Inside mean(...)/sum(...), the arrays x and t are the data points."""
+        mapping: dict[str, Node] = {}
+        for sym in free_symbols(n):
+            base = sym.partition("_")[0]
+            if base in self.bases and (sym == base or sym == self.bases[base]):
+                mapping[sym] = ("idx", base, ("sym", "n#"))
+        return substitute(n, mapping) if mapping else n
+
+    def definitions(self, answer: str, protected: Collection[str]) -> dict[str, Node]:
+        """Names the answer defines (`y = ...`, `grad := ...`) that are not in the expected
+        expression, in the order written (a later definition wins)."""
+        defs: dict[str, Node] = {}
+        for line in answer.splitlines()[:200]:
+            for piece in re.split(r"[;,]\s+|\.\s+|:\s+(?!=)", line):
+                if not re.search(r"=|<-|←", piece):
+                    continue
+                try:
+                    node = self.parse_raw(piece.strip())
+                except (MathError, RecursionError):
+                    continue
+                if node[0] in ("eq", "assign") and node[1][0] == "sym":
+                    name = node[1][1]
+                    if name not in protected and name not in free_symbols(node[2]):
+                        defs[name] = node[2]
+        return defs
+
+    def snippets(self, answer: str, whole: bool) -> Iterator[tuple[str, Node | str]]:
+        """(text, raw node) for each readable candidate, or (text, error message); the
+        caller substitutes definitions, then calls `finish`."""
+        texts = (
+            [answer]
+            if whole
+            else _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
+        )
+        for text in texts:
+            try:
+                yield text, self.parse_raw(text)
+            except (MathError, RecursionError) as exc:
+                yield text, str(exc)
+
+
+def expand_definitions(node: Node, defs: Mapping[str, Node]) -> Node:
+    if node[0] in ("eq", "assign") and node[1][0] == "sym":  # keep the defined name
+        return (node[0], node[1], expand_definitions(node[2], defs))
+    for _ in range(3):
+        names = free_symbols(node) & set(defs)
+        if not names:
+            break
+        node = substitute(node, {k: defs[k] for k in names})
+    return node
+
+
+def _canon(name: str) -> str:
+    from grader.mathlang import canonical_name
+
+    return canonical_name(name)
+
+
+def _with_stripped(texts: list[str], variables: list[str]) -> list[str]:
+    from grader.checks.math import strip_prose
+
+    out: list[str] = []
+    for c in texts:
+        stripped = strip_prose(prepare(c), variables)
+        out.extend([stripped, c] if stripped and stripped != c else [c])
+    return out
