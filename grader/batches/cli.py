@@ -5,6 +5,7 @@ over HTTP (stdlib urllib) or grades files locally.
     grader batch upload answers.csv --exam demo --wait     # progress bar, then a JSON line
     grader batch status BATCH_ID
     grader batch export BATCH_ID --what gradebook --form moodle --out grades.csv
+    grader batch regrade BATCH_ID [--version N] [--apply]     # dry-run diff, then apply
     grader grade rubric.yaml answers.csv --out results.jsonl   # offline, no server
     grader stats results.jsonl --html report.html               # offline
     grader stats --batch BATCH_ID --html report.html            # from the service
@@ -166,6 +167,46 @@ def cmd_batch_export(args: argparse.Namespace, _rest: list[str]) -> int:
     return 0
 
 
+def cmd_batch_regrade(args: argparse.Namespace, _rest: list[str]) -> int:
+    """Dry run first (who changes, by how much); `--apply` then stores it."""
+    client = _client(args)
+    body = json.dumps({"version": args.version} if args.version else {}).encode()
+    run = client.json("POST", f"/api/v1/batches/{args.batch_id}/regrade", body, "application/json")
+    started = time.monotonic()
+    while run["status"] == "grading":
+        if time.monotonic() - started > args.timeout:
+            raise ApiError(f"regrade {run['id']} not ready after {args.timeout:.0f} s")
+        time.sleep(1.0)
+        run = client.json("GET", f"/api/v1/regrades/{run['id']}")
+    if run["status"] != "ready":
+        raise ApiError(f"regrade {run['id']} is {run['status']}: {run.get('error', '')}")
+    summary = run["summary"]
+    print(
+        f"regrade {run['id']} to version {run['to_version']}: {summary['changed']} of "
+        f"{summary['n']} change (up {summary['increased']}, down {summary['decreased']}, "
+        f"mean {summary['mean_delta']:+g}); {summary['orphaned_overrides']} override(s) "
+        "no longer fit",
+        file=sys.stderr,
+    )
+    for change in run["changes"][: args.show]:
+        print(
+            f"  {change['student_id']:<20} {change['old_score']} -> {change['new_score']} "
+            f"({change['delta']:+g})",
+            file=sys.stderr,
+        )
+    if args.apply:
+        run = client.json("POST", f"/api/v1/regrades/{run['id']}/apply", b"{}", "application/json")
+        print("applied", file=sys.stderr)
+    else:
+        print(
+            f"dry run only: apply with `grader batch regrade {args.batch_id} --apply` or "
+            f"POST /api/v1/regrades/{run['id']}/apply",
+            file=sys.stderr,
+        )
+    print(json.dumps({k: run[k] for k in ("id", "status", "to_version", "summary")}))
+    return 0
+
+
 def _write(out: str | None, body: bytes) -> None:
     if out in (None, "-"):
         sys.stdout.write(body.decode("utf-8"))
@@ -302,6 +343,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", default="-")
     _server_args(p)
     p.set_defaults(handler=_guard(cmd_batch_export))
+
+    p = batch.add_parser("regrade", help="regrade under a rubric version: diff, then --apply")
+    p.add_argument("batch_id")
+    p.add_argument("--version", type=int, default=0, help="default: the exam's current one")
+    p.add_argument("--apply", action="store_true", help="store the new results after the diff")
+    p.add_argument("--show", type=int, default=20, help="changes to list")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    _server_args(p)
+    p.set_defaults(handler=_guard(cmd_batch_regrade))
 
     p = sub.add_parser("grade", help="grade a submissions file offline (no server)")
     p.add_argument("rubric")

@@ -22,7 +22,7 @@ from grader.config import Settings
 from grader.services.auth import Actor
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound
 from grader.services.exams import may_manage
-from grader.services.submissions import Publisher, clean_answer, publish_safely
+from grader.services.submissions import Publisher, clean_answer, iso, publish_safely
 from grader.store import Database
 from grader.store.batches import Batch
 from grader.store.models import Exam, ExamVersion, Submission, new_id, utcnow
@@ -264,7 +264,7 @@ def make_batch_hook(
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
+    return iso(when)  # UTC with an offset, as every timestamp the API serves
 
 
 def _seconds_since(when: datetime) -> float:

@@ -23,6 +23,7 @@ from grader.services.batches import managed_batch
 from grader.services.errors import Conflict, Invalid, NotFound, Unavailable
 from grader.services.exams import ExamCache
 from grader.services.overrides import combine_rules, override_dicts
+from grader.services.submissions import iso
 from grader.store import Database
 from grader.store.batches import AutoResult, Batch, RegradeResult, RegradeRun
 from grader.store.models import ExamVersion, Submission, utcnow
@@ -33,7 +34,7 @@ CHUNK_SIZE = 32
 
 
 def _iso(when: Any) -> str | None:
-    return when.isoformat() if when else None
+    return iso(when)
 
 
 def run_view(run: RegradeRun) -> dict[str, Any]:

@@ -8,7 +8,7 @@ recomputes the automatic part and lays the same overrides over it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
@@ -61,8 +61,13 @@ class GradeOverride(Base):
             "previous_score": self.previous_score,
             "reason": self.reason,
             "author": self.author,
-            "created_at": self.created_at.isoformat(),
+            "created_at": _utc_iso(self.created_at),
         }
+
+
+def _utc_iso(when: datetime) -> str:
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 class AutoResult(Base):
