@@ -148,10 +148,15 @@ class AnswerReader:
                     node = self.parse_raw(piece.strip())
                 except (MathError, RecursionError):
                     continue
-                if node[0] in ("eq", "assign") and node[1][0] == "sym":
-                    name = node[1][1]
-                    if name not in protected and name not in free_symbols(node[2]):
-                        defs[name] = node[2]
+                if node[0] not in ("eq", "assign"):
+                    continue
+                lhs, rhs = node[1], node[2]
+                if lhs[0] == "sym":
+                    name = lhs[1]
+                    if name not in protected and name not in free_symbols(rhs):
+                        defs[name] = rhs
+                elif lhs[0] == "deriv" and "'deriv'" not in repr(rhs):
+                    defs[_label(lhs)] = rhs  # ∂E/∂w2 = G, later w2 ← w2 − η ∂E/∂w2
         return defs
 
     def snippets(self, answer: str, whole: bool) -> Iterator[tuple[str, Node | str]]:
@@ -169,9 +174,29 @@ class AnswerReader:
                 yield text, str(exc)
 
 
+def _label(n: Node) -> str:
+    return "deriv:" + repr(n)
+
+
+def _expand_labels(n: Node, defs: Mapping[str, Node]) -> Node:
+    if n[0] == "deriv":
+        return defs.get(_label(n), n)
+    out: list[Any] = [n[0]]
+    for k in n[1:]:
+        if isinstance(k, tuple) and k and isinstance(k[0], str):
+            out.append(_expand_labels(k, defs))
+        elif isinstance(k, tuple):
+            out.append(tuple(_expand_labels(x, defs) if isinstance(x, tuple) else x for x in k))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
 def expand_definitions(node: Node, defs: Mapping[str, Node]) -> Node:
-    if node[0] in ("eq", "assign") and node[1][0] == "sym":  # keep the defined name
+    if node[0] in ("eq", "assign") and node[1][0] in ("sym", "deriv"):  # keep the name
         return (node[0], node[1], expand_definitions(node[2], defs))
+    if any(k.startswith("deriv:") for k in defs) and "'deriv'" in repr(node):
+        node = _expand_labels(node, defs)
     for _ in range(3):
         names = free_symbols(node) & set(defs)
         if not names:

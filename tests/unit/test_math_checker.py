@@ -162,3 +162,51 @@ def test_alternative_per_sample_update_and_alias() -> None:
 def test_prose_around_formula_is_ignored(spec: MathSpec) -> None:
     answer = "so the gradient is grad = Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2) for all n"
     assert MathChecker().check(spec, answer).fraction == 1.0
+
+
+RUBRIC = """
+id: math-demo
+title: Math criteria demo
+questions:
+  - id: q2b
+    points: 2
+    criteria:
+      - id: gradient
+        points: 1
+        check:
+          kind: math
+          expected: "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"
+          variables: [w1, w2, x_n, t_n, N, eta]
+          positive: [x, w1, w2, N]
+          accept_factors: ["1/N", "1/2", "1", "2"]
+          alternatives: ["2 (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"]
+          mistakes:
+            - expected: "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1"
+              feedback: "The inner derivative 1/(x+w2) of ln(x+w2) is missing."
+              credit: 0.5
+      - id: update
+        points: 1
+        check:
+          kind: math
+          expected: "w2 - eta (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"
+          variables: [w1, w2, x_n, t_n, N, eta]
+          positive: [x, w1, w2, N, eta]
+          aliases: {lr: eta, alpha: eta}
+          accept_factors: ["1/N", "1/2", "1", "2"]
+"""
+
+
+def test_rubric_with_math_criteria_loads_and_grades() -> None:
+    from grader.checks.math import register_math_checkers
+    from grader.exams.loader import load_exam
+    from grader.grading.core import DirectRunner, grade
+
+    registry = CheckerRegistry()
+    register_math_checkers(registry)
+    loaded = load_exam(RUBRIC, registry)
+    answer = "∂E/∂w2 = (2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2), so w2 ← w2 − η ∂E/∂w2"
+    result = grade(loaded, {"q2b": answer}, DirectRunner(registry))
+    assert [c.score for c in result.questions[0].criteria] == [1.0, 1.0]
+    bad = RUBRIC.replace('expected: "w2 - eta', 'expected: "w2 -* eta')
+    with pytest.raises(Exception, match="not valid math"):
+        load_exam(bad, registry)
