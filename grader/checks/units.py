@@ -8,6 +8,7 @@ in STACK's fixtures, `cc`, `dpt`, `Kj`) and a table lookup costs microseconds.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -141,12 +142,56 @@ _u("Coulomb", 1, _d((A, 1), (T, 1)), prefixes=False)
 CELSIUS_OFFSET = Fraction("273.15")
 
 
+_PINT_DIMS = (
+    "[length]",
+    "[mass]",
+    "[time]",
+    "[current]",
+    "[temperature]",
+    "[substance]",
+    "[luminosity]",
+)
+_NAME_OK = re.compile(r"^[A-Za-z]{1,12}$")
+_pint_registry: Any = None
+
+
+def _pint_info(name: str) -> tuple[Fraction, Dim] | None:
+    """Units outside our table (kWh, psi, knot, gal...) from pint's definitions, loaded once
+    per process on first need. Only plain names reach pint, never an expression."""
+    global _pint_registry
+    if not _NAME_OK.match(name):
+        return None
+    try:
+        import pint
+
+        if _pint_registry is None:
+            _pint_registry = pint.UnitRegistry()
+        q = _pint_registry.Quantity(1, name).to_base_units()
+        dims = dict(q.dimensionality)
+        if set(dims) - set(_PINT_DIMS):
+            return None
+        dim = tuple(int(dims.get(d, 0)) for d in _PINT_DIMS)
+        return Fraction(q.magnitude).limit_denominator(10**15), dim  # type: ignore[return-value]
+    except Exception:  # noqa: BLE001 - any pint failure means "not a unit we know"
+        return None
+
+
 def unit_info(name: str) -> tuple[Fraction, Dim] | None:
-    return _BASE.get(name)
+    hit = _BASE.get(name)
+    if hit is None and name not in _UNKNOWN:
+        hit = _pint_info(name)
+        if hit is None:
+            _UNKNOWN.add(name)
+        else:
+            _BASE[name] = hit
+    return hit
+
+
+_UNKNOWN: set[str] = set()
 
 
 def is_unit(name: str) -> bool:
-    return name in _BASE
+    return unit_info(name) is not None
 
 
 _BASE["Kj"] = _BASE["kJ"]  # STACK's fixtures accept the capitalised spelling

@@ -20,6 +20,16 @@ from typing import Any
 from grader.checks.answertests import answer_test
 
 CASE_LIMIT_S = 2.0
+_WARM = [
+    ("AlgEquiv", "x+1", "1+x", ""),
+    ("FacForm", "(x-1)*(x+1)", "x^2-1", "x"),
+    ("PartFrac", "1/(x-1)-1/(x+1)", "2/(x^2-1)", "x"),
+    ("LowestTerms", "x/2", "x/2", ""),
+    ("Int", "x^2/2+c", "x", "x"),
+    ("NumSigFigs", "3.14", "pi", "3"),
+    ("Units", "9.81*m/s^2", "9.81*m/s^2", "3"),
+    ("Extract", "$\\boxed{1}$", "1", ""),
+]
 
 
 class CaseTimeout(Exception):
@@ -114,8 +124,9 @@ def main(argv: list[str]) -> int:
     if not args.file.exists():
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2
-    # warm imports and caches outside the timed cases
-    answer_test("AlgEquiv", "x+1", "1+x", "")
+    # warm imports and caches (sympy's polynomial code, units) outside the timed cases
+    for test, student, teacher, options in _WARM:
+        answer_test(test, student, teacher, options)
     summary = evaluate_file(args.file, show_failures=args.show_failures)
     counts = summary.pop("counts")
     print(f"{'test':<22}{'n':>6}{'agreement':>11}")
