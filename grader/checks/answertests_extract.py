@@ -149,10 +149,8 @@ def same(a: Node, b: Node) -> bool:
 
 
 def _text(n: Node) -> str:
-    if n[0] == "text":
-        return str(n[1]).replace(" ", "").lower()
-    if n[0] == "sym":
-        return str(n[1]).lower()
+    if n[0] in ("text", "sym"):  # "(B)", "B", "\\text{ B }" name the same choice
+        return re.sub(r"[^0-9a-z]", "", str(n[1]).lower())
     return repr(n)
 
 

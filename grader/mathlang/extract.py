@@ -67,7 +67,7 @@ def clean_latex(s: str) -> str:
     s = re.sub(r"\^\s*\{?\\circ\}?|°|\\circ", "", s)
     s = re.sub(r"\\[%$]|[%$]", "", s)
     s = re.sub(r"\b(pct|percent|percentage)\b", "", s)
-    s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)
+    s = re.sub(r"(\d)(?:,\\!\s*|\\,|\{,\})(?=\d{3})", r"\1", s)  # 1,\!000  1\,000  1{,}000
     s = re.sub(r"(\d),(?=\d{3}(?!\d))", r"\1", s)
     s = s.replace("\\!", "")
     s = re.sub(r"\\(?:text|textbf|mathrm|mbox|textrm)\{\s*(and|or)\s*\}", ",", s)
