@@ -26,11 +26,12 @@ from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.math_answer import AnswerReader, expand_definitions, prepare
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError
-from grader.mathlang.calculus import free_symbols
+from grader.mathlang.calculus import free_symbols, substitute
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.parser import FUNCS
+from grader.mathlang.unparse import to_text
 
 __all__ = [
     "MathChecker",
@@ -68,6 +69,10 @@ class MathSpec(CheckSpec):
         default_factory=dict, description="Other names students use, e.g. {lr: eta}."
     )
     accept_factors: list[str] = Field(default_factory=list)
+    factor_of: str | None = Field(
+        default=None,
+        description="Apply accept_factors to this symbol only (e.g. eta in w - eta*G).",
+    )
     alternatives: list[str] = Field(
         default_factory=list, description="Other forms that are fully correct."
     )
@@ -149,6 +154,8 @@ class _Compiled:
         self.factors = [parse(f) for f in spec.accept_factors]
         self.mistakes = [(parse(m.expected), m) for m in spec.mistakes]
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
+        factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
+        self.factor_of = str(factor_of[1])
         self.protected = free_symbols(self.expected) | set(self.reader.variables)
         for node in self.accepted:
             self.protected |= free_symbols(node)
@@ -225,6 +232,7 @@ class MathChecker(BaseChecker[MathSpec]):
             evidence=readable[0][0].strip()[:300],
             status=Status.NEEDS_REVIEW if undecided else Status.OK,
             confidence=0.5 if undecided else 1.0,
+            details={"read_as": to_text(readable[0][1]), "expected": to_text(comp.expected)},
         )
 
     def _targets(self, spec: MathSpec, comp: _Compiled, node: Node) -> list[Node]:
@@ -251,7 +259,14 @@ class MathChecker(BaseChecker[MathSpec]):
         if self._equiv(spec, node, target):
             return ""
         for f, text in zip(comp.factors, spec.accept_factors, strict=True):
-            if self._equiv(spec, node, ("mul", (f, target))):
+            if spec.factor_of:
+                # the factor scales one symbol (the learning rate in w - eta*G): in an
+                # update rule only the gradient's constant convention may differ
+                sym = comp.factor_of
+                scaled = substitute(target, {sym: ("mul", (f, ("sym", sym)))})
+            else:
+                scaled = ("mul", (f, target))
+            if self._equiv(spec, node, scaled):
                 return text
         return None
 
@@ -263,7 +278,10 @@ class MathChecker(BaseChecker[MathSpec]):
         for i, target in enumerate(comp.accepted):
             factor = self._matches(spec, comp, node, target)
             if factor is not None:
-                details = {"matched": "expected" if i == 0 else f"alternatives[{i - 1}]"}
+                details = {
+                    "matched": "expected" if i == 0 else f"alternatives[{i - 1}]",
+                    "read_as": to_text(node),
+                }
                 if factor:
                     details["factor"] = factor
                 return CheckResult(1.0, evidence=evidence, details=details)
@@ -273,7 +291,7 @@ class MathChecker(BaseChecker[MathSpec]):
                     m.credit,
                     feedback=m.feedback,
                     evidence=evidence,
-                    details={"matched": "mistake", "mistake": m.expected},
+                    details={"matched": "mistake", "mistake": m.expected, "read_as": to_text(node)},
                 )
         return None
 

@@ -129,7 +129,8 @@ UPDATE = MathSpec(
     positive=["x", "w1", "w2", "N", "eta"],
     aliases={"lr": "eta", "alpha": "eta"},
     alternatives=["w2 - eta*2*(w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"],
-    accept_factors=["1/N", "1/2", "1", "2"],
+    accept_factors=["1/N", "1/2", "1", "2", "N/2", "N"],
+    factor_of="eta",
     mistakes=[
         {
             "expected": "w2 + eta*(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)",
@@ -150,6 +151,13 @@ def test_code_with_definitions_and_array_mean(spec: MathSpec) -> None:
     assert checker.check(UPDATE, CODE_ANSWER).fraction == 1.0
     ascent = checker.check(UPDATE, CODE_ANSWER.replace("w2 - lr", "w2 + lr"))
     assert ascent.fraction == 0.0 and "ascent" in ascent.feedback
+
+
+def test_factor_of_learning_rate() -> None:
+    answer = "w2 <- w2 - lr*(1/N) sum_i (w1 ln(x_i+w2)-t_i) w1/(x_i+w2)"
+    assert MathChecker().check(UPDATE, answer).fraction == 1.0
+    wrong = "w2 <- w2 - lr*(1/N) sum_i (w1 ln(x_i+w2)-t_i) w1/x_i"
+    assert MathChecker().check(UPDATE, wrong).fraction == 0.0
 
 
 def test_alternative_per_sample_update_and_alias() -> None:
@@ -193,6 +201,7 @@ questions:
           positive: [x, w1, w2, N, eta]
           aliases: {lr: eta, alpha: eta}
           accept_factors: ["1/N", "1/2", "1", "2"]
+          factor_of: eta
 """
 
 
