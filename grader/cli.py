@@ -91,7 +91,10 @@ def cmd_worker(args: argparse.Namespace, _rest: list[str]) -> int:
 
     argv = ["worker", "--loglevel", args.loglevel, "--pool", "prefork"]
     argv += ["--concurrency", str(args.concurrency or settings.worker_concurrency)]
-    argv += ["--queues", args.queues or settings.queue, "--hostname", args.hostname]
+    from workers.app import webhook_queue
+
+    queues = args.queues or f"{settings.queue},{webhook_queue(settings)}"
+    argv += ["--queues", queues, "--hostname", args.hostname]
     if not args.no_beat:
         argv += ["--beat", "--schedule", str(Path(settings.data_dir) / "beat-schedule")]
     celery.worker_main(argv)
@@ -185,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run a Celery worker")
     p.add_argument("--concurrency", type=int, default=0)
-    p.add_argument("--queues", default="", help="default: GRADER_QUEUE (grading)")
+    p.add_argument(
+        "--queues", default="", help="default: GRADER_QUEUE and its webhooks queue (both)"
+    )
     p.add_argument("--hostname", default="grader@%h")
     p.add_argument("--loglevel", default="INFO")
     p.add_argument("--no-beat", action="store_true", help="don't run the re-drive schedule here")

@@ -10,6 +10,10 @@ from grader.config import Settings
 from workers.embedded import embedded_url
 
 
+def webhook_queue(settings: Settings) -> str:
+    return f"{settings.queue}.webhooks"
+
+
 def make_celery(settings: Settings) -> Celery:
     settings.validate()
     app = Celery("grader", broker=embedded_url(settings.broker_url), set_as_current=False)
@@ -37,6 +41,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         task_default_queue=settings.queue,
+        # Webhook deliveries wait on other people's servers: their own queue, so a slow
+        # receiver never holds up grading where separate workers consume it.
+        task_routes={"webhooks.*": {"queue": webhook_queue(settings)}},
         worker_hijack_root_logger=False,
         worker_concurrency=settings.worker_concurrency,
         beat_schedule={

@@ -42,3 +42,11 @@ def test_celery_config_matches_the_queue_semantics() -> None:
     assert conf.worker_prefetch_multiplier == 1
     vt = conf.broker_transport_options["visibility_timeout"]
     assert conf.task_soft_time_limit < conf.task_time_limit < vt
+
+
+def test_webhook_deliveries_have_their_own_queue() -> None:
+    from workers.app import make_celery, webhook_queue
+
+    settings = Settings.from_env({"GRADER_QUEUE": "q1"})
+    routes = make_celery(settings).conf.task_routes
+    assert routes["webhooks.*"]["queue"] == webhook_queue(settings) == "q1.webhooks"
