@@ -30,6 +30,10 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed",
 
 @functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
+    return _stem(word)[:6]
+
+
+def _stem(word: str) -> str:
     """A light stemmer: enough to match 'evaporated'/'evaporates', cheap and predictable."""
     for suf in _SUFFIXES:
         if word.endswith(suf) and len(word) - len(suf) >= 3:
