@@ -145,6 +145,7 @@ class SandboxRunner:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._started = False
+        self._sandboxed: CheckerRegistry | None = None
         self.restarts = 0
 
     # -- pool management ---------------------------------------------------------------
@@ -156,8 +157,19 @@ class SandboxRunner:
                 self._spawn()
             self._started = True
 
+    def _child_registry(self) -> CheckerRegistry:
+        """Only the sandboxed checkers travel to the children: a text checker holding a
+        loaded model must not be pickled into every math worker."""
+        if self._sandboxed is None:
+            reg = CheckerRegistry()
+            for checker in self.registry:
+                if getattr(type(checker), "sandboxed", False):
+                    reg.register(checker)
+            self._sandboxed = reg
+        return self._sandboxed
+
     def _spawn(self) -> None:
-        w = _Worker(self.ctx, self.registry, self.memory_mb, self.cpu_s)
+        w = _Worker(self.ctx, self._child_registry(), self.memory_mb, self.cpu_s)
         self._all.append(w)
         self._idle.put(w)
 
