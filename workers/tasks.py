@@ -10,7 +10,7 @@ from celery import Celery
 from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
-from grader.services import grading, regrades
+from grader.services import chunks, grading, regrades
 from grader.services.batches import completed_hook, make_batch_hook
 from grader.services.runtime import Runtime
 from workers.publisher import CeleryPublisher
@@ -43,20 +43,23 @@ def register_tasks(app: Celery) -> None:
     publisher = CeleryPublisher(settings, app)
     hooks = register_webhook_tasks(app, runtime)  # webhook outbox rows commit with the grade
     # Batch progress: counts finished sheets, completes the batch (and queues batch.completed).
-    hooks = [*hooks, make_batch_hook(completed_hook(settings))]
+    on_batch_completed = completed_hook(settings)
+    batch_hook = make_batch_hook(on_batch_completed)
 
     @app.task(name="grading.grade_submission", **retry)
     def grade_submission(submission_id: str) -> dict[str, str]:
         rt = runtime(settings)
         return grading.grade_submissions(
-            rt.db, settings, rt.exams, rt.runner, [submission_id], hooks
+            rt.db, settings, rt.exams, rt.runner, [submission_id], [*hooks, batch_hook]
         )
 
     @app.task(name="grading.grade_chunk", **retry)
     def grade_chunk(submission_ids: list[str]) -> dict[str, str]:
         rt = runtime(settings)
-        return grading.grade_submissions(
-            rt.db, settings, rt.exams, rt.runner, submission_ids, hooks
+        # Claimed and stored chunk-wise: two commits per chunk, not two per sheet.
+        return chunks.grade_chunk(
+            rt.db, settings, rt.exams, rt.runner, submission_ids, hooks, on_batch_completed,
+            batch_hook,
         )
 
     @app.task(name="grading.regrade_chunk", **retry)

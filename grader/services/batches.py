@@ -238,6 +238,24 @@ def complete_if_done(
     return True
 
 
+def count_finished(
+    session: Session, batch_id: str, n: int, on_completed: CompletedHook | None = None
+) -> None:
+    """Count `n` more finished sheets of a batch; complete it if they were the last.
+
+    The increment takes the batch row's lock: concurrent finishers queue up here, and only
+    the one that brings `done` to `total` goes on to complete the batch."""
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(done=Batch.done + n)
+        .execution_options(synchronize_session=False)
+    )
+    batch = session.get(Batch, batch_id, populate_existing=True)
+    if batch is not None and batch.done >= batch.total:
+        complete_if_done(session, batch, _counts(session, batch.id), on_completed)
+
+
 def make_batch_hook(
     on_completed: CompletedHook | None = None,
 ) -> Callable[[Session, Submission], None]:
@@ -246,19 +264,8 @@ def make_batch_hook(
     `batch.completed` webhook in the same transaction)."""
 
     def hook(session: Session, row: Submission) -> None:
-        if not row.batch_id:
-            return
-        # The increment takes the batch row's lock: concurrent finishers queue up here, and
-        # only the one that brings `done` to `total` goes on to complete the batch.
-        session.execute(
-            update(Batch)
-            .where(Batch.id == row.batch_id)
-            .values(done=Batch.done + 1)
-            .execution_options(synchronize_session=False)
-        )
-        batch = session.get(Batch, row.batch_id, populate_existing=True)
-        if batch is not None and batch.done >= batch.total:
-            complete_if_done(session, batch, _counts(session, batch.id), on_completed)
+        if row.batch_id:
+            count_finished(session, row.batch_id, 1, on_completed)
 
     return hook
 

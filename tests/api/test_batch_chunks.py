@@ -1,0 +1,85 @@
+"""grade_chunk: a chunk claimed in one UPDATE ... RETURNING and stored in one transaction, with
+the guarantees of per-sheet grading (no double grade, max deliveries, batch completion once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from grader.services.batches import make_batch_hook
+from grader.services.chunks import grade_chunk
+from grader.store.batches import Batch
+from grader.store.models import Submission
+from tests.api.test_batches_api import sheets_csv, upload
+
+
+def _batch(client, tokens, runtime):
+    batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
+    with runtime.db.session() as s:
+        ids = sorted(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
+    return batch_id, ids
+
+
+def _grade(runtime, ids, hooks=(), completed=None):
+    return grade_chunk(
+        runtime.db,
+        runtime.settings,
+        runtime.exams,
+        runtime.runner,
+        ids,
+        hooks,
+        completed,
+        make_batch_hook(completed),
+    )
+
+
+def test_chunk_is_graded_once_and_completes_the_batch_once(client, tokens, runtime, demo_exam):
+    batch_id, ids = _batch(client, tokens, runtime)
+    seen, completions = [], []
+    hook = lambda session, row: seen.append((row.id, row.status))  # noqa: E731
+    completed = lambda session, batch, counts: completions.append(counts)  # noqa: E731
+    assert _grade(runtime, ids[:3], [hook], completed) == {i: "graded" for i in ids[:3]}
+    assert completions == []
+    assert _grade(runtime, ids, [hook], completed) == {
+        **{i: "skipped" for i in ids[:3]},
+        ids[3]: "graded",
+    }
+    assert _grade(runtime, ids, [hook], completed) == {i: "skipped" for i in ids}
+    assert sorted(seen) == [(i, "graded") for i in ids]
+    assert completions == [(4, 4, 0)]
+    with runtime.db.session() as s:
+        batch = s.get(Batch, batch_id)
+        assert (batch.done, batch.status) == (4, "completed")
+        rows = list(s.scalars(select(Submission).where(Submission.batch_id == batch_id)))
+    assert all(r.status == "graded" and r.deliveries == 1 and r.claim_token for r in rows)
+    assert {r.student_id: r.score for r in rows} == {"s1": 5, "s2": 2, "s3": 2, "s4": 2}
+
+
+def test_too_many_deliveries_fail_and_still_count(client, tokens, runtime, demo_exam):
+    batch_id, ids = _batch(client, tokens, runtime)
+    with runtime.db.session() as s:
+        s.execute(
+            update(Submission)
+            .where(Submission.id == ids[0])
+            .values(deliveries=runtime.settings.max_deliveries)
+        )
+    outcomes = _grade(runtime, ids)
+    assert outcomes[ids[0]] == "failed" and list(outcomes.values()).count("graded") == 3
+    progress = client.get(f"/api/v1/batches/{batch_id}", headers=tokens.headers("instructor"))
+    body = progress.get_json()
+    assert body["status"] == "completed" and body["counts"]["failed"] == 1
+
+
+def test_a_failing_store_falls_back_to_row_by_row(client, tokens, runtime, demo_exam):
+    batch_id, ids = _batch(client, tokens, runtime)
+    calls = []
+
+    def flaky(session, row):
+        calls.append(row.id)
+        if len(calls) == 2:
+            raise RuntimeError("transient")
+
+    outcomes = _grade(runtime, ids, [flaky])
+    assert outcomes == {i: "graded" for i in ids}
+    with runtime.db.session() as s:
+        batch = s.get(Batch, batch_id)
+        assert (batch.done, batch.status) == (4, "completed")
