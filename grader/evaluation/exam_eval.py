@@ -57,8 +57,8 @@ def read_cases(path: Path) -> tuple[list[Case], list[str]]:
             except (ValueError, KeyError, TypeError) as exc:
                 problems.append(f"line {n}: skipped ({type(exc).__name__}: {exc})")
                 continue
-            answer = d.get("answer")
-            cases.append(Case(str(d.get("id", n)), qid, "" if answer is None else str(answer), gold))
+            answer = "" if d.get("answer") is None else str(d["answer"])
+            cases.append(Case(str(d.get("id", n)), qid, answer, gold))
     return cases, problems
 
 
@@ -82,8 +82,11 @@ def grade_cases(rubric_text: str, cases: list[Case]) -> list[str]:
         results = grade_many(loaded, sheets, runner)
     except Exception as exc:  # noqa: BLE001 - a broken sandbox must not stop the measurement
         # Same checkers, same verdicts, only without process isolation; said loudly.
-        print(f"warning: the sandbox runner failed ({type(exc).__name__}: {exc}); "
-              "grading in-process instead", file=sys.stderr)
+        print(
+            f"warning: the sandbox runner failed ({type(exc).__name__}: {exc}); "
+            "grading in-process instead",
+            file=sys.stderr,
+        )
         results = grade_many(loaded, sheets, DirectRunner(registry))
     finally:
         close = getattr(runner, "close", None)
@@ -123,8 +126,10 @@ def report(cases: Sequence[Case], *, show_cases: bool) -> dict[str, Any]:
         for c in cases:
             mark = "  " if abs(c.gold - c.pred) <= WITHIN + 1e-9 else "!!"
             flag = "R" if c.flagged else " "
-            print(f"{mark} {c.id:<8} {c.qid:<5} gold={c.gold:.2f} pred={c.pred:.2f} {flag} "
-                  f"{c.criteria}")
+            print(
+                f"{mark} {c.id:<8} {c.qid:<5} gold={c.gold:.2f} pred={c.pred:.2f} {flag} "
+                f"{c.criteria}"
+            )
         print()
     print(f"{'qid':<8} {'n':>4} {'gold':>6} {'pred':>6} {'mae':>6} {'within':>7} {'flagged':>8}")
     out: dict[str, Any] = {}
@@ -132,9 +137,11 @@ def report(cases: Sequence[Case], *, show_cases: bool) -> dict[str, Any]:
         group = by_qid[qid]
         figs = summarise(group)
         out[qid] = figs
-        print(f"{qid:<8} {figs['n']:>4} {np.mean([c.gold for c in group]):6.3f} "
-              f"{np.mean([c.pred for c in group]):6.3f} {figs['mae']:6.3f} "
-              f"{figs['within_0_25']:7.1%} {figs['flagged']:8.1%}")
+        print(
+            f"{qid:<8} {figs['n']:>4} {np.mean([c.gold for c in group]):6.3f} "
+            f"{np.mean([c.pred for c in group]):6.3f} {figs['mae']:6.3f} "
+            f"{figs['within_0_25']:7.1%} {figs['flagged']:8.1%}"
+        )
     return out
 
 

@@ -15,8 +15,18 @@ from grader.grading.core import DirectRunner, QuestionResult, grade
 
 ROOT = Path(__file__).resolve().parents[2]
 RUBRIC = ROOT / "rubrics" / "dl-ws2324.yaml"
-POINTS = {"q1a": 4, "q1b": 4, "q2a": 4, "q2b": 6, "q3a": 3, "q3b": 4, "q3c": 4, "q4a": 4,
-          "q4b": 6, "q5": 6}
+POINTS = {
+    "q1a": 4,
+    "q1b": 4,
+    "q2a": 4,
+    "q2b": 6,
+    "q3a": 3,
+    "q3b": 4,
+    "q3c": 4,
+    "q4a": 4,
+    "q4b": 6,
+    "q5": 6,
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +64,9 @@ def test_rubric_loads_with_the_exam_points(machinery: tuple[LoadedExam, DirectRu
 
 
 @pytest.mark.slow  # the first text criteria encode their exemplars (~10 s on a busy machine)
-def test_model_answers_score_at_least_90_percent(machinery: tuple[LoadedExam, DirectRunner]) -> None:
+def test_model_answers_score_at_least_90_percent(
+    machinery: tuple[LoadedExam, DirectRunner],
+) -> None:
     loaded, runner = machinery
     sheet = {q.id: q.model_answer for q in loaded.exam.questions}
     result = grade(loaded, sheet, runner)
@@ -80,9 +92,12 @@ def test_example_sheet_scores_partly(machinery: tuple[LoadedExam, DirectRunner])
 
 
 def test_q1a_weights_only_and_a_wrong_ratio(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q1a",
-                  "Weights only: A has 100D + 100K + 10000, B has 100D + 100K + 2100, "
-                  "so A has more, about 4 times as many.")
+    q = _question(
+        machinery,
+        "q1a",
+        "Weights only: A has 100D + 100K + 10000, B has 100D + 100K + 2100, "
+        "so A has more, about 4 times as many.",
+    )
     assert _criterion(q, "count-a").score == 0.5 and _criterion(q, "count-b").score == 0.5
     assert _criterion(q, "which").score == 1
     assert _criterion(q, "how-much").score == 0
@@ -90,18 +105,24 @@ def test_q1a_weights_only_and_a_wrong_ratio(machinery: tuple[LoadedExam, DirectR
 
 
 def test_q1a_prose_numbers(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q1a",
-                  "The first network has ten thousand two hundred plus 100D plus 101K "
-                  "parameters, the second two thousand three hundred and twenty plus the same "
-                  "terms, so the first has seven thousand eight hundred eighty more.")
+    q = _question(
+        machinery,
+        "q1a",
+        "The first network has ten thousand two hundred plus 100D plus 101K "
+        "parameters, the second two thousand three hundred and twenty plus the same "
+        "terms, so the first has seven thousand eight hundred eighty more.",
+    )
     assert q.score == 4
 
 
 def test_q2b_missing_w1_is_a_recognised_mistake(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q2b",
-                  "E = 1/N sum_n (w1 ln(x_n + w2) - t_n)^2, "
-                  "dE/dw2 = 2/N sum_n (w1 ln(x_n + w2) - t_n) / (x_n + w2), "
-                  "w2 <- w2 - eta * dE/dw2")
+    q = _question(
+        machinery,
+        "q2b",
+        "E = 1/N sum_n (w1 ln(x_n + w2) - t_n)^2, "
+        "dE/dw2 = 2/N sum_n (w1 ln(x_n + w2) - t_n) / (x_n + w2), "
+        "w2 <- w2 - eta * dE/dw2",
+    )
     gradient = _criterion(q, "gradient")
     assert gradient.score == 0.5 and "w1" in gradient.feedback
     assert _criterion(q, "update-sign").score == 1.5
@@ -109,36 +130,52 @@ def test_q2b_missing_w1_is_a_recognised_mistake(machinery: tuple[LoadedExam, Dir
 
 
 def test_q2b_gradient_ascent_loses_the_sign(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q2b",
-                  "E = sum_n (w1 ln(x_n+w2) - t_n)^2, "
-                  "w2 <- w2 + eta * 2 sum_n (w1 ln(x_n+w2) - t_n) * w1/(x_n+w2)")
+    q = _question(
+        machinery,
+        "q2b",
+        "E = sum_n (w1 ln(x_n+w2) - t_n)^2, "
+        "w2 <- w2 + eta * 2 sum_n (w1 ln(x_n+w2) - t_n) * w1/(x_n+w2)",
+    )
     assert _criterion(q, "update-sign").score == 0
     assert _criterion(q, "gradient-full").score == 1
 
 
 def test_q5_gaussian_noise_gets_nothing(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q5",
-                  "With Gaussian noise the negative log-likelihood is 1/(2σ²) Σ (t_i − y)² + "
-                  "const, so we minimise the squared error.")
+    q = _question(
+        machinery,
+        "q5",
+        "With Gaussian noise the negative log-likelihood is 1/(2σ²) Σ (t_i − y)² + "
+        "const, so we minimise the squared error.",
+    )
     assert q.score == 0
 
 
 def test_q5_without_the_argument(machinery: tuple[LoadedExam, DirectRunner]) -> None:
-    q = _question(machinery, "q5",
-                  "L(w) = Π_i 1/(2b) exp(−|t_i − y(x_i,w)|/b), so ln L = −M ln(2b) − (1/b) "
-                  "Σ_i |t_i − y(x_i,w)|. Maximising it means minimising Σ_i |t_i − y(x_i,w)|.")
+    q = _question(
+        machinery,
+        "q5",
+        "L(w) = Π_i 1/(2b) exp(−|t_i − y(x_i,w)|/b), so ln L = −M ln(2b) − (1/b) "
+        "Σ_i |t_i − y(x_i,w)|. Maximising it means minimising Σ_i |t_i − y(x_i,w)|.",
+    )
     assert _criterion(q, "argument").score == 0
     assert q.score == 4
 
 
-def test_eval_exam_prints_the_contract_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                            machinery: tuple[LoadedExam, DirectRunner]) -> None:
+def test_eval_exam_prints_the_contract_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], machinery: tuple[LoadedExam, DirectRunner]
+) -> None:
     from grader.evaluation import exam_eval
 
     cases = tmp_path / "cases.jsonl"
-    rows = [{"id": "a", "qid": "q3b", "answer": "O(L^2 D): long sequences need a lot of memory.",
-             "gold": 1.0},
-            {"id": "b", "qid": "q3b", "answer": "It is fast.", "gold": 0.0}]
+    rows = [
+        {
+            "id": "a",
+            "qid": "q3b",
+            "answer": "O(L^2 D): long sequences need a lot of memory.",
+            "gold": 1.0,
+        },
+        {"id": "b", "qid": "q3b", "answer": "It is fast.", "gold": 0.0},
+    ]
     cases.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert exam_eval.main([str(RUBRIC), str(cases)]) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
