@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import unicodedata
@@ -24,7 +25,10 @@ from pydantic import Field, field_validator, model_validator
 from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 
+log = logging.getLogger(__name__)
+
 MAX_ANSWER_CHARS = 20_000  # beyond this an answer is cut (and sent to a human)
+MAX_SENTENCES = 64  # sentences of one answer that are read (see tm.sentences_of)
 MAX_WARM_ANSWERS = 50_000  # prepared answers kept between warm() and check()
 _TAG = re.compile(r"<[^>]{0,200}>")
 _MD = re.compile(r"[*_`#>|]{1,3}")
@@ -179,12 +183,12 @@ class TextChecker(BaseChecker[TextSpec]):
         text, cut = clean_answer(answer)
         (rep,) = tm.prepare(self.encoder, [text])
         flags = []
-        if cut:
-            flags.append("too_long")
-        if rep.empty:
-            pass
-        elif self._truncated(rep):
-            flags.append("exceeds_model_length")
+        if cut or len(rep.sentences) >= MAX_SENTENCES and len(tm.sentences_of(text, 65)) > 64:
+            flags.append("too_long")  # only the first part of the answer was read
+        if not rep.empty and self._truncated(rep):
+            flags.append("exceeds_model_length")  # a sentence is longer than the model's window
+        if flags:
+            log.warning("text answer flagged %s (%d chars)", ",".join(flags), len(answer))
         info = _Answer(rep, tuple(flags), _keyword_list(rep), _not_english(rep))
         with self._lock:
             self._answers[answer] = info

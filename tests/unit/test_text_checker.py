@@ -207,6 +207,17 @@ def test_huge_answer_is_cut_and_reviewed(checker: TextChecker) -> None:
     assert res.status == Status.NEEDS_REVIEW
 
 
+def test_many_sentences_flagged(checker: TextChecker) -> None:
+    res = checker.check(SPEC, " ".join(f"Point {i} is here." for i in range(100)))
+    assert "too_long" in res.details["flags"]
+
+
+def test_over_long_sentence_flagged(checker: TextChecker) -> None:
+    res = checker.check(SPEC, "the sigmoid is flat " * 100)
+    assert "exceeds_model_length" in res.details["flags"]
+    assert res.status == Status.NEEDS_REVIEW
+
+
 def test_other_language_goes_to_review(checker: TextChecker) -> None:
     res = checker.check(
         SPEC, "Сигмоида насыщается, потому что её производная становится очень малой."
