@@ -15,11 +15,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.process import (  # type: ignore[attr-defined]  # not in the stubs
+    AuthenticationString,
+)
 from typing import Any
 
 from grader.checks.base import CheckResult, CheckSpec, Status
@@ -88,13 +92,42 @@ def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu
             conn.send(_review("memory_limit"))
 
 
+@contextlib.contextmanager
+def _allow_children() -> Iterator[None]:
+    """A Celery prefork worker is a daemonic process, and multiprocessing refuses to start
+    children from one. Our children are daemonic themselves (they die with the worker) and
+    are killed on close, so lift the flag just for the start. Its auth key is billiard's
+    type, which the stdlib will not pickle for the fork server: swap in a stdlib one."""
+    config = getattr(mp.current_process(), "_config", None)
+    if not isinstance(config, dict):
+        yield
+        return
+    daemonic = bool(config.get("daemon"))
+    key = config.get("authkey")
+    # billiard's AuthenticationString cannot be pickled by the stdlib for the fork server
+    foreign_key = key is not None and type(key) is not AuthenticationString
+    if daemonic:
+        config["daemon"] = False
+    if foreign_key and key is not None:
+        config["authkey"] = AuthenticationString(bytes(key))
+    try:
+        yield
+    finally:
+        if daemonic:
+            config["daemon"] = True
+        if foreign_key:
+            config["authkey"] = key
+
+
 class _Worker:
     def __init__(self, ctx: Any, registry: CheckerRegistry, memory_mb: int, cpu_s: float) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
             target=_child_main, args=(child, registry, memory_mb, cpu_s), daemon=True
         )
-        self.proc.start()
+        self.proc.authkey = os.urandom(32)  # not the (possibly billiard) parent's key
+        with _allow_children():
+            self.proc.start()
         child.close()
 
     def kill(self) -> None:

@@ -97,3 +97,18 @@ def test_hostile_math_in_the_pool(runner: SandboxRunner) -> None:
         result = runner.run("math", spec, text)
         assert result.fraction == 0.0 and result.status in ("invalid", "needs_review")
     assert runner.run("math", spec, "1+x").fraction == 1.0
+
+
+def _grade_in_worker(answer: str) -> float:
+    registry = CheckerRegistry()
+    register_math_checkers(registry)
+    spec = MathSpec(expected="x^2", variables=["x"], find="whole")
+    with SandboxRunner(registry, processes=1) as runner:
+        return runner.run("math", spec, answer).fraction
+
+
+def test_pool_starts_inside_a_celery_prefork_worker() -> None:
+    """Celery's prefork children are daemonic billiard processes with billiard auth keys."""
+    billiard = pytest.importorskip("billiard")
+    with billiard.Pool(1) as pool:
+        assert pool.map(_grade_in_worker, ["x*x", "x+1"]) == [1.0, 0.0]
