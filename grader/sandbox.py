@@ -35,6 +35,26 @@ log = logging.getLogger(__name__)
 REVIEW_FEEDBACK = "This part could not be checked automatically; a grader will review it."
 
 
+def _forget_parents_forkserver() -> None:
+    """After a plain fork (Celery's prefork pool forking its workers), the child inherits a
+    handle on the parent's fork server, whose children it cannot wait for. Forget it, so
+    the child starts its own on first use."""
+    try:
+        from multiprocessing import forkserver
+    except ImportError:  # pragma: no cover - platform without fork server
+        return
+    server = getattr(forkserver, "_forkserver", None)
+    if server is not None and getattr(server, "_forkserver_pid", None) is not None:
+        server._forkserver_address = None
+        server._forkserver_alive_fd = None
+        server._forkserver_pid = None
+        server._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parents_forkserver)
+
+
 def _review(reason: str) -> CheckResult:
     return CheckResult(
         0.0,
