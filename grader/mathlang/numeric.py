@@ -23,6 +23,7 @@ from grader.mathlang.errors import EvalError
 Node = tuple[Any, ...]
 DATA_POINTS = 3  # indexed sums run over this many synthetic data points
 MAX_EXACT_EXP = 100_000
+MAX_EXACT_BITS = 600_000
 MAX_FACT = 170
 
 
@@ -240,6 +241,9 @@ class Evaluator:
         if self.mode == "exact":
             if not isinstance(e, Fraction) or e.denominator != 1 or abs(e) > MAX_EXACT_EXP:
                 raise NotExact
+            bits = abs(base.numerator).bit_length() + base.denominator.bit_length()
+            if bits * abs(e) > MAX_EXACT_BITS:
+                raise NotExact  # a huge rational power: gcds would take minutes; use floats
             if base == 0 and e < 0:
                 raise EvalError("division by zero")
             return base ** int(e)

@@ -152,3 +152,14 @@ def test_decimal_comma_only_when_allowed() -> None:
     assert same("0.5", "1/2")
     assert read("1,5", decimal_comma=True) == read("1.5")
     assert read("1,5")[0] == "list"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["(123456789/987654321)^50000", "(x-a)^59999", "(987654321/7)^40000 - (7/3)^40000"],
+)
+def test_big_rational_powers_stay_bounded(text: str) -> None:
+    start = time.perf_counter()
+    verdict = answer_test("AlgEquiv", text, "x", "")
+    assert verdict.result in ("fail", "invalid")
+    assert time.perf_counter() - start < 2.0
