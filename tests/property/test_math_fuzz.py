@@ -1,6 +1,6 @@
 """Fuzzing the math language: every input gives a verdict or a clear rejection, fast.
 
-10,500 generated inputs in total: random Unicode text (parse only), random printable
+11,500 generated inputs in total: random Unicode text (parse only), random printable
 ASCII math-ish text, and random grammar-valid expressions compared by an answer test.
 """
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from grader.checks.answertests import answer_test
 from grader.mathlang import MathError, read
 
-pytestmark = pytest.mark.slow  # ~15 s for 10,500 generated inputs
+pytestmark = pytest.mark.slow  # ~20 s for 11,500 generated inputs
 
 LIMIT_S = 2.0
 
@@ -87,5 +87,36 @@ def test_grammar_valid_expressions_parse_or_are_rejected(text: str) -> None:
 def test_answer_tests_always_give_a_verdict(a: str, b: str) -> None:
     start = time.perf_counter()
     verdict = answer_test("AlgEquiv", a, b, "")
+    assert verdict.result in ("pass", "fail", "invalid")
+    assert time.perf_counter() - start < LIMIT_S
+
+
+TESTS = [
+    "Extract",
+    "NumSigFigs",
+    "Units",
+    "Int",
+    "FacForm",
+    "PartFrac",
+    "EqualComAss",
+    "SubstEquiv",
+    "LowestTerms",
+    "CompSquare",
+    "SingleFrac",
+    "AddConst",
+]
+LATEXISH = st.text(alphabet="0123456789x+-*/^(){}[]$\\,. =boxedfracsqrtmkgN%", max_size=50)
+
+
+@fast(1000)
+@given(
+    st.sampled_from(TESTS),
+    LATEXISH | _grammar(),
+    LATEXISH | _grammar(),
+    st.sampled_from(["", "x", "3", "[3,2]", "0.1", "[x,NOCONST]"]),
+)
+def test_every_answer_test_gives_a_verdict(test: str, a: str, b: str, options: str) -> None:
+    start = time.perf_counter()
+    verdict = answer_test(test, a, b, options)
     assert verdict.result in ("pass", "fail", "invalid")
     assert time.perf_counter() - start < LIMIT_S
