@@ -242,6 +242,10 @@ class MathChecker(BaseChecker[MathSpec]):
                 return [node[2]]
             return []
         out = [node]
+        if node[0] == "chain" and all(op in ("=", "approx") for op in node[1]):
+            # P = (D+1)*100 + ... = 100D + 101K + 10200: every member is a candidate
+            out.extend(node[2][1:] if kind_of(comp.expected) == "expression" else [])
+            out.append(("eq", node[2][0], node[2][-1]))
         if kind in ("equation", "assignment") and kind_of(comp.expected) == "expression":
             out.append(node[2])
             # an update rule w <- w - eta*G also states the gradient G = (w - rhs)/eta

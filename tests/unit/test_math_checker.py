@@ -219,3 +219,12 @@ def test_rubric_with_math_criteria_loads_and_grades() -> None:
     bad = RUBRIC.replace('expected: "w2 - eta', 'expected: "w2 -* eta')
     with pytest.raises(Exception, match="not valid math"):
         load_exam(bad, registry)
+
+
+def test_every_member_of_an_equality_chain_counts() -> None:
+    spec = MathSpec(expected="100*D + 101*K + 2320", variables=["D", "K"])
+    answer = (
+        "$P_B = (D+1)\\cdot 100 + 101\\cdot 10 + 11\\cdot 10 + 11\\cdot 100 + 101\\cdot K"
+        " = 100D + 101K + 2320$"
+    )
+    assert MathChecker().check(spec, answer).fraction == 1.0
