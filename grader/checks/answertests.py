@@ -70,7 +70,10 @@ def parse_options(text: str | None) -> list[Node] | None:
 
 
 def is_constant(n: Node) -> bool:
-    return not free_symbols(n) and n[0] not in ("eq", "rel", "list", "chain", "assign", "text")
+    return not free_symbols(n) and n[0] not in _STRUCTURES
+
+
+_STRUCTURES = frozenset({"eq", "rel", "list", "chain", "logic", "assign", "text", "interval", "pm"})
 
 
 def kind_of(n: Node) -> str:
@@ -85,6 +88,8 @@ def kind_of(n: Node) -> str:
         return "list"
     if op == "text":
         return "text"
+    if op == "logic":
+        return "logic:" + str(n[1])
     return "expression"
 
 
@@ -133,6 +138,10 @@ def equiv_nodes(s: Node, t: Node, *, prefer_real: bool = False, positive: Any = 
         return all(
             equiv_nodes(a, b, prefer_real=prefer_real, positive=positive)
             for a, b in zip(s[2], t[2], strict=True)
+        )
+    if ks.startswith("logic:"):  # the same conditions in any order
+        return all(any(equiv_nodes(a, b) for b in t[2]) for a in s[2]) and all(
+            any(equiv_nodes(a, b) for a in s[2]) for b in t[2]
         )
     if ks == "text":
         return bool(s[1].replace(" ", "").lower() == t[1].replace(" ", "").lower())

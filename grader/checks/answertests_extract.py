@@ -74,6 +74,8 @@ def _expand(n: Node) -> Node:
         if all(o == "=" for o in ops) or "approx" in ops:
             cut = ops.index("approx") + 1 if "approx" in ops else len(items)
             return ("eq", items[0], items[cut - 1])
+    if op == "logic" and n[1] == "or":
+        return ("list", "{", tuple(_expand(x) for x in n[2]))
     if op == "rel" and n[1] == "in":
         return n[3]
     if op == "list":

@@ -77,9 +77,8 @@ def magnitude(node: Node) -> float:
         return max(magnitude(node[1]), magnitude(node[2]))
     if op == "rel":
         return max(magnitude(node[2]), magnitude(node[3]))
-    if op in ("list", "chain"):
-        items = node[2] if op == "list" else node[2]
-        return max((magnitude(x) for x in items), default=0.0)
+    if op in ("list", "chain", "logic"):
+        return max((magnitude(x) for x in node[2]), default=0.0)
     if op == "interval":
         return max(magnitude(node[2]), magnitude(node[3]))
     return 1.0
@@ -90,7 +89,7 @@ def check_size(node: Node) -> None:
         raise TooLarge("a number in the answer is too large to work with")
 
 
-_NOT_A_NUMBER = frozenset({"list", "chain", "eq", "assign", "rel", "pm", "interval"})
+_NOT_A_NUMBER = frozenset({"list", "chain", "logic", "eq", "assign", "rel", "pm", "interval"})
 
 
 def check_defined(node: Node) -> None:
@@ -111,7 +110,7 @@ def _const_value(n: Node) -> complex | None:
         _const_value(n[4])
         return None
     kids: list[Node] = []
-    if op in ("add", "mul", "list", "chain"):
+    if op in ("add", "mul", "list", "chain", "logic"):
         kids = list(n[1] if op in ("add", "mul") else n[2])
     elif op in ("neg", "pos", "inv", "fact"):
         kids = [n[1]]

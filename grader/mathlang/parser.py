@@ -43,15 +43,27 @@ class Parser(CommandParser):
         return result
 
     def statement(self) -> Node:
-        first = self.relation()
+        first = self.logic()
         if self.at(","):
             items = [first]
             while self.take(","):
                 if self.tok.kind == "end":
                     break
-                items.append(self.relation())
+                items.append(self.logic())
             return self.node("list", "", tuple(items))
         return first
+
+    def logic(self) -> Node:
+        """x > 1 and x < 3, x = 1 or x = 2: connectives between relations."""
+        first = self.relation()
+        t = self.tok
+        if not (t.kind == "name" and t.text in ("and", "or")):
+            return first
+        op, items = t.text, [first]
+        while self.tok.kind == "name" and self.tok.text == op:
+            self.i += 1
+            items.append(self.relation())
+        return self.node("logic", op, tuple(items))
 
     def relation(self) -> Node:
         items = [self.expr()]
@@ -121,6 +133,8 @@ class Parser(CommandParser):
 
     def starts_atom(self) -> bool:
         t = self.tok
+        if t.kind == "name" and t.text in ("and", "or"):
+            return False  # connectives between relations, not factors
         if t.kind in ("num", "name"):
             return True
         if t.kind == "cmd":
