@@ -148,13 +148,18 @@ class TextChecker(BaseChecker[TextSpec]):
 
     def _build(self, spec: TextSpec) -> tm.Reference:
         enc = self.encoder
+        examples = [(clean_answer(e.answer)[0], e.score) for e in spec.examples]
+        texts = [*spec.exemplars, *(m.text for m in spec.misconceptions), spec.question]
+        texts += [a for a, _ in examples]
+        wanted = list(dict.fromkeys(t for text in texts for t in tm.texts_to_encode(text)))
+        if wanted:
+            enc.encode(wanted, pin=True)  # one pass for all of the criterion's own texts
         exemplars = tuple(e for e in tm.prepare(enc, spec.exemplars, pin=True) if not e.empty)
         mis = tuple(tm.prepare(enc, [m.text for m in spec.misconceptions], pin=True))
         question = None
         if spec.question.strip():
             (question,) = tm.prepare(enc, [spec.question], pin=True)
         base = tm.Reference(exemplars, misconceptions=mis, question=question)
-        examples = [(clean_answer(e.answer)[0], e.score) for e in spec.examples]
         reps = tm.prepare(enc, [a for a, _ in examples], pin=True)
         keep = [i for i, r in enumerate(reps) if not r.empty]
         shots = tm.make_shots([reps[i] for i in keep], [examples[i][1] for i in keep], base)

@@ -249,3 +249,42 @@ def test_register() -> None:
     assert "text" in registry
     spec = registry.parse_spec("text", {"exemplars": ["x y z"], "hint": "h"})
     assert isinstance(spec, TextSpec)
+
+
+RUBRIC = """
+id: t
+title: T
+questions:
+  - id: q1
+    prompt: Why does the sigmoid saturate?
+    points: 2
+    criteria:
+      - id: flat
+        points: 2
+        check:
+          kind: text
+          description: the sigmoid is flat for large inputs, so gradients vanish
+          question: Why does the sigmoid saturate?
+          exemplars:
+            - For large inputs the sigmoid is flat, so its gradient is close to zero.
+          hint: Look at the slope far from zero.
+          examples:
+            - {answer: "It is flat for large inputs and the gradient vanishes.", score: 1.0}
+            - {answer: "Because it is a function.", score: 0.0}
+"""
+
+
+def test_grade_many_warms_once_through_the_rubric() -> None:
+    from grader.checks import simple_registry
+    from grader.exams import load_exam
+    from grader.grading import DirectRunner, grade_many
+
+    enc = FakeEncoder()
+    registry = simple_registry()
+    register_text_checkers(registry, enc)
+    loaded = load_exam(RUBRIC, registry)
+    sheets = [{"q1": GOOD}, {"q1": "It is a function."}, {"q1": GOOD}, {"q1": ""}]
+    results = grade_many(loaded, sheets, DirectRunner(registry))
+    assert results[0].score > results[1].score
+    assert results[3].questions[0].status == "unanswered"
+    assert sum(1 for n in enc.calls if n) <= 2  # exemplars+examples once, answers once
