@@ -60,9 +60,11 @@ def _row_error(err: IntakeError) -> RowError:
     return RowError(err.column or "(file)", err.message, None, err.source, err.row, err.column)
 
 
-def intake_limits(settings: Settings, max_bytes: int = UPLOAD_MAX_BYTES) -> IntakeLimits:
+def intake_limits(settings: Settings, max_bytes: int | None = None) -> IntakeLimits:
     # A cell may hold the longest answer a single submission may have, in UTF-8 bytes.
-    return IntakeLimits(max_bytes=max_bytes, max_cell_bytes=settings.max_answer_chars * 4)
+    return IntakeLimits(
+        max_bytes=max_bytes or UPLOAD_MAX_BYTES, max_cell_bytes=settings.max_answer_chars * 4
+    )
 
 
 def _require_author(actor: Actor) -> None:

@@ -370,3 +370,15 @@ def test_a_stale_dry_run_cannot_be_applied(client, tokens, runtime, demo_exam):
     assert client.post(f"/api/v1/regrades/{second['id']}/apply", headers=h).status_code == 200
     stale = client.post(f"/api/v1/regrades/{first['id']}/apply", headers=h)
     assert stale.status_code == 409 and "start a new one" in stale.get_json()["detail"]
+
+
+def test_oversized_uploads_are_refused(client, tokens, runtime, demo_exam, monkeypatch):
+    from grader.services import batches as service
+
+    monkeypatch.setattr(service, "UPLOAD_MAX_BYTES", 1000)
+    big = sheets_csv([(f"s{i}", "relu", "network A") for i in range(400)])
+    r = upload(client, tokens, big)
+    assert r.status_code == 422 and "larger than 1000 bytes" in r.get_json()["errors"][0]["message"]
+    huge = b"student_id,q1\n" + b"s1," + b"x" * (300 * 1024) + b"\n"
+    assert upload(client, tokens, huge).status_code == 413
+    assert _counts(runtime) == (0, 0)
