@@ -135,6 +135,36 @@ def strip_prose(text: str, variables: list[str]) -> str:
     return text
 
 
+_NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
+_QUANTITY = re.compile(
+    r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"
+)
+_UNIT_TAIL = re.compile(r"\s*[A-Za-zμΩ°][A-Za-z0-9]*(?:\s*[/*·^]\s*[A-Za-z0-9][A-Za-z0-9^]*)*")
+
+
+def _specificity(feedback: str) -> int:
+    if not feedback:
+        return 0
+    return (
+        2
+        if re.search(r"significant|decimal places|tolerance|expected units|compatible", feedback)
+        else 1
+    )
+
+
+def _quantities(answer: str, *, with_units: bool) -> list[str]:
+    """Numbers written in prose ("A has 7880 more parameters"), last first; with units if
+    the test needs them ("12.3 m/s")."""
+    out = []
+    for m in list(_QUANTITY.finditer(answer[:20_000]))[-20:]:
+        text = m.group(0)
+        if with_units:
+            tail = _UNIT_TAIL.match(answer, m.end())
+            text += tail.group(0) if tail else ""
+        out.append(text.strip())
+    return out[::-1]
+
+
 def _lhs_key(n: Node) -> str:
     if n[0] == "deriv":
         return f"d{_lhs_key(n[1])}/d{_lhs_key(n[2])}"
@@ -156,6 +186,7 @@ class _Compiled:
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
         factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
         self.factor_of = str(factor_of[1])
+        self.first_feedback = ""
         self.protected = free_symbols(self.expected) | set(self.reader.variables)
         for node in self.accepted:
             self.protected |= free_symbols(node)
@@ -192,7 +223,9 @@ class MathChecker(BaseChecker[MathSpec]):
         errors: list[str] = []
         readable: list[tuple[str, Node]] = []
         undecided = False
-        for text, parsed in comp.reader.snippets(answer, whole=spec.find == "whole"):
+        numeric = spec.test.startswith(_NUMERIC_TESTS) and spec.find != "whole"
+        extra = _quantities(answer, with_units=spec.test.startswith("Units")) if numeric else []
+        for text, parsed in comp.reader.snippets(answer, whole=spec.find == "whole", extra=extra):
             if isinstance(parsed, str):
                 errors.append(parsed)
                 continue
@@ -222,7 +255,9 @@ class MathChecker(BaseChecker[MathSpec]):
         self, spec: MathSpec, comp: _Compiled, readable: list[tuple[str, Node]], undecided: bool
     ) -> CheckResult:
         hint = ""
-        for _, sub in readable[:6] if spec.hints else []:
+        if spec.test != "AlgEquiv":
+            hint, comp.first_feedback = comp.first_feedback, ""
+        for _, sub in readable[:6] if spec.hints and spec.test == "AlgEquiv" else []:
             hint = self._hint(spec, comp, sub)
             if hint:
                 break
@@ -277,8 +312,14 @@ class MathChecker(BaseChecker[MathSpec]):
     def _judge(self, spec: MathSpec, comp: _Compiled, node: Node, text: str) -> CheckResult | None:
         evidence = text.strip()[:300]
         if spec.test != "AlgEquiv":
-            v = answer_test(spec.test, prepare(text), prepare(spec.expected), spec.options or "")
-            return CheckResult(1.0, evidence=evidence, feedback=v.feedback) if v.passed else None
+            # the found value as written (literals keep their digits for significant figures)
+            v = answer_test(spec.test, to_text(node), prepare(spec.expected), spec.options or "")
+            if v.passed:
+                return CheckResult(1.0, evidence=evidence, details={"read_as": to_text(node)})
+            # keep the most specific reason: "3 significant figures" beats "a number"
+            if v.feedback and _specificity(v.feedback) > _specificity(comp.first_feedback):
+                comp.first_feedback = v.feedback
+            return None
         for i, target in enumerate(comp.accepted):
             factor = self._matches(spec, comp, node, target)
             if factor is not None:

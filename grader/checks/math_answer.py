@@ -159,13 +159,16 @@ class AnswerReader:
                     defs[_label(lhs)] = rhs  # ∂E/∂w2 = G, later w2 ← w2 − η ∂E/∂w2
         return defs
 
-    def snippets(self, answer: str, whole: bool) -> Iterator[tuple[str, Node | str]]:
+    def snippets(
+        self, answer: str, whole: bool, extra: list[str] | None = None
+    ) -> Iterator[tuple[str, Node | str]]:
         """(text, raw node) for each readable candidate, or (text, error message); the
         caller substitutes definitions, then calls `finish`."""
         texts = (
             [answer]
             if whole
             else _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
+            + list(extra or [])
         )
         for text in texts:
             try:

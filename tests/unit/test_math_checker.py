@@ -228,3 +228,24 @@ def test_every_member_of_an_equality_chain_counts() -> None:
         " = 100D + 101K + 2320$"
     )
     assert MathChecker().check(spec, answer).fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "fraction", "needle"),
+    [
+        ("The speed is 12.3 m/s.", 1.0, ""),
+        ("v = 12.3 m/s", 1.0, ""),
+        ("v = 12.30 m/s", 0.0, "significant figures"),
+        ("v = 12.3 km/h", 0.0, ""),
+    ],
+)
+def test_numeric_criterion_in_free_text(answer: str, fraction: float, needle: str) -> None:
+    spec = MathSpec(expected="12.3*m/s", test="Units", options="3")
+    result = MathChecker().check(spec, answer)
+    assert result.fraction == fraction
+    assert needle in result.feedback
+
+
+def test_number_in_prose() -> None:
+    spec = MathSpec(expected="7880", test="NumAbsolute", options="0.5")
+    assert MathChecker().check(spec, "A has 7880 more parameters than B").fraction == 1.0
