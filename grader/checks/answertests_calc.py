@@ -95,10 +95,6 @@ def _nonzero_somewhere(n: Node, c: str) -> bool:
     return True
 
 
-def _constants(s: Node, t: Node, x: str, declared: set[str]) -> list[str]:
-    return sorted(free_symbols(s) - free_symbols(t) - {x} - declared)
-
-
 def _antidiff(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     x, _, _ = _first_var(opts, allow=set())
     if kind_of(s) != "expression" or kind_of(t) != "expression":
