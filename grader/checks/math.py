@@ -15,12 +15,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from grader.checks.answertests import (
-    TESTS,
     Verdict,
-    _load_tests,
     answer_test,
     equiv_nodes,
     kind_of,
+    known_tests,
 )
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.math_answer import AnswerReader, expand_definitions, prepare
@@ -86,11 +85,8 @@ class MathSpec(CheckSpec):
     @field_validator("test")
     @classmethod
     def _known_test(cls, value: str) -> str:
-        _load_tests()
-        from grader.checks.answertests import RAW_TESTS
-
-        if value not in TESTS and value not in RAW_TESTS:
-            raise ValueError(f"unknown answer test {value!r}")
+        if value not in known_tests():
+            raise ValueError(f"unknown answer test {value!r}; known: {', '.join(known_tests())}")
         return value
 
     @model_validator(mode="after")
