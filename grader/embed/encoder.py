@@ -217,7 +217,7 @@ def load_encoder(model_path: str | Path | None = None, **options: Any) -> Encode
     The model itself loads lazily on first use; calling this twice returns the same object.
     """
     path = Path(model_path) if model_path else default_model_path()
-    key = str(path.resolve())
+    key = f"{path.resolve()}|q={bool(options.get('quantize'))}"
     with _ENCODERS_LOCK:
         encoder = _ENCODERS.get(key)
         if encoder is None:

@@ -187,6 +187,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--shots", type=int, default=0, help="graded answers per question (k)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shot selection")
     parser.add_argument("--model", default=None, help="sentence-transformers model folder")
+    parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization")
     args = parser.parse_args(argv)
     if args.shots < 0:
         parser.error("--shots must be >= 0")
@@ -197,7 +198,10 @@ def main(argv: list[str]) -> int:
 
     started = time.monotonic()
     rows = read_rows(args.file)
-    encoder = load_encoder(args.model, cache_size=max(100_000, 4 * len(rows)))
+    options: dict[str, Any] = {"cache_size": max(100_000, 4 * len(rows))}
+    if args.quantize:
+        options["quantize"] = True
+    encoder = load_encoder(args.model, **options)
     scored = run(rows, encoder, args.shots, args.seed)
     by_source = report(scored, args.shots)
     overall = summarise(scored, "kshot", binary=False, fractions=True)
