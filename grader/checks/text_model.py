@@ -12,11 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from grader.checks.text_prepare import (
+    EncoderLike,
+    TextRep,
+    Vectors,
+    prepare,
+    sentences_of,
+    texts_to_encode,
+)
 from grader.checks.text_words import (
     NEGATIONS,
     STOPWORDS,
@@ -26,25 +33,20 @@ from grader.checks.text_words import (
     words,
 )
 
-Vectors = npt.NDArray[np.float32]
-
-__all__ = ["NEGATIONS", "STOPWORDS", "content_stems", "negated", "stem", "words"]
-
-
-@dataclass(frozen=True)
-class TextRep:
-    """A text prepared for scoring: whole vector, sentence vectors, content stems, negation."""
-
-    text: str
-    vec: Vectors  # (d,)
-    sentences: tuple[str, ...]
-    sent_vecs: Vectors  # (n, d)
-    stems: frozenset[str]
-    neg: tuple[bool, ...]  # per sentence
-
-    @property
-    def empty(self) -> bool:
-        return not self.sentences
+__all__ = [
+    "NEGATIONS",
+    "STOPWORDS",
+    "EncoderLike",
+    "TextRep",
+    "Vectors",
+    "content_stems",
+    "negated",
+    "prepare",
+    "sentences_of",
+    "stem",
+    "texts_to_encode",
+    "words",
+]
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,18 @@ def zero_shot(values: dict[str, float]) -> float:
     return min(1.0, max(0.0, raw))
 
 
+# The zero-shot score estimates the chance that an answer is fully right (fitted on 0/1
+# labels), so a complete answer lands near 0.6-0.75. Without graded examples the criterion's
+# credit is that score stretched linearly: on the 0-5 source full-credit answers average
+# ~0.73 and Pearson is unchanged (0.577 -> 0.586 on the development half).
+ZERO_STRETCH = (0.05, 0.75)
+
+
+def zero_shot_fraction(z: float) -> float:
+    lo, hi = ZERO_STRETCH
+    return min(1.0, max(0.0, (z - lo) / (hi - lo)))
+
+
 # Combination with graded examples: a logistic model over the shot features (global
 # constants fitted with soft labels on the development halves, questions held out by
 # grouped cross-validation to check they generalise).
@@ -301,7 +315,7 @@ def score(answer: TextRep, ref: Reference) -> tuple[float, Features, ShotFeature
     feats = features(answer, ref)
     z = _zero_or_prior(feats.values, ref.exemplars, ref.shots)
     if ref.shots is None or len(ref.shots.scores) == 0:
-        return z, feats, None
+        return (zero_shot_fraction(z) if ref.exemplars else z), feats, None
     sf = shot_features(answer, z, ref.shots)
     return with_shots(sf.values), feats, sf
 
@@ -347,54 +361,3 @@ def make_shots(reps: Sequence[TextRep], scores: Sequence[float], ref: Reference)
         bad_ref=Reference(bad, question=ref.question) if bad else None,
         aug_loo=aug_loo,
     )
-
-
-class EncoderLike(Protocol):
-    def encode(self, texts: Sequence[str], *, pin: bool = False) -> Vectors: ...
-
-
-def sentences_of(text: str, max_sentences: int = 64) -> list[str]:
-    from grader.embed.sentences import split_sentences
-
-    return split_sentences(text, max_sentences=max_sentences)
-
-
-def texts_to_encode(text: str) -> list[str]:
-    """Every text `prepare` will ask the encoder for (so a batch can encode them first)."""
-    return sentences_of(text)
-
-
-def _mean_direction(vecs: Vectors) -> Vectors:
-    # The whole answer is represented by the normalised mean of its sentence vectors: no
-    # second forward pass over the (longer, maybe truncated) whole text.
-    mean = vecs.mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return (mean / norm if norm > 0 else mean).astype(np.float32)
-
-
-def prepare(encoder: EncoderLike, texts: Sequence[str], *, pin: bool = False) -> list[TextRep]:
-    """TextReps of `texts`, encoding every distinct sentence once."""
-    split = [sentences_of(t) for t in texts]
-    wanted = [s for sents in split for s in sents]
-    vecs = encoder.encode(wanted, pin=pin) if wanted else None
-    out: list[TextRep] = []
-    pos = 0
-    for text, sents in zip(texts, split, strict=True):
-        if not sents:
-            empty = np.zeros((0, 0), np.float32)
-            out.append(TextRep(text, np.zeros(0, np.float32), (), empty, frozenset(), ()))
-            continue
-        assert vecs is not None
-        sv = vecs[pos : pos + len(sents)]
-        pos += len(sents)
-        out.append(
-            TextRep(
-                text,
-                _mean_direction(sv),
-                tuple(sents),
-                sv,
-                content_stems(" ".join(sents)),
-                tuple(negated(s) for s in sents),
-            )
-        )
-    return out
