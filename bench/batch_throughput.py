@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         assert status == 201, body
         exam = body["id"]
         started = time.monotonic()  # warm-up: the worker loads the model on its first task
-        warm = b"student_id,q1b\nwarmup,The sigmoid saturates for large inputs.\n"
+        # A whole sheet, so every checker (model, exemplars, math sandbox) is warm.
+        warm, _ = sheets_csv(1, args.seed + 1)
         status, body = svc.call(
             "POST", f"/api/v1/exams/{exam}/batches", raw=warm, headers={"Content-Type": "text/csv"}
         )
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         "sheets_per_second": round(args.sheets / wall_s, 2),
         "peak_rss_mb_worker": round(peak_proc, 1),
         "peak_rss_mb_worker_tree": round(peak_tree, 1),
+        # Other jobs on the machine slow every figure down; the load says how busy it was.
+        "load_avg_1m_end": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
         "wall_ok": completed and wall_s <= WALL_TARGET_S,
         "rss_ok": peak_proc <= RSS_TARGET_MB,
     }
