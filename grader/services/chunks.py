@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, update
 
+from grader.checks.base import CheckResult, CheckSpec
 from grader.config import Settings
 from grader.grading import CheckRunner, grade_many
 from grader.services.batches import CompletedHook, count_finished
@@ -29,6 +30,32 @@ from grader.store import Database
 from grader.store.models import Submission, new_id, utcnow
 
 log = logging.getLogger(__name__)
+
+
+class MemoRunner:
+    """Runs each (criterion, answer) once per chunk: identical answers (a number, a formula,
+    a copied sentence) get the verdict already computed for the first. Checkers are
+    deterministic functions of (spec, answer), so this changes no result. Specs come from one
+    `LoadedExam`, so the spec object's identity names the criterion."""
+
+    def __init__(self, runner: CheckRunner) -> None:
+        self.runner = runner
+        self.hits = 0
+        # The spec is kept with its result: a live object's id cannot be reused by another.
+        self._seen: dict[tuple[str, int, str], tuple[CheckSpec, CheckResult]] = {}
+
+    def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
+        key = (kind, id(spec), answer)
+        hit = self._seen.get(key)
+        if hit is not None and hit[0] is spec:
+            self.hits += 1
+            return hit[1]
+        result = self.runner.run(kind, spec, answer)
+        self._seen[key] = (spec, result)
+        return result
+
+    def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
+        self.runner.warm(kind, items)
 
 
 def claim_chunk(
@@ -148,9 +175,10 @@ def grade_chunk(
     for c in ready:
         by_exam.setdefault((c.exam_id, c.exam_version), []).append(c)
     pairs = []
+    memo = MemoRunner(runner)
     for (exam_id, version), group in by_exam.items():
         loaded = exams.get(db, exam_id, version)
-        results = grade_many(loaded, [c.answers for c in group], runner)
+        results = grade_many(loaded, [c.answers for c in group], memo)
         pairs += [(c, r) for c, r in zip(group, results, strict=True)]
     try:
         outcomes.update(

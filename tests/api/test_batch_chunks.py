@@ -83,3 +83,30 @@ def test_a_failing_store_falls_back_to_row_by_row(client, tokens, runtime, demo_
     with runtime.db.session() as s:
         batch = s.get(Batch, batch_id)
         assert (batch.done, batch.status) == (4, "completed")
+
+
+def test_identical_answers_are_checked_once_per_chunk(runtime):
+    from grader.exams import load_exam
+    from grader.grading import grade_many
+    from grader.services.chunks import MemoRunner
+    from tests.conftest import DEMO_RUBRIC
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def run(self, kind, spec, answer):
+            self.calls += 1
+            return self.inner.run(kind, spec, answer)
+
+        def warm(self, kind, items):
+            self.inner.warm(kind, items)
+
+    loaded = load_exam(DEMO_RUBRIC, runtime.registry)
+    sheets = [{"q1": "relu", "q2": "network A"}] * 5 + [{"q1": "tanh", "q2": "network A"}]
+    counting = Counting(runtime.runner)
+    memo = MemoRunner(counting)
+    memoised = grade_many(loaded, sheets, memo)
+    assert counting.calls == 1 + 1 + 2  # q1: relu, tanh; q2: two criteria, one answer
+    assert memo.hits == 14
+    assert memoised == grade_many(loaded, sheets, runtime.runner)
