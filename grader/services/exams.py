@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -99,6 +100,15 @@ def get_exam(
         }
 
 
+def current_versions(db: Database, limit: int) -> list[tuple[str, int]]:
+    """The newest version of the most recently created exams."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Exam.id, Exam.current_version).order_by(Exam.created_at.desc()).limit(limit)
+        )
+        return [(exam_id, version) for exam_id, version in rows]
+
+
 def may_read_exam(db: Database, actor: Actor, row: Exam) -> bool:
     if actor.role in ("admin", "student"):
         return True
@@ -143,6 +153,8 @@ class ExamCache:
     def __init__(self, registry: CheckerRegistry, maxsize: int = 64) -> None:
         self.registry = registry
         self.maxsize = maxsize
+        # Called once per version loaded (the worker prepares text exemplars there).
+        self.on_load: Callable[[LoadedExam], None] | None = None
         self._items: dict[tuple[str, int], LoadedExam] = {}
         self._lock = threading.Lock()
 
@@ -158,6 +170,8 @@ class ExamCache:
                 raise NotFound(f"exam {exam_id!r} has no version {version}")
             definition = ver.definition
         loaded = load_exam_json(definition, self.registry)
+        if self.on_load is not None:
+            self.on_load(loaded)
         with self._lock:
             if len(self._items) >= self.maxsize:
                 self._items.pop(next(iter(self._items)))

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.checks import simple_registry
+from grader.checks.base import CheckSpec
 from grader.checks.registry import CheckerRegistry
 from grader.config import Settings
+from grader.exams.loader import LoadedExam
 from grader.grading import CheckRunner, DirectRunner
-from grader.services.exams import ExamCache
+from grader.services.exams import ExamCache, current_versions
 from grader.store import Database
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,35 @@ class Runtime:
         settings.ensure_data_dir()
         db = Database(settings.database_url)
         registry, encoder = build_registry(settings)
-        return cls(settings, db, registry, ExamCache(registry), encoder)
+        runtime = cls(settings, db, registry, ExamCache(registry), encoder)
+        runtime.exams.on_load = runtime.prepare_exam
+        return runtime
+
+    def warm(self, recent_exams: int = 20) -> None:
+        """Do the slow first-use work now (sandbox processes, the embedding model, the
+        exemplars of the exams in use), so the first student after a worker starts gets
+        feedback as fast as the others."""
+        start = getattr(self.runner, "start", None)
+        if callable(start):
+            start()
+        if self.encoder is not None:
+            self.encoder.encode(["warm up"])
+        for exam_id, version in current_versions(self.db, recent_exams):
+            self.prepare_exam(self.exams.get(self.db, exam_id, version))
+
+    def prepare_exam(self, loaded: LoadedExam) -> None:
+        """Let in-process batch checkers prepare each criterion (text: encode its exemplars
+        once per exam version). Sandboxed checkers prepare nothing worth keeping."""
+        by_kind: dict[str, list[tuple[CheckSpec, str]]] = {}
+        for question in loaded.exam.questions:
+            for criterion in question.criteria:
+                checker = self.registry.get(criterion.kind)
+                if hasattr(checker, "warm") and not getattr(type(checker), "sandboxed", False):
+                    by_kind.setdefault(criterion.kind, []).append(
+                        (loaded.spec(question.id, criterion.id), "")
+                    )
+        for kind, items in by_kind.items():
+            self.runner.warm(kind, items)
 
     @property
     def runner(self) -> CheckRunner:
