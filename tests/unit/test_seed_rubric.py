@@ -182,3 +182,37 @@ def test_eval_exam_prints_the_contract_line(
     assert {"n", "mae", "spearman", "within_0_25", "flagged", "by_qid"} <= set(last)
     assert last["n"] == 2 and last["within_0_25"] == 1.0
     assert set(last["by_qid"]["q3b"]) >= {"n", "mae", "within_0_25", "flagged"}
+
+
+def test_q1a_unsimplified_counts_with_biases(machinery: tuple[LoadedExam, DirectRunner]) -> None:
+    q = _question(
+        machinery,
+        "q1a",
+        "$P_A = 100(D+1) + 101 \\cdot 100 + 101K$, "
+        "$P_B = 100(D+1) + 101 \\cdot 10 + 11 \\cdot 10 + 11 \\cdot 100 + 101K$; "
+        "the first network has more.",
+    )
+    assert _criterion(q, "count-a").score == 1 and _criterion(q, "count-b").score == 1
+
+
+def test_q4a_swapped_terms_get_no_term_credit(machinery: tuple[LoadedExam, DirectRunner]) -> None:
+    q = _question(
+        machinery,
+        "q4a",
+        "The KL divergence term measures the reconstruction error of the decoder, and the "
+        "expectation term regularises the encoder towards a Gaussian.",
+    )
+    assert _criterion(q, "kl").score == 0 and _criterion(q, "reconstruction").score == 0
+    assert q.score <= 0.25 * 4
+
+
+def test_q3c_rnns_are_better_is_not_a_comparison(
+    machinery: tuple[LoadedExam, DirectRunner],
+) -> None:
+    q = _question(
+        machinery,
+        "q3c",
+        "RNNs are better than transformers because they have memory; RNNs are also parallel "
+        "and transformers forget the context.",
+    )
+    assert _criterion(q, "parallel").score == 0 and _criterion(q, "long-range").score == 0
