@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 20_000  # beyond this an answer is cut (and sent to a human)
 MAX_SENTENCES = 64  # sentences of one answer that are read (see tm.sentences_of)
 MAX_WARM_ANSWERS = 50_000  # prepared answers kept between warm() and check()
-_TAG = re.compile(r"<[^>]{0,200}>")
-_MD = re.compile(r"[*_`#>|]{1,3}")
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")  # HTML tags, not "a < b > c"
+_MD = re.compile(r"[*`#|]{1,3}|(?m:^[ \t]*>+)")  # markdown marks and quote markers
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 MET, PARTIAL = 0.75, 0.35  # fraction bands for the feedback wording

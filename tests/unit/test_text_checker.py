@@ -288,3 +288,13 @@ def test_grade_many_warms_once_through_the_rubric() -> None:
     assert results[0].score > results[1].score
     assert results[3].questions[0].status == "unanswered"
     assert sum(1 for n in enc.calls if n) <= 2  # exemplars+examples once, answers once
+
+
+def test_clean_answer_keeps_comparisons_and_drops_markup() -> None:
+    from grader.checks.text import clean_answer
+
+    text, cut = clean_answer("<p>The <b>sigmoid</b></p> is flat; a < b and c > d\n> quoted **x**")
+    assert "<p>" not in text and "**" not in text
+    assert "a < b and c > d" in text and "quoted" in text and not cut
+    assert clean_answer("\ud800 ok")[0].endswith("ok")
+    assert clean_answer("x" * 30_000)[1]
