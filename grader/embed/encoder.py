@@ -138,7 +138,8 @@ class Encoder:
             return False
         if len(text) > MAX_TEXT_CHARS:
             return True
-        ids = self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._lock:  # a fast tokenizer must not be used by two threads at once
+            ids = self.model.tokenizer(text, add_special_tokens=False)["input_ids"]
         return len(ids) > limit
 
     # -- encoding ----------------------------------------------------------------------------
