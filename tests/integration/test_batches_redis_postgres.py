@@ -134,6 +134,10 @@ def test_review_overrides_and_regrade_on_postgres(
         ),
     )
     assert r.status_code == 201, r.get_json()
+    trail = it_client.get(
+        f"/api/v1/submissions/{target['submission_id']}/overrides", headers=h
+    ).get_json()
+    assert [o["reason"] for o in trail["items"]] == ["partly"] and trail["auto_score"] is not None
     group = [by_student["s005"]["submission_id"], by_student["s006"]["submission_id"]]
     r = it_client.post(
         "/api/v1/exams/demo/overrides",
