@@ -169,7 +169,7 @@ def report(rows: list[Row], shots: int) -> dict[str, Any]:
         mixed = src == "ALL"
         figs = {key: summarise(group, key, binary=binary, fractions=mixed) for key, _ in cols}
         cells = "  ".join(
-            f"{_fmt(figs[key]['pearson']):>16}  {_fmt(figs[key].get('macro_f1')):>14}"
+            f"{_fmt(figs[key].get('pearson')):>16}  {_fmt(figs[key].get('macro_f1')):>14}"
             for key, _ in cols
         )
         print(f"{src:<12} {len(group):>5}  {cells}")

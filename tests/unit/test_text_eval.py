@@ -130,3 +130,8 @@ def test_metrics() -> None:
         np.array([0.0, 1.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0, 0.0])
     ) == pytest.approx(0.7333, abs=1e-3)
     assert pearson(g, np.ones(4)) == 0.0
+
+
+def test_more_shots_than_answers(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert text_eval.main([str(data_file), "--shots", "50"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == 0
