@@ -14,7 +14,8 @@ by a per-sheet hook.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -41,6 +42,7 @@ class MemoRunner:
     def __init__(self, runner: CheckRunner) -> None:
         self.runner = runner
         self.hits = 0
+        self.seconds: defaultdict[str, float] = defaultdict(float)  # per checker kind
         # The spec is kept with its result: a live object's id cannot be reused by another.
         self._seen: dict[tuple[str, int, str], tuple[CheckSpec, CheckResult]] = {}
 
@@ -50,12 +52,16 @@ class MemoRunner:
         if hit is not None and hit[0] is spec:
             self.hits += 1
             return hit[1]
+        started = time.perf_counter()
         result = self.runner.run(kind, spec, answer)
+        self.seconds[kind] += time.perf_counter() - started
         self._seen[key] = (spec, result)
         return result
 
     def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
+        started = time.perf_counter()
         self.runner.warm(kind, items)
+        self.seconds[kind] += time.perf_counter() - started
 
 
 def claim_chunk(
@@ -159,7 +165,9 @@ def grade_chunk(
 
     `hooks` run per stored row in the storing transaction (webhook outbox rows). `batch_hook`
     is the per-row batch counter used only on the slow path (a row stored on its own)."""
+    started = time.perf_counter()
     claims, batch_of = claim_chunk(db, settings, submission_ids)
+    claimed_at = time.perf_counter()
     outcomes = {sid: "skipped" for sid in submission_ids}
     slow_hooks = [*hooks, *([batch_hook] if batch_hook else [])]
     ready: list[Claim] = []
@@ -180,6 +188,7 @@ def grade_chunk(
         loaded = exams.get(db, exam_id, version)
         results = grade_many(loaded, [c.answers for c in group], memo)
         pairs += [(c, r) for c, r in zip(group, results, strict=True)]
+    graded_at = time.perf_counter()
     try:
         outcomes.update(
             _store_all(db, [(c, r.to_dict()) for c, r in pairs], batch_of, hooks, on_completed)
@@ -189,4 +198,16 @@ def grade_chunk(
         for c, result in pairs:
             stored = store_result(db, c, result, slow_hooks)
             outcomes[c.submission_id] = "graded" if stored else "skipped"
+    by_kind = ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(memo.seconds.items(), key=lambda kv: -kv[1])
+    )
+    log.info(
+        "chunk of %d: claim %.2f s, grade %.2f s (%s; %d repeated answers), store %.2f s",
+        len(submission_ids),
+        claimed_at - started,
+        graded_at - claimed_at,
+        by_kind,
+        memo.hits,
+        time.perf_counter() - graded_at,
+    )
     return outcomes
