@@ -35,7 +35,8 @@ _MD = re.compile(r"[*`#|]{1,3}|(?m:^[ \t]*>+)")  # markdown marks and quote mark
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 MET, PARTIAL = 0.75, 0.35  # fraction bands for the feedback wording
-MISCONCEPTION_MATCH = 0.7  # cosine at which a misconception exemplar counts as stated
+MISCONCEPTION_MATCH = 0.6  # cosine at which a misconception exemplar counts as stated...
+MISCONCEPTION_MARGIN = 0.05  # ...if that sentence is this much nearer to it than to exemplars
 
 
 class Misconception(CheckSpec):
@@ -260,10 +261,17 @@ class TextChecker(BaseChecker[TextSpec]):
             flags.append("language")
         mis_fb = ""
         mis_idx = feats.misconception
-        if mis_idx >= 0 and v["mis"] + v["best"] >= MISCONCEPTION_MATCH:
+        if (
+            mis_idx >= 0
+            and v["mis_sim"] >= MISCONCEPTION_MATCH
+            and v["mis"] >= MISCONCEPTION_MARGIN
+        ):
             m = spec.misconceptions[mis_idx]
             fraction *= 1.0 - m.penalty
-            mis_fb = m.feedback or f"This is a common misconception: “{m.text}”."
+            said = rep.sentences[feats.misconception_sentence]
+            mis_fb = f"You wrote: “{_quote(said)}”. " + (
+                m.feedback or f"This is a common misconception: “{m.text}”."
+            )
             flags.append("misconception")
         missing = [
             c.label or c.any_of[0]

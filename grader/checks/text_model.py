@@ -125,6 +125,7 @@ class Features:
     evidence: int  # index of the answer sentence that matched an exemplar best (-1: none)
     exemplar: int  # index of the best exemplar
     misconception: int  # index of the matched misconception (-1: none)
+    misconception_sentence: int = -1  # the answer sentence that states it
 
 
 def features(answer: TextRep, ref: Reference) -> Features:
@@ -152,17 +153,22 @@ def features(answer: TextRep, ref: Reference) -> Features:
     tok_prec = len(novel & ref.target_union) / len(novel) if novel else 0.0
     q_sim = float(ref.question.vec @ answer.vec) if ref.question and not answer.empty else 0.0
     q_only = 1.0 - len(novel) / len(answer.stems) if answer.stems else 1.0
-    mis, mis_idx = 0.0, -1
+    mis, mis_sim, mis_idx, mis_sent = 0.0, 0.0, -1, -1
     if ref.mis_vecs is not None and not answer.empty:
-        msims = np.max(ref.mis_vecs @ answer.sent_vecs.T, axis=1)
-        mis_idx = int(np.argmax(msims))
-        # A misconception counts only when it matches better than any exemplar does.
-        mis = max(0.0, float(msims[mis_idx]) - best)
-        if mis <= 0.0:
-            mis_idx = -1
+        msims = ref.mis_vecs @ answer.sent_vecs.T  # (misconceptions, answer sentences)
+        # Per answer sentence: how much closer it is to a misconception than to any exemplar.
+        # A correct sentence on the same topic resembles a misconception too; only a sentence
+        # that is nearer to the wrong statement than to every right one counts.
+        ex_best = (ref.sent_mat @ answer.sent_vecs.T).max(axis=0) if ref.exemplars else 0.0
+        margin = msims - ex_best
+        m, k = np.unravel_index(int(np.argmax(margin)), margin.shape)
+        mis, mis_sim = max(0.0, float(margin[m, k])), float(msims[m, k])
+        if mis > 0.0:
+            mis_idx, mis_sent = int(m), int(k)
     q_ref = ref.q_ref
     target_len = len(ref.exemplars[best_ex].stems) if ref.exemplars else 0
     values = {
+        "mis_sim": mis_sim,
         "rel": whole - q_ref,
         "len_ratio": min(2.0, len(answer.stems) / target_len) / 2.0 if target_len else 0.0,
         "whole": whole,
@@ -177,7 +183,7 @@ def features(answer: TextRep, ref: Reference) -> Features:
         "neg_mismatch": neg_mismatch,
         "mis": mis,
     }
-    return Features(values, evidence, best_ex, mis_idx)
+    return Features(values, evidence, best_ex, mis_idx, mis_sent)
 
 
 # Global constants of the zero-shot model, fitted on the development halves (see

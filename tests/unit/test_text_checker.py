@@ -128,7 +128,13 @@ def test_misconception_costs_credit_and_explains(checker: TextChecker) -> None:
     res = checker.check(SPEC, "Sigmoid saturates because it has too many trainable parameters.")
     assert "misconception" in res.details["flags"]
     assert "no trainable parameters" in res.feedback
+    assert "You wrote:" in res.feedback
     assert res.fraction < 0.35
+
+
+def test_correct_answer_is_not_taken_for_the_misconception(checker: TextChecker) -> None:
+    res = checker.check(SPEC, GOOD + " Sigmoid has no trainable parameters at all.")
+    assert "misconception" not in res.details["flags"]
 
 
 def test_required_concepts() -> None:
