@@ -161,6 +161,9 @@ def features(answer: TextRep, ref: Reference) -> Features:
         # that is nearer to the wrong statement than to every right one counts.
         ex_best = (ref.sent_mat @ answer.sent_vecs.T).max(axis=0) if ref.exemplars else 0.0
         margin = msims - ex_best
+        # "X is not true" denies misconception X rather than stating it.
+        mneg = np.array([any(m.neg) for m in ref.misconceptions])[:, None]
+        margin = np.where(mneg == np.array(answer.neg)[None, :], margin, -1.0)
         m, k = np.unravel_index(int(np.argmax(margin)), margin.shape)
         mis, mis_sim = max(0.0, float(margin[m, k])), float(msims[m, k])
         if mis > 0.0:
