@@ -36,7 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 
 MET, PARTIAL = 0.75, 0.35  # fraction bands for the feedback wording
 MISCONCEPTION_MATCH = 0.6  # cosine at which a misconception exemplar counts as stated...
-MISCONCEPTION_MARGIN = 0.05  # ...if that sentence is this much nearer to it than to exemplars
+MISCONCEPTION_MARGIN = 0.1  # ...if that sentence is this much nearer to it than to exemplars
 
 
 class Misconception(CheckSpec):
