@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -111,9 +112,11 @@ class Encoder:
         model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
         model.eval()
         if self.quantize:
-            model = torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            with warnings.catch_warnings():  # torch's deprecation notice, once per process
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
         log.info("loaded sentence encoder %s (%d threads)", self.model_path, self.threads)
         return model
 
