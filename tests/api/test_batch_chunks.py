@@ -110,3 +110,69 @@ def test_identical_answers_are_checked_once_per_chunk(runtime):
     assert counting.calls == 1 + 1 + 2  # q1: relu, tanh; q2: two criteria, one answer
     assert memo.hits == 14
     assert memoised == grade_many(loaded, sheets, runtime.runner)
+
+
+def test_sandboxed_criteria_run_side_by_side_with_the_same_verdicts():
+    import threading
+    import time
+    from typing import ClassVar
+
+    from grader.checks import simple_registry
+    from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+    from grader.exams import load_exam
+    from grader.grading import DirectRunner, grade_many
+    from grader.services.chunks import MemoRunner
+
+    class SlowSpec(CheckSpec):
+        want: str
+
+    class Slow(BaseChecker[SlowSpec]):
+        kind: ClassVar[str] = "slow"
+        spec_model: ClassVar[type[CheckSpec]] = SlowSpec
+        sandboxed = True
+
+        def check(self, spec, answer):
+            time.sleep(0.02)
+            return CheckResult(1.0 if spec.want in answer else 0.0)
+
+    class PoolLike(DirectRunner):
+        processes = 2
+
+        def __init__(self, registry):
+            super().__init__(registry)
+            self.running = self.most = self.calls = 0
+            self.lock = threading.Lock()
+
+        def run(self, kind, spec, answer):
+            with self.lock:
+                self.running += 1
+                self.calls += 1
+                self.most = max(self.most, self.running)
+            try:
+                return super().run(kind, spec, answer)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    registry = simple_registry()
+    registry.register(Slow())
+    rubric = """
+id: slow
+title: t
+questions:
+  - id: q
+    points: 2
+    criteria:
+      - {id: a, points: 1, check: {kind: slow, want: x}}
+      - {id: b, points: 1, check: {kind: exact, accept: [x]}}
+"""
+    loaded = load_exam(rubric, registry)
+    sheets = [{"q": f"x{i % 6}"} for i in range(12)] + [{"q": " "}, {}]
+    runner = PoolLike(registry)
+    memo = MemoRunner(runner)
+    memo.prefetch(loaded, sheets)
+    assert runner.most == 2 and runner.calls == 6  # six distinct answers, two at a time
+    results = grade_many(loaded, sheets, memo)
+    assert runner.calls == 6 + 6  # grading ran only the in-process `exact` criterion
+    assert memo.hits == 12  # the second copy of each answer, for both criteria
+    assert results == grade_many(loaded, sheets, DirectRunner(registry))
