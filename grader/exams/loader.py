@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from grader.checks.base import CheckSpec
 from grader.checks.registry import CheckerRegistry, UnknownChecker
-from grader.exams.schema import Exam
+from grader.exams.schema import Criterion, Exam
 
 MAX_RUBRIC_BYTES = 2_000_000
 
@@ -135,12 +135,14 @@ def validate_exam(
         for ci, criterion in enumerate(question.criteria):
             base: tuple[str | int, ...] = ("questions", qi, "criteria", ci, "check")
             try:
-                specs[(question.id, criterion.id)] = registry.parse_spec(
-                    criterion.kind, criterion.spec_fields
-                )
+                fields = _with_examples(registry, criterion)
+                specs[(question.id, criterion.id)] = registry.parse_spec(criterion.kind, fields)
             except UnknownChecker as exc:
                 loc = (*base, "kind")
                 errors.append(RubricError(loc, str(exc.args[0]), _line_of(node, loc)))
+            except _NoExamples as exc:
+                loc = ("questions", qi, "criteria", ci, "examples")
+                errors.append(RubricError(loc, str(exc), _line_of(node, loc)))
             except ValidationError as exc:
                 for err in exc.errors():
                     loc = (*base, *err["loc"])
@@ -149,6 +151,22 @@ def validate_exam(
     if errors:
         raise RubricInvalid(errors)
     return LoadedExam(exam, specs)
+
+
+def _with_examples(registry: CheckerRegistry, criterion: Criterion) -> dict[str, Any]:
+    """A criterion's graded `examples:` go to checkers that calibrate on them (text)."""
+    fields = criterion.spec_fields
+    if not criterion.examples:
+        return fields
+    if "examples" not in registry.get(criterion.kind).spec_model.model_fields:
+        raise _NoExamples(f"checker {criterion.kind!r} does not use graded examples")
+    if "examples" not in fields:
+        fields["examples"] = [e.model_dump() for e in criterion.examples]
+    return fields
+
+
+class _NoExamples(ValueError):
+    pass
 
 
 def dumps_json(exam: Exam) -> str:

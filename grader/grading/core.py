@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 # Below this confidence a criterion's verdict is sent to a human.
 REVIEW_CONFIDENCE = 0.5
+# A question goes to a human when its unsure criteria could move its score by at least this
+# share of its points, or when any criterion could not be checked at all (timeout, error).
+REVIEW_SHARE = 0.25
 
 
 class CheckRunner(Protocol):
@@ -113,16 +116,28 @@ class SubmissionResult:
 
 
 def _feedback(criterion: Criterion, result: CheckResult) -> str:
+    """The instructor's text for the outcome, then what the checker found (a named mistake,
+    a missing concept), so neither hides the other."""
     texts = criterion.feedback
     if result.status == Status.NEEDS_REVIEW:
         return result.feedback or "A grader will review this part."
     if result.fraction >= 1.0:
-        chosen = texts.met or result.feedback or "Correct."
+        parts = [texts.met or result.feedback or "Correct."]
     elif result.fraction > 0.0:
-        chosen = result.feedback or texts.partial or texts.missed or "Partly correct."
+        parts = [texts.partial or texts.missed, result.feedback]
     else:
-        chosen = result.feedback or texts.missed or "Not met."
-    return chosen
+        parts = [texts.missed, result.feedback]
+    unique = [p.strip() for p in dict.fromkeys(parts) if p and p.strip()]
+    if not unique:
+        return "Partly correct." if result.fraction > 0 else "Not met."
+    return " ".join(unique)
+
+
+def _question_needs_review(question: Question, criteria: list[CriterionResult]) -> bool:
+    unsure = [c for c in criteria if c.needs_review]
+    if any(c.confidence <= 0.0 for c in unsure):
+        return True  # could not be checked at all
+    return sum(c.max_score for c in unsure) >= REVIEW_SHARE * question.points - 1e-9
 
 
 def _criterion_result(criterion: Criterion, result: CheckResult) -> CriterionResult:
@@ -171,7 +186,7 @@ def grade_question(
         score=_combine(question, criteria),
         max_score=question.points,
         status="answered",
-        needs_review=any(c.needs_review for c in criteria),
+        needs_review=_question_needs_review(question, criteria),
         criteria=criteria,
     )
 

@@ -79,3 +79,44 @@ questions:
       - {id: half, points: 1, check: {kind: exact, accept: ["41"]}}
 """
     assert load_exam(text, simple_registry()).exam.questions[0].combine == "max"
+
+
+def test_criterion_examples_reach_checkers_that_use_them() -> None:
+    from typing import ClassVar
+
+    from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+    from grader.exams.schema import GradedExample
+
+    class CalibratedSpec(CheckSpec):
+        examples: list[GradedExample] = []
+
+    class Calibrated(BaseChecker[CalibratedSpec]):
+        kind: ClassVar[str] = "calibrated"
+        spec_model: ClassVar[type[CheckSpec]] = CalibratedSpec
+
+        def check(self, spec: CalibratedSpec, answer: str) -> CheckResult:
+            return CheckResult(1.0)
+
+    registry = simple_registry()
+    registry.register(Calibrated())
+    text = """
+id: cal
+title: Calibrated
+questions:
+  - id: q
+    points: 2
+    criteria:
+      - id: c
+        points: 1
+        check: {kind: calibrated}
+        examples: [{answer: "good", score: 1}, {answer: "bad", score: 0}]
+      - id: d
+        points: 1
+        check: {kind: exact, accept: ["x"]}
+"""
+    loaded = load_exam(text, registry)
+    assert [e.score for e in loaded.spec("q", "c").examples] == [1, 0]  # type: ignore[attr-defined]
+    broken = text.replace('check: {kind: exact, accept: ["x"]}',
+                          'check: {kind: exact, accept: ["x"]}\n        examples: [{answer: a, score: 1}]')
+    with pytest.raises(RubricInvalid, match="does not use graded examples"):
+        load_exam(broken, registry)
