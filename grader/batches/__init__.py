@@ -1,8 +1,9 @@
 """The instructor workflow: batch intake, offline grading, exports, statistics, review, regrading.
 
-Everything in this package is pure (no Flask, Celery or database): the services in
-`grader.services` call it with plain data. Heavy modules (matplotlib in `report`, the process
-pool in `offline`) are imported only by the modules that need them, never here.
+Everything in this package is free of Flask, Celery and the database: the services in
+`grader.services` call it with plain data. `offline` grades files with a local process pool and
+`cli` talks to a running service over HTTP; heavy modules (matplotlib in `report`) are imported
+only by the modules that need them, never here.
 """
 
 from grader.batches.intake import (
