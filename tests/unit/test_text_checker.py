@@ -304,3 +304,16 @@ def test_clean_answer_keeps_comparisons_and_drops_markup() -> None:
     assert "a < b and c > d" in text and "quoted" in text and not cut
     assert clean_answer("\ud800 ok")[0].endswith("ok")
     assert clean_answer("x" * 30_000)[1]
+
+
+def test_criterion_level_examples_reach_the_spec() -> None:
+    from grader.checks import simple_registry
+    from grader.exams import load_exam
+
+    registry = simple_registry()
+    register_text_checkers(registry, FakeEncoder())
+    rubric = RUBRIC.replace("          examples:\n", "        examples:\n").replace(
+        "            - {answer", "          - {answer"
+    )
+    spec = load_exam(rubric, registry).spec("q1", "flat")
+    assert isinstance(spec, TextSpec) and len(spec.examples) == 2
