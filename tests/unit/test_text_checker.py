@@ -315,5 +315,7 @@ def test_criterion_level_examples_reach_the_spec() -> None:
     rubric = RUBRIC.replace("          examples:\n", "        examples:\n").replace(
         "            - {answer", "          - {answer"
     )
-    spec = load_exam(rubric, registry).spec("q1", "flat")
+    loaded = load_exam(rubric, registry)
+    assert len(loaded.exam.questions[0].criteria[0].examples) == 2  # given beside `check:`
+    spec = loaded.spec("q1", "flat")
     assert isinstance(spec, TextSpec) and len(spec.examples) == 2
