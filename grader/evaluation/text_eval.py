@@ -4,9 +4,12 @@ Protocol (k-shot): for every question (`qid`) the K answers with the smallest
 blake2b(seed + id) are the question's graded examples; they calibrate the scorer and are NOT
 scored. All other answers of the question are scored, and every column of the table (k-shot,
 zero-shot, naive baseline) is measured on that same set. With K = 0 every answer is scored.
-Rows without a `reference` are scored from the K shots alone (zero-shot: 0 features, so the
-prediction falls back to the shots' mean). The naive baseline is one cosine between the whole
-answer and the best reference, min-max mapped to the score range.
+Rows without a `reference` are scored from the K shots alone (nearest-neighbour vote and the
+shots' mean; with no shots either, the middle of the scale). The naive baseline is one cosine
+between the whole answer and the best reference (both encoded whole), min-max mapped to the
+score range per source. Options: --seed (shot draw), --model PATH, --quantize (int8).
+The `ALL` row and the top-level figures compare fractions (score / max_score), since a file
+may mix 0-5 and 0/1 sources.
 
 Prints a table per source and, as its last line, one JSON object with the headline figures.
 """
