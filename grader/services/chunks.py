@@ -18,9 +18,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-
-from sqlalchemy import and_, or_, update
 
 from grader.checks.base import CheckResult, CheckSpec
 from grader.config import Settings
@@ -28,9 +25,15 @@ from grader.exams import LoadedExam
 from grader.grading import CheckRunner, grade_many
 from grader.services.batches import CompletedHook, count_finished
 from grader.services.exams import ExamCache
-from grader.services.grading import Claim, FinalHook, mark_failed, store_result
+from grader.services.grading import (
+    Claim,
+    FinalHook,
+    claim_many,
+    mark_failed,
+    store_in_session,
+    store_result,
+)
 from grader.store import Database
-from grader.store.models import Submission, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -104,44 +107,6 @@ class MemoRunner:
             self.seconds[kind] += share
 
 
-def claim_chunk(
-    db: Database, settings: Settings, submission_ids: Sequence[str]
-) -> tuple[list[Claim], dict[str, str | None]]:
-    """Claim every claimable row of the chunk at once; (claims, batch id per claimed row)."""
-    now = utcnow()
-    token = new_id()
-    lease = timedelta(seconds=settings.task_time_limit + 10)
-    claimable = or_(
-        Submission.status == "queued",
-        and_(Submission.status == "grading", Submission.lease_until < now),
-    )
-    with db.session() as session:
-        rows = session.execute(
-            update(Submission)
-            .where(Submission.id.in_(list(submission_ids)), claimable)
-            .values(
-                status="grading",
-                claim_token=token,
-                lease_until=now + lease,
-                deliveries=Submission.deliveries + 1,
-                updated_at=now,
-            )
-            .returning(
-                Submission.id,
-                Submission.exam_id,
-                Submission.exam_version,
-                Submission.answers,
-                Submission.deliveries,
-                Submission.batch_id,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
-    claims = [Claim(r[0], token, r[1], r[2], dict(r[3]), r[4]) for r in rows]
-    order = {sid: i for i, sid in enumerate(submission_ids)}
-    claims.sort(key=lambda c: order.get(c.submission_id, 0))
-    return claims, {r[0]: r[5] for r in rows}
-
-
 def _store_all(
     db: Database,
     pairs: Sequence[tuple[Claim, dict[str, object]]],
@@ -149,40 +114,14 @@ def _store_all(
     hooks: Sequence[FinalHook],
     on_completed: CompletedHook | None,
 ) -> dict[str, str]:
-    now = utcnow()
     outcomes: dict[str, str] = {}
     finished: Counter[str] = Counter()
     with db.session() as session:
         for claim_, result in pairs:
-            done = session.execute(
-                update(Submission)
-                .where(
-                    Submission.id == claim_.submission_id,
-                    Submission.status == "grading",
-                    Submission.claim_token == claim_.token,
-                )
-                .values(
-                    status="graded",
-                    result=result,
-                    score=result["score"],
-                    max_score=result["max_score"],
-                    needs_review=result["needs_review"],
-                    graded_at=now,
-                    updated_at=now,
-                    lease_until=None,
-                    error=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(done, "rowcount", 0) != 1:
+            if not store_in_session(session, claim_, result, hooks):
                 outcomes[claim_.submission_id] = "skipped"  # another delivery won
                 continue
             outcomes[claim_.submission_id] = "graded"
-            if hooks:
-                row = session.get(Submission, claim_.submission_id, populate_existing=True)
-                assert row is not None
-                for hook in hooks:
-                    hook(session, row)
             batch_id = batch_of.get(claim_.submission_id)
             if batch_id:
                 finished[batch_id] += 1
@@ -206,7 +145,7 @@ def grade_chunk(
     `hooks` run per stored row in the storing transaction (webhook outbox rows). `batch_hook`
     is the per-row batch counter used only on the slow path (a row stored on its own)."""
     started = time.perf_counter()
-    claims, batch_of = claim_chunk(db, settings, submission_ids)
+    claims, batch_of = claim_many(db, settings, submission_ids)
     claimed_at = time.perf_counter()
     outcomes = {sid: "skipped" for sid in submission_ids}
     slow_hooks = [*hooks, *([batch_hook] if batch_hook else [])]

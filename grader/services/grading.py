@@ -41,19 +41,22 @@ class Claim:
     deliveries: int
 
 
-def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
+def claim_many(
+    db: Database, settings: Settings, submission_ids: Sequence[str]
+) -> tuple[list[Claim], dict[str, str | None]]:
+    """Claim every claimable row among `submission_ids` in one UPDATE ... RETURNING;
+    returns (claims in the given order, batch id per claimed row)."""
     now = utcnow()
     token = new_id()
-    # The hard time limit kills a task by then; the margin covers clock skew between hosts.
     lease = timedelta(seconds=settings.task_time_limit + 10)
+    claimable = or_(
+        Submission.status == "queued",
+        and_(Submission.status == "grading", Submission.lease_until < now),
+    )
     with db.session() as session:
-        claimable = or_(
-            Submission.status == "queued",
-            and_(Submission.status == "grading", Submission.lease_until < now),
-        )
-        result = session.execute(
+        rows = session.execute(
             update(Submission)
-            .where(Submission.id == submission_id, claimable)
+            .where(Submission.id.in_(list(submission_ids)), claimable)
             .values(
                 status="grading",
                 claim_token=token,
@@ -61,47 +64,68 @@ def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
                 deliveries=Submission.deliveries + 1,
                 updated_at=now,
             )
+            .returning(
+                Submission.id,
+                Submission.exam_id,
+                Submission.exam_version,
+                Submission.answers,
+                Submission.deliveries,
+                Submission.batch_id,
+            )
             .execution_options(synchronize_session=False)
+        ).all()
+    claims = [Claim(r[0], token, r[1], r[2], dict(r[3]), r[4]) for r in rows]
+    order = {sid: i for i, sid in enumerate(submission_ids)}
+    claims.sort(key=lambda c: order.get(c.submission_id, 0))
+    return claims, {r[0]: r[5] for r in rows}
+
+
+def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
+    claims, _ = claim_many(db, settings, [submission_id])
+    return claims[0] if claims else None
+
+
+def store_in_session(
+    session: Session,
+    claim_: Claim,
+    result: dict[str, Any],
+    hooks: Sequence[FinalHook] = (),
+) -> bool:
+    """Store a grade (as its JSON dict) inside the caller's transaction if this claim is still
+    current; False if another delivery won."""
+    now = utcnow()
+    done = session.execute(
+        update(Submission)
+        .where(
+            Submission.id == claim_.submission_id,
+            Submission.status == "grading",
+            Submission.claim_token == claim_.token,
         )
-        if getattr(result, "rowcount", 0) != 1:
-            return None
-        row = session.get(Submission, submission_id, populate_existing=True)
-        assert row is not None
-        return Claim(
-            row.id, token, row.exam_id, row.exam_version, dict(row.answers), row.deliveries
+        .values(
+            status="graded",
+            result=result,
+            score=result["score"],
+            max_score=result["max_score"],
+            needs_review=result["needs_review"],
+            graded_at=now,
+            updated_at=now,
+            lease_until=None,
+            error=None,
         )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        return False
+    _run_hooks(session, claim_.submission_id, hooks)
+    return True
 
 
 def store_result(
     db: Database, claim_: Claim, result: SubmissionResult, hooks: Sequence[FinalHook] = ()
 ) -> bool:
     """Store the grade if this claim is still current; False if another delivery won."""
-    now = utcnow()
     with db.session() as session:
-        done = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == claim_.submission_id,
-                Submission.status == "grading",
-                Submission.claim_token == claim_.token,
-            )
-            .values(
-                status="graded",
-                result=result.to_dict(),
-                score=result.score,
-                max_score=result.max_score,
-                needs_review=result.needs_review,
-                graded_at=now,
-                updated_at=now,
-                lease_until=None,
-                error=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(done, "rowcount", 0) != 1:
-            return False
-        _run_hooks(session, claim_.submission_id, hooks)
-    return True
+        return store_in_session(session, claim_, result.to_dict(), hooks)
 
 
 def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()) -> bool:
