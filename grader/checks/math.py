@@ -21,15 +21,15 @@ from grader.checks.answertests import (
     kind_of,
     known_tests,
 )
+from grader.checks.answertests import _difference as difference
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.math_answer import AnswerReader, expand_definitions, prepare
+from grader.checks.math_answer import AnswerReader, expand_definitions, prepare, strip_prose
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
-from grader.mathlang.lexer import GREEK_NAMES
-from grader.mathlang.parser import FUNCS
+from grader.mathlang.fingerprint import Fingerprinter, Vector, maybe_equal, maybe_ratio
 from grader.mathlang.unparse import to_text
 
 __all__ = [
@@ -45,11 +45,6 @@ __all__ = [
 Node = tuple[Any, ...]
 MAX_ANSWER = 100_000
 _RATES = ("eta", "alpha", "lr", "mu", "gamma")
-_OPS = frozenset("=+-*/^·×−<←")
-_TRAILING_CLAUSE = re.compile(
-    r"\s(?:for|where|with|when|if|which|since|because|and|so|as|per|over)\s", re.I
-)
-_PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf", "mean"} | GREEK_NAMES
 
 
 class Mistake(CheckSpec):
@@ -107,30 +102,6 @@ class MathSpec(CheckSpec):
         return self
 
 
-def strip_prose(text: str, variables: list[str]) -> str:
-    """Drop leading/trailing words ('the gradient is ...', '... for each n')."""
-    keep = _PROSE_KEEP | {v.replace("_", "") for v in variables} | set(variables)
-    words = text.split()
-
-    def prose(w: str) -> bool:
-        core = w.strip(",.:;!?")
-        return core.isalpha() and len(core) >= 2 and core not in keep and core.lower() not in keep
-
-    def operator_next_to(i: int) -> bool:
-        return 0 <= i < len(words) and (words[i][:1] in _OPS or words[i][-1:] in _OPS)
-
-    # a word next to an operator is part of the formula: "grad = ...", "... + lr * grad"
-    while words and prose(words[0]) and not operator_next_to(1):
-        words.pop(0)
-    while words and prose(words[-1]) and not operator_next_to(len(words) - 2):
-        words.pop()
-    text = " ".join(words).strip(" :,.")
-    tail = _TRAILING_CLAUSE.search(text)
-    if tail and any(c in _OPS for c in text[: tail.start()]):
-        text = text[: tail.start()].strip(" :,.")  # "... for all n", "... where x > 0"
-    return text
-
-
 _NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
 _QUANTITY = re.compile(
     r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"
@@ -170,7 +141,7 @@ def _lhs_key(n: Node) -> str:
 
 
 class _Compiled:
-    """A spec's parsed expressions, cached per spec content."""
+    """A spec's parsed expressions and their value fingerprints, cached per spec content."""
 
     def __init__(self, spec: MathSpec) -> None:
         self.reader = AnswerReader(spec.variables, spec.aliases, decimal_comma=spec.decimal_comma)
@@ -186,6 +157,41 @@ class _Compiled:
         self.protected = free_symbols(self.expected) | set(self.reader.variables)
         for node in self.accepted:
             self.protected |= free_symbols(node)
+        # every comparison _judge may make, in its order: (target, outcome, factor text)
+        self.table: list[tuple[Node, int | Mistake, str]] = []
+        for i, target in enumerate(self.accepted):
+            self.table.extend((n, i, t) for n, t in self._variants(spec, target))
+        for mnode, m in self.mistakes:
+            self.table.extend((n, m, t) for n, t in self._variants(spec, mnode))
+        self.fp = Fingerprinter([_fp_node(n) for n in self.accepted], spec.positive)
+        self.table_fp = [self.fp.vector(_fp_node(n)) for n, _, _ in self.table]
+        self.neg_expected = ("neg", self.expected)
+        self.neg_fp = self.fp.vector(_fp_node(self.neg_expected))
+
+    def _variants(self, spec: MathSpec, target: Node) -> list[tuple[Node, str]]:
+        out: list[tuple[Node, str]] = [(target, "")]
+        for f, text in zip(self.factors, spec.accept_factors, strict=True):
+            if spec.factor_of:
+                # the factor scales one symbol (the learning rate in w - eta*G): in an
+                # update rule only the gradient's constant convention may differ
+                sym = self.factor_of
+                out.append((substitute(target, {sym: ("mul", (f, ("sym", sym)))}), text))
+            else:
+                out.append((("mul", (f, target)), text))
+        return out
+
+
+def _fp_node(n: Node) -> Node:
+    """What equiv_nodes evaluates: an expression itself, an equation as lhs - rhs."""
+    return difference(n) if kind_of(n) == "equation" else n
+
+
+def _may_match(kind: str, a: Vector, b: Vector) -> bool:
+    if kind == "expression":
+        return maybe_equal(a, b)
+    if kind == "equation":
+        return maybe_ratio(a, b)
+    return True  # lists, inequalities...: the full check decides
 
 
 class MathChecker(BaseChecker[MathSpec]):
@@ -195,8 +201,14 @@ class MathChecker(BaseChecker[MathSpec]):
 
     def __init__(self) -> None:
         self._cache: dict[str, _Compiled] = {}
+        self._by_id: dict[int, tuple[MathSpec, _Compiled]] = {}
+        # a candidate's fingerprint, reused by every comparison and hint of the same node
+        self._memo: dict[Node, tuple[_Compiled, Vector]] = {}
 
     def _compiled(self, spec: MathSpec) -> _Compiled:
+        same = self._by_id.get(id(spec))
+        if same is not None and same[0] is spec:  # specs are not mutated after validation
+            return same[1]
         # keyed by content: in a sandbox child every call brings a fresh (unpickled) spec
         key = spec.model_dump_json()
         hit = self._cache.get(key)
@@ -204,6 +216,9 @@ class MathChecker(BaseChecker[MathSpec]):
             if len(self._cache) > 256:
                 self._cache.clear()
             hit = self._cache[key] = _Compiled(spec)
+        if len(self._by_id) > 256:
+            self._by_id.clear()
+        self._by_id[id(spec)] = (spec, hit)  # holding the spec keeps its id from reuse
         return hit
 
     def check(self, spec: MathSpec, answer: str) -> CheckResult:
@@ -290,20 +305,16 @@ class MathChecker(BaseChecker[MathSpec]):
     def _equiv(self, spec: MathSpec, a: Node, b: Node) -> bool:
         return equiv_nodes(a, b, prefer_real=True, positive=spec.positive)
 
-    def _matches(self, spec: MathSpec, comp: _Compiled, node: Node, target: Node) -> str | None:
-        if self._equiv(spec, node, target):
-            return ""
-        for f, text in zip(comp.factors, spec.accept_factors, strict=True):
-            if spec.factor_of:
-                # the factor scales one symbol (the learning rate in w - eta*G): in an
-                # update rule only the gradient's constant convention may differ
-                sym = comp.factor_of
-                scaled = substitute(target, {sym: ("mul", (f, ("sym", sym)))})
-            else:
-                scaled = ("mul", (f, target))
-            if self._equiv(spec, node, scaled):
-                return text
-        return None
+    def _fingerprint(self, comp: _Compiled, node: Node) -> tuple[str, Vector]:
+        kind = kind_of(node)
+        memo = self._memo
+        hit = memo.get(node)
+        if hit is None or hit[0] is not comp:
+            vec = comp.fp.vector(_fp_node(node)) if kind in ("expression", "equation") else ()
+            if len(memo) > 512:
+                memo.clear()
+            hit = memo[node] = (comp, vec)
+        return kind, hit[1]
 
     def _judge(self, spec: MathSpec, comp: _Compiled, node: Node, text: str) -> CheckResult | None:
         evidence = text.strip()[:300]
@@ -316,24 +327,31 @@ class MathChecker(BaseChecker[MathSpec]):
             if v.feedback and _specificity(v.feedback) > _specificity(comp.first_feedback):
                 comp.first_feedback = v.feedback
             return None
-        for i, target in enumerate(comp.accepted):
-            factor = self._matches(spec, comp, node, target)
-            if factor is not None:
-                details = {
-                    "matched": "expected" if i == 0 else f"alternatives[{i - 1}]",
-                    "read_as": to_text(node),
-                }
-                if factor:
-                    details["factor"] = factor
-                return CheckResult(1.0, evidence=evidence, details=details)
-        for mnode, m in comp.mistakes:
-            if self._matches(spec, comp, node, mnode) is not None:
+        kind, vec = self._fingerprint(comp, node)
+        for (target, outcome, factor), tvec in zip(comp.table, comp.table_fp, strict=True):
+            # the vectors rule out most comparisons; the full check confirms the rest
+            if kind_of(target) != kind or (vec and not _may_match(kind, vec, tvec)):
+                continue
+            if not self._equiv(spec, node, target):
+                continue
+            if isinstance(outcome, Mistake):
                 return CheckResult(
-                    m.credit,
-                    feedback=m.feedback,
+                    outcome.credit,
+                    feedback=outcome.feedback,
                     evidence=evidence,
-                    details={"matched": "mistake", "mistake": m.expected, "read_as": to_text(node)},
+                    details={
+                        "matched": "mistake",
+                        "mistake": outcome.expected,
+                        "read_as": to_text(node),
+                    },
                 )
+            details = {
+                "matched": "expected" if outcome == 0 else f"alternatives[{outcome - 1}]",
+                "read_as": to_text(node),
+            }
+            if factor:
+                details["factor"] = factor
+            return CheckResult(1.0, evidence=evidence, details=details)
         return None
 
     def _hint(self, spec: MathSpec, comp: _Compiled, node: Node) -> str:
@@ -341,9 +359,10 @@ class MathChecker(BaseChecker[MathSpec]):
         try:
             if kind_of(node) != "expression" or kind_of(comp.expected) != "expression":
                 return ""
-            if self._equiv(spec, node, ("neg", comp.expected)):
+            _, vec = self._fingerprint(comp, node)
+            if maybe_equal(vec, comp.neg_fp) and self._equiv(spec, node, comp.neg_expected):
                 return "Check the sign of your answer."
-            if compare_values(
+            if maybe_ratio(vec, comp.table_fp[0]) and compare_values(
                 node,
                 comp.expected,
                 relation=constant_ratio,

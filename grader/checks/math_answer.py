@@ -17,7 +17,9 @@ from typing import Any
 from grader.mathlang import MathError, read
 from grader.mathlang.calculus import free_symbols, rename, substitute
 from grader.mathlang.extract import candidates
+from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.numeric import DATA_POINTS
+from grader.mathlang.parser import FUNCS
 
 Node = tuple[Any, ...]
 MAX_CANDIDATES = 40
@@ -25,6 +27,11 @@ _DERIV = re.compile(r"(?<![A-Za-z])[d∂]\s*([A-Za-z]\w*)\s*/\s*[d∂]\s*([A-Za-
 _CODE_PREFIX = re.compile(r"\b(?:np|numpy|math|torch|tf|jnp)\.")
 _COMMENT = re.compile(r"#[^\n]*")
 _KEYWORD_LEAD = re.compile(r"^\s*(?:return|yield|print)\b\s*")
+_OPS = frozenset("=+-*/^·×−<←")
+_TRAILING_CLAUSE = re.compile(
+    r"\s(?:for|where|with|when|if|which|since|because|and|so|as|per|over)\s", re.I
+)
+_PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf", "mean"} | GREEK_NAMES
 
 
 def prepare(text: str) -> str:
@@ -215,10 +222,32 @@ def _canon(name: str) -> str:
 
 
 def _with_stripped(texts: list[str], variables: list[str]) -> list[str]:
-    from grader.checks.math import strip_prose
-
     out: list[str] = []
     for c in texts:
         stripped = strip_prose(prepare(c), variables)
         out.extend([stripped, c] if stripped and stripped != c else [c])
     return out
+
+
+def strip_prose(text: str, variables: list[str]) -> str:
+    """Drop leading/trailing words ('the gradient is ...', '... for each n')."""
+    keep = _PROSE_KEEP | {v.replace("_", "") for v in variables} | set(variables)
+    words = text.split()
+
+    def prose(w: str) -> bool:
+        core = w.strip(",.:;!?")
+        return core.isalpha() and len(core) >= 2 and core not in keep and core.lower() not in keep
+
+    def operator_next_to(i: int) -> bool:
+        return 0 <= i < len(words) and (words[i][:1] in _OPS or words[i][-1:] in _OPS)
+
+    # a word next to an operator is part of the formula: "grad = ...", "... + lr * grad"
+    while words and prose(words[0]) and not operator_next_to(1):
+        words.pop(0)
+    while words and prose(words[-1]) and not operator_next_to(len(words) - 2):
+        words.pop()
+    text = " ".join(words).strip(" :,.")
+    tail = _TRAILING_CLAUSE.search(text)
+    if tail and any(c in _OPS for c in text[: tail.start()]):
+        text = text[: tail.start()].strip(" :,.")  # "... for all n", "... where x > 0"
+    return text
