@@ -25,11 +25,14 @@ def main() -> int:
     parser.add_argument("--answers", default=str(ROOT / "examples" / "seed_answers.json"))
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--database", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--env", action="append", default=[], metavar="GRADER_X=V",
+                        help="extra settings for the service, e.g. GRADER_EMBED_QUANTIZE=1")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
 
     rubric = Path(args.rubric).read_text()
     sheet = json.loads(Path(args.answers).read_text())
-    with running_service(args.broker, args.database) as svc:
+    with running_service(args.broker, args.database, **extra) as svc:
         status, body = svc.call("POST", "/api/v1/exams", raw=rubric.encode(),
                                 headers={"Content-Type": "application/yaml"})
         if status != 201:
@@ -60,6 +63,7 @@ def main() -> int:
         "not_graded": not_graded,
         "worker_rss_mb": round(worker_rss, 1),
         "broker": args.broker.split("://")[0],
+        "settings": extra,
     }
     print(json.dumps(result))
     return 0

@@ -38,7 +38,11 @@ def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
         except ImportError:  # pragma: no cover
             log.warning("text checkers unavailable")
         else:
-            encoder = load_encoder(settings.model_path or None)
+            encoder = load_encoder(
+                settings.model_path or None,
+                quantize=settings.embed_quantize,
+                threads=settings.embed_threads or None,
+            )
             register_text_checkers(registry, encoder)
     return registry, encoder
 
