@@ -110,7 +110,7 @@ class Encoder:
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
         model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
-        model.eval()
+        model.eval()  # safe: torch inference mode, nothing is evaluated from text
         if self.quantize:
             with warnings.catch_warnings():  # torch's deprecation notice, once per process
                 warnings.simplefilter("ignore")
