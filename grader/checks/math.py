@@ -58,6 +58,11 @@ class MathSpec(CheckSpec):
     test: str = "AlgEquiv"
     options: str | None = None
     variables: list[str] = Field(default_factory=list)
+    functions: list[str] = Field(
+        default_factory=list,
+        description="Unknown functions, e.g. [y] for y(x_i, w): compared as the same opaque "
+        "function on both sides.",
+    )
     positive: list[str] = Field(default_factory=list, description="Symbols known to be > 0.")
     aliases: dict[str, str] = Field(
         default_factory=dict, description="Other names students use, e.g. {lr: eta}."
@@ -86,7 +91,7 @@ class MathSpec(CheckSpec):
 
     @model_validator(mode="after")
     def _parsable(self) -> MathSpec:
-        reader = AnswerReader(self.variables, self.aliases)
+        reader = AnswerReader(self.variables, self.aliases, functions=self.functions)
         for label, text in (
             [("expected", self.expected)]
             + [(f"alternatives[{i}]", a) for i, a in enumerate(self.alternatives)]
@@ -144,7 +149,12 @@ class _Compiled:
     """A spec's parsed expressions and their value fingerprints, cached per spec content."""
 
     def __init__(self, spec: MathSpec) -> None:
-        self.reader = AnswerReader(spec.variables, spec.aliases, decimal_comma=spec.decimal_comma)
+        self.reader = AnswerReader(
+            spec.variables,
+            spec.aliases,
+            decimal_comma=spec.decimal_comma,
+            functions=spec.functions,
+        )
         parse = self.reader.parse
         self.expected = parse(spec.expected)
         self.accepted = [self.expected] + [parse(a) for a in spec.alternatives]

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.mathlang import MathError, read
 from grader.mathlang.calculus import free_symbols, rename, substitute
-from grader.mathlang.extract import candidates
+from grader.mathlang.extract import candidates, formula_runs
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.numeric import DATA_POINTS
 from grader.mathlang.parser import FUNCS
@@ -61,12 +61,15 @@ class AnswerReader:
         aliases: Mapping[str, str],
         *,
         decimal_comma: bool = False,
+        functions: Collection[str] = (),
     ) -> None:
         self.aliases = dict(aliases)
+        self.functions = tuple(functions)
         self.variables = list(variables) + [a for a in self.aliases if a not in variables]
         self.bases = indexed_bases(variables)
         self.decimal_comma = decimal_comma
         names = {v.replace("_", "") for v in variables} | set(variables)
+        self.keep = frozenset(_PROSE_KEEP | names | set(self.functions) | {"ln"})
         self.count = next((c for c in ("N", "M", "n_samples") if c in names), None)
 
     def parse(self, text: str) -> Node:
@@ -74,7 +77,12 @@ class AnswerReader:
 
     def parse_raw(self, text: str) -> Node:
         """Read the text and apply the aliases (lr -> eta)."""
-        node = read(prepare(text), variables=self.variables, decimal_comma=self.decimal_comma)
+        node = read(
+            prepare(text),
+            variables=self.variables,
+            decimal_comma=self.decimal_comma,
+            functions=self.functions,
+        )
         if self.aliases:
             node = rename(node, {_canon(k): _canon(v) for k, v in self.aliases.items()})
         return node
@@ -171,12 +179,12 @@ class AnswerReader:
     ) -> Iterator[tuple[str, Node | str]]:
         """(text, raw node) for each readable candidate, or (text, error message); the
         caller substitutes definitions, then calls `finish`."""
-        texts = (
-            [answer]
-            if whole
-            else _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
-            + list(extra or [])
-        )
+        texts = [answer]
+        if not whole:
+            texts = _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
+            # formulas inside prose ("A has 100D+101K+10200 parameters"), tried last
+            texts += [r for r in formula_runs(answer, self.keep) if r not in texts]
+            texts += list(extra or [])
         for text in texts:
             try:
                 yield text, self.parse_raw(text)

@@ -27,9 +27,16 @@ __all__ = [
 ]
 
 
-def read(text: str, *, variables: Collection[str] = (), decimal_comma: bool = False) -> Node:
-    """Parse and validate: size limits, no constant division by zero, no ∞−∞."""
-    node: Any = parse(text, variables=variables, decimal_comma=decimal_comma)
+def read(
+    text: str,
+    *,
+    variables: Collection[str] = (),
+    decimal_comma: bool = False,
+    functions: Collection[str] = (),
+) -> Node:
+    """Parse and validate: size limits, no constant division by zero, no ∞−∞. Names in
+    `functions` are unknown functions: y(x_i, w) is a call, not y times a tuple."""
+    node: Any = parse(text, variables=variables, decimal_comma=decimal_comma, functions=functions)
     check_size(node)
     check_defined(node)
     return node

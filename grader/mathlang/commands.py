@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader.mathlang.errors import MathSyntaxError, TooLarge
+from grader.mathlang.indexes import bind_index, free_indexes
 from grader.mathlang.lexer import GREEK_NAMES, Token, tokenize
 from grader.mathlang.names import CONSTS, FORBIDDEN, FUNCS, canonical_name, literal, split_name
 
@@ -26,6 +27,7 @@ class CommandParser:
         variables: Collection[str] = (),
         decimal_comma: bool = False,
         functions_from_names: bool = True,
+        functions: Collection[str] = (),
     ) -> None:
         self.toks = tokenize(text, decimal_comma=decimal_comma)
         self.i = 0
@@ -34,6 +36,7 @@ class CommandParser:
         self.abs_depth = 0
         self.variables = {canonical_name(v) for v in variables}
         self.functions_from_names = functions_from_names
+        self.functions = frozenset(canonical_name(f) for f in functions)
         self.bound: list[str] = []
 
     # -- token helpers -------------------------------------------------------------------
@@ -130,7 +133,7 @@ class CommandParser:
         if raw in self.bound:
             return self.node("sym", raw)
         canon = canonical_name(raw)
-        if canon in self.variables or raw in self.variables:
+        if canon in self.variables or raw in self.variables or canon in self.functions:
             return self.node("sym", canon)
         if raw in CONSTS and raw not in self.variables:
             return self.node("const", CONSTS[raw])
@@ -154,6 +157,9 @@ class CommandParser:
             return self.function(node[1])
         # f(x) is an unknown function in raw (STACK) mode; with declared variables, a
         # name before a bracket multiplies: w1(x+w2) means w1*(x+w2)
+        if node[0] == "sym" and self.at("(") and node[1] in self.functions:
+            self.i += 1  # a declared unknown function: y(x_i, w)
+            return self.node("call", "f:" + node[1], self.arglist())
         if node[0] == "sym" and self.at("(") and node[1] in ("mean", "average"):
             self.i += 1  # array code: np.mean(...) with declared variables too
             return self.node("call", "f:" + node[1], self.arglist())
@@ -214,6 +220,7 @@ class CommandParser:
                 raise MathSyntaxError("write the index of a sum like \\sum_{n=1}^{N}")
         if self.take("^"):
             hi = self.script_arg()
+        implicit = var is None
         if var is None:
             var = "n"
         self.bound.append(var)
@@ -223,6 +230,12 @@ class CommandParser:
         finally:
             self.bound.pop()
             self.depth -= 1
+        if implicit:
+            # Σ |t_i − y(x_i)| without a subscript on Σ: the one index its body uses
+            letters = free_indexes(body, frozenset(self.bound), self.variables)
+            if len(letters) == 1 and "n" not in letters:
+                var = letters.pop()
+                body = bind_index(body, var, self.variables)
         return self.node(kind, var, lo, hi, body)
 
     def command(self) -> Node:

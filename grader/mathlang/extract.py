@@ -167,3 +167,70 @@ def candidates(text: str) -> list[str]:
             seen.add(c)
             unique.append(c)
     return unique
+
+
+_RUN_TOKEN = re.compile(
+    r"(?P<num>\d+(?:\.\d+)?)"
+    r"|(?P<name>[A-Za-zΑ-ω][A-Za-z0-9Α-ω]*(?:_\{[^{}\n]{1,20}\}|_[A-Za-z0-9]+)*)"
+    r"|(?P<cmd>\\[A-Za-z]+)"
+    r"|(?P<op>[-+*/^·×−⋅=<>←|()\[\]{}!'Σ∑∏√∂_∈])"
+    r"|(?P<comma>,)"
+    r"|(?P<space>[ \t]+)"
+    r"|(?P<other>.)"
+)
+_BINARY = frozenset("-+*/^·×−⋅=←") | {"\\cdot", "\\times", "\\frac", "\\sum", "\\prod"}
+_BREAK_CMDS = frozenset({"\\text", "\\textbf", "\\mathrm", "\\quad", "\\qquad", "\\mbox"})
+MAX_RUNS = 20
+
+
+def formula_runs(text: str, keep: frozenset[str]) -> list[str]:
+    """Formulas written inside prose without $ or '=': 'Network A has 100D+101K+10200
+    parameters' gives '100D+101K+10200'. A run is a stretch of numbers, one-letter names
+    (x, w1, t_i), names in `keep` (declared variables, functions) and operators, with
+    at least one binary operator between two operands; a longer word ends it."""
+    out: list[str] = []
+    for line in text[:MAX_TEXT].splitlines()[:400]:
+        for run in _runs_of_line(line, keep):
+            if run not in out:
+                out.append(run)
+        if len(out) >= MAX_RUNS:
+            break
+    return out[:MAX_RUNS]
+
+
+def _runs_of_line(line: str, keep: frozenset[str]) -> list[str]:
+    out: list[str] = []
+    start = end = -1
+    depth = operands = ops = 0
+    for m in [*_RUN_TOKEN.finditer(line), None]:
+        ok = m is not None
+        if m is not None:
+            kind, tok = m.lastgroup, m.group(0)
+            if kind == "space":
+                continue
+            if kind == "name":
+                core = re.sub(r"_.*$", "", tok)
+                ok = len(core.rstrip("0123456789")) == 1 or tok in keep or core in keep
+                operands += ok
+            elif kind == "num":
+                operands += 1
+            elif kind == "cmd":
+                ok = tok not in _BREAK_CMDS
+                ops += tok in _BINARY
+            elif kind == "op":
+                ok = depth > 0 or tok not in ")]}"  # "(so 100D + 101K)": the run ends
+                depth += ok * ((tok in "([{") - (tok in ")]}"))
+                ops += ok * (tok in _BINARY)
+            elif kind in ("comma", "other"):
+                ok = kind == "comma" and depth > 0
+            if ok:
+                start = m.start() if start < 0 else start
+                end = m.end()
+                continue
+        if start >= 0 and operands >= 2 and ops >= 1 and depth == 0:
+            run = line[start:end].strip().rstrip("-+*/^·×−⋅=(←").lstrip("*/^·×⋅=←").strip()
+            if run:
+                out.append(run)
+        start = end = -1
+        depth = operands = ops = 0
+    return out

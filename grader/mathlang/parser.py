@@ -286,6 +286,9 @@ def parse(
     *,
     variables: Collection[str] = (),
     decimal_comma: bool = False,
+    functions: Collection[str] = (),
 ) -> Node:
     """Parse one expression, equation, relation or list. Raises MathError subclasses."""
-    return Parser(text, variables=variables, decimal_comma=decimal_comma).parse()
+    return Parser(
+        text, variables=variables, decimal_comma=decimal_comma, functions=functions
+    ).parse()
