@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.mathlang import MathError, read
 from grader.mathlang.calculus import free_symbols, rename, substitute
-from grader.mathlang.extract import candidates, formula_runs
+from grader.mathlang.extract import candidates, formula_runs, spoken_numbers
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.numeric import DATA_POINTS
 from grader.mathlang.parser import FUNCS
@@ -183,7 +183,10 @@ class AnswerReader:
         if not whole:
             texts = _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
             # formulas inside prose ("A has 100D+101K+10200 parameters"), tried last
-            texts += [r for r in formula_runs(answer, self.keep) if r not in texts]
+            runs = formula_runs(answer, self.keep)
+            spoken = spoken_numbers(answer)  # "one hundred times D plus ..."
+            runs += formula_runs(spoken, self.keep) if spoken != answer else []
+            texts += [r for r in runs if r not in texts]
             texts += list(extra or [])
         for text in texts:
             try:

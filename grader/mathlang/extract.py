@@ -234,3 +234,59 @@ def _runs_of_line(line: str, keep: frozenset[str]) -> list[str]:
         start = end = -1
         depth = operands = ops = 0
     return out
+
+
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS.split())}
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+    )
+}
+_SCALES = {"thousand": 1000, "million": 1_000_000}
+_SPOKEN_OPS = {"plus": "+", "minus": "-", "times": "*"}
+_SPOKEN_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\S|\s+")
+
+
+def spoken_numbers(text: str) -> str:
+    """'one hundred times D plus ten thousand two hundred' -> '100 * D + 10200': number
+    words become digits and plus/minus/times operators, so formula_runs can read them."""
+    out: list[str] = []
+    value: int | None = None
+    current = 0
+    pending: list[str] = []  # "and" / spaces inside a number, kept if the number ends
+
+    def close() -> None:
+        nonlocal value, current
+        if value is not None:
+            out.append(str(value + current))
+        value, current = None, 0
+
+    for m in _SPOKEN_WORD.finditer(text[:MAX_TEXT]):
+        tok = m.group(0)
+        low = tok.lower()
+        parts = low.split("-")
+        if all(p in _UNITS or p in _TENS for p in parts) or low in ("hundred", *_SCALES):
+            pending.clear()
+            value = 0 if value is None else value
+            if low == "hundred":
+                current = max(current, 1) * 100
+            elif low in _SCALES:
+                value, current = value + max(current, 1) * _SCALES[low], 0
+            else:
+                current += sum(_UNITS.get(p, _TENS.get(p, 0)) for p in parts)
+            continue
+        if value is not None and (tok.isspace() or low == "and"):
+            pending.append(tok)
+            continue
+        close()
+        out.extend(pending)
+        pending.clear()
+        out.append(_SPOKEN_OPS.get(low, tok))
+    close()
+    out.extend(pending)
+    return "".join(out)

@@ -59,3 +59,16 @@ def test_nll_with_unknown_function_is_decided() -> None:
     assert squared.fraction == 0.0 and squared.status == "ok"
     other_args = checker.check(NLL, "NLL = M ln(2b) + 1/b Σ_i |t_i - y(x_i)|")
     assert other_args.fraction == 0.0
+
+
+def test_numbers_in_words() -> None:
+    from grader.mathlang.extract import spoken_numbers
+
+    assert spoken_numbers("one hundred and one times K plus ten thousand two hundred") == (
+        "101 * K + 10200"
+    )
+    assert spoken_numbers("twenty-one and a half") == "21 and a half"
+    answer = (
+        "A has one hundred times D plus one hundred and one times K plus ten thousand two hundred."
+    )
+    assert MathChecker().check(TOTAL, answer).fraction == 1.0
