@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -45,9 +45,14 @@ class LoadedExam:
 
     exam: Exam
     specs: dict[tuple[str, str], CheckSpec]  # (question id, criterion id) -> spec
+    fallbacks: dict[tuple[str, str], tuple[str, CheckSpec]] = field(default_factory=dict)
 
     def spec(self, qid: str, cid: str) -> CheckSpec:
         return self.specs[(qid, cid)]
+
+    def fallback(self, qid: str, cid: str) -> tuple[str, CheckSpec] | None:
+        """(kind, spec) of the criterion's fallback check, if it has one."""
+        return self.fallbacks.get((qid, cid))
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -148,9 +153,28 @@ def validate_exam(
                     loc = (*base, *err["loc"])
                     msg = err["msg"].removeprefix("Value error, ")
                     errors.append(RubricError(loc, msg, _line_of(node, loc)))
+    fallbacks: dict[tuple[str, str], tuple[str, CheckSpec]] = {}
+    for qi, question in enumerate(exam.questions):
+        for ci, criterion in enumerate(question.criteria):
+            if criterion.fallback is None:
+                continue
+            block = criterion.fallback
+            base = ("questions", qi, "criteria", ci, "fallback")
+            kind = str(block["kind"])
+            try:
+                fields = {k: v for k, v in block.items() if k != "kind"}
+                fallbacks[(question.id, criterion.id)] = (kind, registry.parse_spec(kind, fields))
+            except UnknownChecker as exc:
+                loc = (*base, "kind")
+                errors.append(RubricError(loc, str(exc.args[0]), _line_of(node, loc)))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = (*base, *err["loc"])
+                    msg = err["msg"].removeprefix("Value error, ")
+                    errors.append(RubricError(loc, msg, _line_of(node, loc)))
     if errors:
         raise RubricInvalid(errors)
-    return LoadedExam(exam, specs)
+    return LoadedExam(exam, specs, fallbacks)
 
 
 def _with_examples(registry: CheckerRegistry, criterion: Criterion) -> dict[str, Any]:

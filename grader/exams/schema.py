@@ -37,14 +37,22 @@ class Criterion(_Model):
     points: float = Field(gt=0)
     description: str = ""
     check: dict[str, Any] = Field(description="`kind:` names the checker; the rest is its spec.")
+    fallback: dict[str, Any] | None = Field(
+        default=None,
+        description="A second check for answers the first cannot credit fully (e.g. a math "
+        "check first, keywords for a total written in words); the better verdict counts.",
+    )
     feedback: Feedback = Feedback()
     examples: list[GradedExample] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_kind(self) -> Criterion:
-        kind = self.check.get("kind")
-        if not isinstance(kind, str) or not kind:
-            raise ValueError("check: needs a `kind:` naming the checker")
+        for name, block in (("check", self.check), ("fallback", self.fallback)):
+            if block is None:
+                continue
+            kind = block.get("kind")
+            if not isinstance(kind, str) or not kind:
+                raise ValueError(f"{name}: needs a `kind:` naming the checker")
         return self
 
     @property

@@ -172,13 +172,26 @@ def _combine(question: Question, criteria: list[CriterionResult]) -> float:
     return round(min(score, question.points), 4)
 
 
+def _check(
+    loaded: LoadedExam, qid: str, criterion: Criterion, answer: str, runner: CheckRunner
+) -> CheckResult:
+    result = runner.run(criterion.kind, loaded.spec(qid, criterion.id), answer)
+    fallback = loaded.fallback(qid, criterion.id)
+    if fallback is None or result.fraction >= 1.0:
+        return result
+    alternative = runner.run(fallback[0], fallback[1], answer)
+    if alternative.status == Status.OK and alternative.fraction > result.fraction:
+        return alternative
+    return result
+
+
 def grade_question(
     loaded: LoadedExam, question: Question, answer: str | None, runner: CheckRunner
 ) -> QuestionResult:
     if answer is None or not answer.strip():
         return _unanswered(question)
     criteria = [
-        _criterion_result(c, runner.run(c.kind, loaded.spec(question.id, c.id), answer))
+        _criterion_result(c, _check(loaded, question.id, c, answer, runner))
         for c in question.criteria
     ]
     return QuestionResult(
@@ -216,6 +229,9 @@ def grade_many(
                 continue
             for c in question.criteria:
                 by_kind.setdefault(c.kind, []).append((loaded.spec(question.id, c.id), answer))
+                fallback = loaded.fallback(question.id, c.id)
+                if fallback is not None:
+                    by_kind.setdefault(fallback[0], []).append((fallback[1], answer))
     for kind, items in by_kind.items():
         runner.warm(kind, items)
     return [grade(loaded, sheet, runner) for sheet in sheets]

@@ -88,3 +88,38 @@ def test_registry_is_fresh_and_rejects_duplicates() -> None:
     assert "boom" in first and "boom" not in second
     with pytest.raises(ValueError, match="twice"):
         first.register(BoomChecker())
+
+
+FALLBACK_RUBRIC = """
+id: fb
+title: Fallback
+questions:
+  - id: q
+    points: 2
+    criteria:
+      - id: total
+        points: 2
+        check: {kind: regex, pattern: "100D \\\\+ 101K \\\\+ 10200"}
+        fallback: {kind: keywords, groups: [{any_of: ["ten thousand two hundred"]}]}
+        feedback: {missed: "Give the total."}
+"""
+
+
+def test_a_fallback_check_can_only_raise_the_verdict() -> None:
+    registry = simple_registry()
+    loaded = load_exam(FALLBACK_RUBRIC, registry)
+    runner = DirectRunner(registry)
+    assert grade(loaded, {"q": "100D + 101K + 10200"}, runner).score == 2
+    assert grade(loaded, {"q": "ten thousand two hundred plus the D and K terms"}, runner).score == 2
+    missed = grade(loaded, {"q": "no idea"}, runner).questions[0].criteria[0]
+    assert missed.score == 0 and missed.feedback == "Give the total."
+
+
+def test_fallback_errors_have_lines() -> None:
+    import pytest
+
+    from grader.exams import RubricInvalid
+
+    broken = FALLBACK_RUBRIC.replace("fallback: {kind: keywords", "fallback: {kind: nope")
+    with pytest.raises(RubricInvalid, match="line 11.*unknown checker kind 'nope'"):
+        load_exam(broken, simple_registry())
