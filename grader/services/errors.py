@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -67,3 +71,17 @@ class UnsupportedMediaType(ServiceError):
 class Unavailable(ServiceError):
     status = 503
     title = "Service unavailable"
+
+
+def parse_body(model: type[M], body: Any, what: str) -> M:
+    """Validate a JSON body with a pydantic model; 422 naming every bad field."""
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object", [FieldError("(body)", "not an object")])
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"])
+            for e in exc.errors()
+        ]
+        raise Invalid(f"{what} is not valid", errors) from None

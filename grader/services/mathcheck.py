@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined, read
-from grader.services.errors import FieldError, Invalid
+from grader.services.errors import FieldError, Invalid, parse_body
 from grader.services.errors import TooLarge as TooLargeRequest
 
 MAX_EXPRESSION_CHARS = 2_000
@@ -38,13 +38,7 @@ _KINDS = {"eq": "equation", "chain": "relation", "assign": "assignment", "list":
 
 
 def validate_expression(body: Any) -> dict[str, Any]:
-    try:
-        data = ExpressionIn.model_validate(body)
-    except ValidationError as exc:
-        errors = [
-            FieldError(".".join(map(str, e["loc"])) or "(body)", e["msg"]) for e in exc.errors()
-        ]
-        raise Invalid("the request is not valid", errors) from None
+    data = parse_body(ExpressionIn, body, "the request")
     if len(data.expression) > MAX_EXPRESSION_CHARS:
         raise TooLargeRequest(
             f"an expression may have at most {MAX_EXPRESSION_CHARS} characters",

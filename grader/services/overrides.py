@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from grader.batches.regrade import apply_overrides
 from grader.batches.review import group_queue, normalise_answer, order_queue, review_items
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
-from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, parse_body
 from grader.services.exams import may_manage
 from grader.store import Database
 from grader.store.batches import AutoResult, GradeOverride
@@ -41,16 +41,7 @@ class GroupOverrideIn(OverrideIn):
 
 
 def _parse(model: type[BaseModel], body: Any) -> Any:
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", [FieldError("(body)", "not an object")])
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        errors = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"])
-            for e in exc.errors()
-        ]
-        raise Invalid("the override is not valid", errors) from None
+    return parse_body(model, body, "the override")
 
 
 def combine_rules(session: Session, exam_id: str, version: int) -> dict[str, str]:

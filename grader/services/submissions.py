@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
 from grader.services.auth import Actor, granted_exams
-from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge
+from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge, parse_body
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion, Submission
 
@@ -61,16 +61,7 @@ def clean_answer(text: str) -> str:
 def validate_submission(
     settings: Settings, body: Any, actor: Actor, question_ids: list[str]
 ) -> SubmissionIn:
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", [FieldError("(body)", "not an object")])
-    try:
-        data = SubmissionIn.model_validate(body)
-    except ValidationError as exc:
-        errors = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "(body)", e["msg"])
-            for e in exc.errors()
-        ]
-        raise Invalid("the submission is not valid", errors) from None
+    data = parse_body(SubmissionIn, body, "the submission")
     if actor.role == "student":
         if data.student_id not in (None, actor.student_id):
             raise Forbidden("a student key submits only for its own student id")

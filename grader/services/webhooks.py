@@ -10,13 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
 from grader.services.auth import Actor
-from grader.services.errors import FieldError, Forbidden, Invalid, NotFound
+from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, parse_body
 from grader.store import Database
 from grader.store.models import utcnow
 from grader.store.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -157,13 +157,7 @@ def create_endpoint(
     db: Database, actor: Actor, body: Any, options: WebhookOptions
 ) -> dict[str, Any]:
     _require_author(actor)
-    try:
-        data = EndpointIn.model_validate(body)
-    except ValidationError as exc:
-        errors = [
-            FieldError(".".join(map(str, e["loc"])) or "(body)", e["msg"]) for e in exc.errors()
-        ]
-        raise Invalid("the webhook endpoint is not valid", errors) from None
+    data = parse_body(EndpointIn, body, "the webhook endpoint")
     check_url(data.url, options)
     secret = generate_secret()
     with db.session() as session:
