@@ -262,24 +262,9 @@ LATEX_OPS = {
     "coloneqq": ":=",
 }
 LATEX_NAMES = {"infty": "inf", "pi": "pi", "ell": "l", "imath": "i"} | {g: g for g in GREEK_NAMES}
-LATEX_CMDS = frozenset(
+# LaTeX commands that are functions: a factor can start with one (implicit product).
+LATEX_FUNCTION_CMDS = frozenset(
     {
-        "frac",
-        "dfrac",
-        "tfrac",
-        "cfrac",
-        "sqrt",
-        "sum",
-        "prod",
-        "partial",
-        "pm",
-        "mp",
-        "approx",
-        "in",
-        "cup",
-        "circ",
-        "nabla",
-        "binom",
         "exp",
         "ln",
         "log",
@@ -297,6 +282,26 @@ LATEX_CMDS = frozenset(
         "tanh",
         "coth",
         "lg",
+    }
+)
+LATEX_CMDS = LATEX_FUNCTION_CMDS | frozenset(
+    {
+        "frac",
+        "dfrac",
+        "tfrac",
+        "cfrac",
+        "sqrt",
+        "sum",
+        "prod",
+        "partial",
+        "pm",
+        "mp",
+        "approx",
+        "in",
+        "cup",
+        "circ",
+        "nabla",
+        "binom",
         "max",
         "min",
         "land",

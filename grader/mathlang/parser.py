@@ -22,6 +22,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import Any
 
+from grader.mathlang.charmaps import LATEX_FUNCTION_CMDS
 from grader.mathlang.commands import MAX_DEPTH, MAX_NODES, CommandParser
 from grader.mathlang.errors import MathSyntaxError
 from grader.mathlang.names import CONSTS, FUNCS, canonical_name, literal
@@ -138,27 +139,9 @@ class Parser(CommandParser):
         if t.kind in ("num", "name"):
             return True
         if t.kind == "cmd":
-            return t.text in ("frac", "sqrt", "sum", "prod", "partial", "binom", "text") or (
-                t.text
-                in (
-                    "exp",
-                    "ln",
-                    "log",
-                    "sin",
-                    "cos",
-                    "tan",
-                    "cot",
-                    "sec",
-                    "csc",
-                    "arcsin",
-                    "arccos",
-                    "arctan",
-                    "sinh",
-                    "cosh",
-                    "tanh",
-                    "coth",
-                    "lg",
-                )
+            return (
+                t.text in ("frac", "sqrt", "sum", "prod", "partial", "binom", "text")
+                or t.text in LATEX_FUNCTION_CMDS
             )
         if t.kind == "op":
             if t.text == "|":
