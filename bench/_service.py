@@ -29,8 +29,14 @@ class Service:
     env: dict[str, str]
     worker_pid: int
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         hdrs = {"Authorization": f"Bearer {self.token}", **(headers or {})}
         if body is not None:
@@ -50,12 +56,16 @@ def _port() -> int:
 
 
 @contextmanager
-def running_service(broker: str, database: str | None = None, **extra_env: str) -> Iterator[Service]:
+def running_service(
+    broker: str, database: str | None = None, **extra_env: str
+) -> Iterator[Service]:
     tmp = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
     env.update(
-        GRADER_DATA_DIR=str(tmp), GRADER_BROKER_URL=broker,
-        GRADER_QUEUE=f"bench-{uuid.uuid4().hex[:8]}", HF_HUB_OFFLINE="1",
+        GRADER_DATA_DIR=str(tmp),
+        GRADER_BROKER_URL=broker,
+        GRADER_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",
+        HF_HUB_OFFLINE="1",
         GRADER_RATE_LIMIT="1000000/minute",  # one key sends everything here
         **extra_env,
     )
@@ -63,25 +73,53 @@ def running_service(broker: str, database: str | None = None, **extra_env: str) 
         env["GRADER_DATABASE_URL"] = database
     grader = [sys.executable, "-m", "grader"]
     subprocess.run([*grader, "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
-    token = subprocess.run(  # noqa: S603
-        [*grader, "tokens", "create", "--role", "instructor"], env=env, check=True,
-        capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
+    token = (
+        subprocess.run(  # noqa: S603
+            [*grader, "tokens", "create", "--role", "instructor"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = _port()
     logs = (tmp / "worker.log").open("wb"), (tmp / "api.log").open("wb")
-    worker = subprocess.Popen([*grader, "worker", "--concurrency", "1"], env=env,  # noqa: S603
-                              stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        [*grader, "worker", "--concurrency", "1"],
+        env=env,  # noqa: S603
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", "gthread",
-         "--threads", "8", "grader.api.wsgi:app"],
-        env=env, stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "grader.api.wsgi:app",
+        ],
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     service = Service(f"http://127.0.0.1:{port}", token, env, worker.pid)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if service.call("GET", "/readyz")[0] == 200 and b" ready." in (tmp / "worker.log").read_bytes():
+                if (
+                    service.call("GET", "/readyz")[0] == 200
+                    and b" ready." in (tmp / "worker.log").read_bytes()
+                ):
                     break
             except (urllib.error.URLError, ConnectionError):
                 pass
