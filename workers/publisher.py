@@ -27,7 +27,9 @@ class CeleryPublisher:
 
     def publish_regrade_chunk(self, run_id: str, submission_ids: list[str]) -> None:
         self.app.send_task(
-            "grading.regrade_chunk", args=[run_id, submission_ids], retry=True,
+            "grading.regrade_chunk",
+            args=[run_id, submission_ids],
+            retry=True,
             retry_policy=_RETRY,
         )
 

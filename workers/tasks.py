@@ -58,7 +58,13 @@ def register_tasks(app: Celery) -> None:
         rt = runtime(settings)
         # Claimed and stored chunk-wise: two commits per chunk, not two per sheet.
         return chunks.grade_chunk(
-            rt.db, settings, rt.exams, rt.runner, submission_ids, hooks, on_batch_completed,
+            rt.db,
+            settings,
+            rt.exams,
+            rt.runner,
+            submission_ids,
+            hooks,
+            on_batch_completed,
             batch_hook,
         )
 

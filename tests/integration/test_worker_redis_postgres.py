@@ -73,7 +73,6 @@ def test_sigkill_mid_flight_loses_nothing_and_grades_once(it_client, it_tokens, 
 def test_publish_lost_is_redriven(it_client, it_tokens, it_runtime, start_worker, demo_rubric) -> None:  # type: ignore[no-untyped-def]
     """Rows committed while nothing was published (broker down, Redis restarted without
     persistence) are found by the periodic re-drive and graded."""
-    from grader.store.models import ExamVersion  # noqa: F401 - ensure models are loaded
     from grader.services.auth import Actor
     from grader.services.submissions import submit as submit_service
 
