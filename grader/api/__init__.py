@@ -6,12 +6,23 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from grader.api import batches, exams, health, math, submissions, webhooks
 from grader.api.errors import register_error_handlers
 from grader.api.limits import exempt_blueprints, init_limiter
 from grader.config import Settings
 from grader.services.runtime import Runtime
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """JSON nested past Python's recursion limit is a bad request (400), not a crash."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
 
 
 def create_app(
@@ -35,6 +46,7 @@ def create_app(
 
         publisher = CeleryPublisher(settings)
     app = Flask("grader")
+    app.json = SafeJSONProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["grader"] = rt

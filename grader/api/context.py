@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, g, request
 
 from grader.services.auth import Actor, authenticate
-from grader.services.errors import Forbidden, UnsupportedMediaType
+from grader.services.errors import Forbidden, ServiceError, UnsupportedMediaType
 from grader.services.runtime import Runtime
 from grader.services.submissions import Publisher
 
@@ -36,4 +36,7 @@ def actor(*roles: str) -> Actor:
 def json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType("send Content-Type: application/json")
-    return request.get_json()
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ServiceError("the body is not valid JSON (malformed, empty or nested too deeply)")
+    return data

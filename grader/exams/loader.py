@@ -98,6 +98,8 @@ def parse_document(text: str) -> tuple[Any, yaml.Node | None]:
         raise RubricInvalid([RubricError((), f"not valid YAML: {exc.problem}", line)]) from None
     except yaml.YAMLError as exc:
         raise RubricInvalid([RubricError((), f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise RubricInvalid([RubricError((), "the document is nested too deeply")]) from None
     return data, node
 
 
