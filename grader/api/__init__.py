@@ -48,7 +48,7 @@ def create_app(
     app = Flask("grader")
     app.json = SafeJSONProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     app.extensions["grader"] = rt
     app.extensions["grader.publisher"] = publisher
     register_error_handlers(app)
