@@ -18,6 +18,7 @@ from grader.mathlang.calculus import rename as _rename
 from grader.mathlang.equiv import Undecided, compare_values
 from grader.mathlang.errors import EvalError
 from grader.mathlang.numeric import Point, evaluate
+from grader.mathlang.tree import children
 
 Node = tuple[Any, ...]
 KEYWORDS = {"NOCONST", "FORMAL", "NONSTRICT"}
@@ -157,11 +158,7 @@ def _logs(n: Node) -> tuple[int, int]:
                 with_abs += 1
             elif free_symbols(arg):
                 plain += 1
-        for k in node[1:]:
-            if isinstance(k, tuple) and k and isinstance(k[0], str):
-                stack.append(k)
-            elif isinstance(k, tuple):
-                stack.extend(x for x in k if isinstance(x, tuple))
+        stack.extend(children(node))
     return with_abs, plain
 
 

@@ -14,6 +14,7 @@ from grader.mathlang.equiv import Undecided
 from grader.mathlang.errors import EvalError
 from grader.mathlang.extract import final_answer
 from grader.mathlang.numeric import Evaluator, Point
+from grader.mathlang.tree import map_children
 
 Node = tuple[Any, ...]
 
@@ -44,15 +45,7 @@ def _replace_pm(n: Node, sign: str) -> Node:
     if n[0] == "pm":
         a, b = _replace_pm(n[1], sign), _replace_pm(n[2], sign)
         return ("add", (a, b if sign == "+" else ("neg", b)))
-    out: list[Any] = [n[0]]
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            out.append(_replace_pm(k, sign))
-        elif isinstance(k, tuple):
-            out.append(tuple(_replace_pm(x, sign) if isinstance(x, tuple) else x for x in k))
-        else:
-            out.append(k)
-    return tuple(out)
+    return map_children(n, lambda k: _replace_pm(k, sign))
 
 
 def _expand(n: Node) -> Node:

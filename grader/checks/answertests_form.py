@@ -12,6 +12,7 @@ import sympy
 from grader.checks.answertests import PASS, Invalid, Verdict, equiv_nodes, fail, kind_of
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.tosympy import TooHardForSympy, to_sympy
+from grader.mathlang.tree import children
 
 Node = tuple[Any, ...]
 MINUS_ONE: Node = ("num", Fraction(-1), "-1")
@@ -123,13 +124,7 @@ def _has_division(n: Node) -> bool:
         return True
     if n[0] == "pow":  # a fractional exponent is not a fraction of the expression
         return _has_division(n[1])
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            if _has_division(k):
-                return True
-        elif isinstance(k, tuple) and any(isinstance(x, tuple) and _has_division(x) for x in k):
-            return True
-    return False
+    return any(_has_division(k) for k in children(n))
 
 
 def _equiv_or_fail(s: Node, t: Node) -> Verdict | None:
@@ -188,13 +183,7 @@ def _expanded_form(n: Node) -> bool:
         e = n[2]
         if e[0] == "num" and e[1].denominator == 1 and e[1] > 1:
             return False
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            if not _expanded_form(k):
-                return False
-        elif isinstance(k, tuple) and not all(_expanded_form(x) for x in k if isinstance(x, tuple)):
-            return False
-    return True
+    return all(_expanded_form(k) for k in children(n))
 
 
 def _expanded(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
@@ -250,11 +239,7 @@ def _lowest_terms(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
                         return fail("Your fraction can be cancelled further.")
                 except (sympy.PolynomialError, Invalid):
                     pass
-        for k in n[1:]:
-            if isinstance(k, tuple) and k and isinstance(k[0], str):
-                stack.append(k)
-            elif isinstance(k, tuple):
-                stack.extend(x for x in k if isinstance(x, tuple))
+        stack.extend(children(n))
     return PASS
 
 

@@ -21,6 +21,7 @@ from grader.checks.units import CELSIUS_OFFSET, unit_info
 from grader.mathlang import MathError, read
 from grader.mathlang.errors import EvalError, Undefined
 from grader.mathlang.numeric import Evaluator, NotExact, Point
+from grader.mathlang.tree import children
 
 Node = tuple[Any, ...]
 
@@ -81,13 +82,7 @@ def first_literal(n: Node) -> str | None:
             return str(node[2])
         if op == "pow" and node[1][0] == "num" and node[1][1] == 10:
             continue
-        kids: list[Node] = []
-        for k in node[1:]:
-            if isinstance(k, tuple) and k and isinstance(k[0], str):
-                kids.append(k)
-            elif isinstance(k, tuple):
-                kids.extend(x for x in k if isinstance(x, tuple))
-        stack.extend(reversed(kids))
+        stack.extend(reversed(children(node)))
     return None
 
 

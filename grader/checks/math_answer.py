@@ -20,6 +20,7 @@ from grader.mathlang.extract import candidates, formula_runs, spoken_numbers
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.numeric import DATA_POINTS
 from grader.mathlang.parser import FUNCS
+from grader.mathlang.tree import map_children
 
 Node = tuple[Any, ...]
 MAX_CANDIDATES = 40
@@ -112,15 +113,7 @@ class AnswerReader:
                 else ("num", Fraction(DATA_POINTS), str(DATA_POINTS))
             )
             return ("mul", (total, ("inv", count)))
-        out: list[Any] = [op]
-        for k in n[1:]:
-            if isinstance(k, tuple) and k and isinstance(k[0], str):
-                out.append(self._arrays(k))
-            elif isinstance(k, tuple):
-                out.append(tuple(self._arrays(x) if isinstance(x, tuple) else x for x in k))
-            else:
-                out.append(k)
-        return tuple(out)
+        return map_children(n, self._arrays)
 
     def _sample(self, n: Node, bound: frozenset[str]) -> Node:
         """x_i with i not bound by a sum is the sample x (x_n declared as per-sample)."""
@@ -132,15 +125,7 @@ class AnswerReader:
             return n
         if op in ("sum", "prod"):
             bound = bound | {n[1]}
-        out: list[Any] = [op]
-        for k in n[1:]:
-            if isinstance(k, tuple) and k and isinstance(k[0], str):
-                out.append(self._sample(k, bound))
-            elif isinstance(k, tuple):
-                out.append(tuple(self._sample(x, bound) if isinstance(x, tuple) else x for x in k))
-            else:
-                out.append(k)
-        return tuple(out)
+        return map_children(n, lambda k: self._sample(k, bound))
 
     def _over_data(self, n: Node) -> Node:
         """Inside mean(...)/sum(...), the arrays x and t are the data points."""
@@ -202,15 +187,7 @@ def _label(n: Node) -> str:
 def _expand_labels(n: Node, defs: Mapping[str, Node]) -> Node:
     if n[0] == "deriv":
         return defs.get(_label(n), n)
-    out: list[Any] = [n[0]]
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            out.append(_expand_labels(k, defs))
-        elif isinstance(k, tuple):
-            out.append(tuple(_expand_labels(x, defs) if isinstance(x, tuple) else x for x in k))
-        else:
-            out.append(k)
-    return tuple(out)
+    return map_children(n, lambda k: _expand_labels(k, defs))
 
 
 def expand_definitions(node: Node, defs: Mapping[str, Node]) -> Node:

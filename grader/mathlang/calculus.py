@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader.mathlang.errors import MathError
+from grader.mathlang.tree import map_children
 
 Node = tuple[Any, ...]
 ZERO: Node = ("num", Fraction(0), "0")
@@ -185,15 +186,7 @@ def substitute(n: Node, mapping: dict[str, Node]) -> Node:
         return n
     if op in ("sum", "prod") and n[1] in mapping:
         mapping = {k: v for k, v in mapping.items() if k != n[1]}
-    out: list[Any] = [op]
-    for k in n[1:]:
-        if isinstance(k, tuple) and k and isinstance(k[0], str):
-            out.append(substitute(k, mapping))
-        elif isinstance(k, tuple):
-            out.append(tuple(substitute(x, mapping) if isinstance(x, tuple) else x for x in k))
-        else:
-            out.append(k)
-    return tuple(out)
+    return map_children(n, lambda k: substitute(k, mapping))
 
 
 def rename(n: Node, mapping: dict[str, str]) -> Node:
