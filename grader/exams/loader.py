@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,7 +192,3 @@ def _with_examples(registry: CheckerRegistry, criterion: Criterion) -> dict[str,
 
 class _NoExamples(ValueError):
     pass
-
-
-def dumps_json(exam: Exam) -> str:
-    return json.dumps(exam.model_dump(mode="json"), sort_keys=True)

@@ -147,17 +147,6 @@ def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalH
     return True
 
 
-def release(db: Database, claim_: Claim) -> None:
-    """Give a claim back (e.g. on a retryable error) so the next delivery can take it."""
-    with db.session() as session:
-        session.execute(
-            update(Submission)
-            .where(Submission.id == claim_.submission_id, Submission.claim_token == claim_.token)
-            .values(status="queued", claim_token=None, lease_until=None, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-
-
 def _run_hooks(session: Session, submission_id: str, hooks: Sequence[FinalHook]) -> None:
     if not hooks:
         return
