@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from grader.checks.base import CheckResult, CheckSpec, Status
+from grader.checks.choice import ChoiceChecker
+from grader.checks.exact import ExactChecker
+from grader.checks.keywords import KeywordsChecker
+from grader.checks.regex import RegexChecker
 from grader.checks.registry import CheckerRegistry, UnknownChecker
-from grader.checks.simple import ChoiceChecker, ExactChecker, KeywordsChecker, RegexChecker
 
 __all__ = [
     "CheckResult",

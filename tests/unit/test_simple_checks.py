@@ -2,18 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks.simple import (
-    ChoiceChecker,
-    ChoiceOption,
-    ChoiceSpec,
-    ExactChecker,
-    ExactSpec,
-    KeywordGroup,
-    KeywordsChecker,
-    KeywordsSpec,
-    RegexChecker,
-    RegexSpec,
-)
+from grader.checks.choice import ChoiceChecker, ChoiceOption, ChoiceSpec
+from grader.checks.exact import ExactChecker, ExactSpec
+from grader.checks.keywords import KeywordGroup, KeywordsChecker, KeywordsSpec
+from grader.checks.regex import RegexChecker, RegexSpec
 
 
 def test_exact_folds_case_space_and_unicode() -> None:
