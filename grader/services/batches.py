@@ -22,7 +22,13 @@ from grader.config import Settings
 from grader.services.auth import Actor
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound
 from grader.services.exams import may_manage
-from grader.services.submissions import Publisher, clean_answer, iso, publish_safely
+from grader.services.submissions import (
+    Publisher,
+    answer_problem,
+    clean_answer,
+    iso,
+    publish_safely,
+)
 from grader.store import Database
 from grader.store.batches import Batch
 from grader.store.models import Exam, ExamVersion, Submission, new_id, utcnow
@@ -32,7 +38,6 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 32  # sheets per task: enough for one encoder pass, small enough to spread
 UPLOAD_MAX_BYTES = 20 * 2**20
 _STUDENT_ID = re.compile(r"^[\w.@+-]+$")  # as for single submissions
-_DIGITS = re.compile(r"\d{2,}")
 
 # Called in the transaction that completes a batch: (session, batch, (total, graded, failed)).
 CompletedHook = Callable[[Session, Batch, tuple[int, int, int]], None]
@@ -104,13 +109,12 @@ def _check_rows(settings: Settings, rows: Sequence[Any]) -> list[RowError]:
                 )
             )
         for qid, text in sheet.answers.items():
-            if len(text) > settings.max_answer_chars:
-                message = f"the answer is longer than {settings.max_answer_chars} characters"
-            elif max((len(m) for m in _DIGITS.findall(text)), default=0) > settings.max_digits:
-                message = f"a number has more than {settings.max_digits} digits"
-            else:
+            problem = answer_problem(settings, text)
+            if problem is None:
                 continue
-            errors.append(RowError(qid, message, None, sheet.source, sheet.row, qid))
+            errors.append(
+                RowError(qid, f"the answer {problem[0]}", None, sheet.source, sheet.row, qid)
+            )
     return errors
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,22 @@ def clean_answer(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def answer_problem(settings: Settings, text: str) -> tuple[str, bool] | None:
+    """Why an answer is refused, and whether for its size (413) or its content (422); None if
+    it is fine. The limits hold after NFKC, which the checkers apply and which can make one
+    character eighteen (U+FDFA), so a short answer cannot grow into a long one there."""
+    limit = settings.max_answer_chars
+    if len(text) > limit:
+        return f"is longer than {limit} characters", True
+    normal = unicodedata.normalize("NFKC", text)
+    if len(normal) > limit:
+        return f"is longer than {limit} characters once normalised (NFKC)", True
+    longest = max((len(m) for m in _DIGITS.findall(normal)), default=0)
+    if longest > settings.max_digits:
+        return f"has a number with {longest} digits (at most {settings.max_digits})", False
+    return None
+
+
 def validate_submission(
     settings: Settings, body: Any, actor: Actor, question_ids: list[str]
 ) -> SubmissionIn:
@@ -78,21 +95,14 @@ def validate_submission(
             ],
         )
     for qid, text in data.answers.items():
-        if len(text) > settings.max_answer_chars:
-            raise TooLarge(
-                f"the answer to {qid} is longer than {settings.max_answer_chars} characters",
-                [FieldError(f"answers.{qid}", "answer too long")],
-            )
-        longest = max((len(m) for m in _DIGITS.findall(text)), default=0)
-        if longest > settings.max_digits:
-            raise Invalid(
-                f"the answer to {qid} has a number with {longest} digits",
-                [
-                    FieldError(
-                        f"answers.{qid}", f"numbers may have at most {settings.max_digits} digits"
-                    )
-                ],
-            )
+        problem = answer_problem(settings, text)
+        if problem is None:
+            continue
+        message, too_large = problem
+        error = FieldError(f"answers.{qid}", message)
+        if too_large:
+            raise TooLarge(f"the answer to {qid} {message}", [error])
+        raise Invalid(f"the answer to {qid} {message}", [error])
     data.answers = {qid: clean_answer(text) for qid, text in data.answers.items()}
     return data
 
