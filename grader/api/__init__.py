@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from grader.api import batches, exams, health, math, submissions, webhooks
+from grader.api import batches, corrections, exams, health, math, submissions, webhooks
 from grader.api.errors import register_error_handlers
 from grader.api.limits import exempt_blueprints, init_limiter
 from grader.config import Settings
@@ -53,6 +53,9 @@ def create_app(
     app.extensions["grader.publisher"] = publisher
     register_error_handlers(app)
     exempt_blueprints(init_limiter(app, settings), health.bp)
-    for module in (health, exams, submissions, math, webhooks, batches):
+    for module in (health, exams, submissions, math, webhooks, batches, corrections):
         app.register_blueprint(module.bp)
+    from grader.web import init_web  # the pages under /ui share this app and its runtime
+
+    init_web(app)
     return app

@@ -207,9 +207,13 @@ def review_queue(
     group: bool = False,
     encoder: Any = None,
     threshold: float = 0.85,
+    with_results: bool = False,
 ) -> dict[str, Any]:
     """Answers waiting for review, most uncertain first; with `group`, similar answers of each
-    question grouped so one decision (a group override) can settle them all."""
+    question grouped so one decision (a group override) can settle them all. With
+    `with_results`, each item also carries its question's result (`question`: every
+    criterion's verdict, points, confidence, evidence), for pages that show them."""
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     with db.session() as session:
         if batch_id is not None:
             batch, _ = managed_batch(session, actor, batch_id)
@@ -224,14 +228,14 @@ def review_queue(
         )
         if batch_id is not None:
             query = query.where(Submission.batch_id == batch_id)
-        items = [
-            it
-            for row in session.scalars(query)
-            for it in review_items(
-                row.id, row.student_id, row.result or {"questions": []}, row.answers
-            )
-            if question_id is None or it.question_id == question_id
-        ]
+        items = []
+        for row in session.scalars(query):
+            result = row.result or {"questions": []}
+            for it in review_items(row.id, row.student_id, result, row.answers):
+                if question_id is None or it.question_id == question_id:
+                    items.append(it)
+            if with_results:
+                results.update({(row.id, q["id"]): q for q in result["questions"]})
     queue = order_queue(items)
     total = len(queue)
     queue = queue[: max(1, limit)]
@@ -242,4 +246,11 @@ def review_queue(
     }
     if group:
         out["groups"] = group_queue(queue, encoder or _ExactEncoder(), threshold=threshold)
+    if with_results:
+        for item in out["items"]:
+            item["question"] = results.get((item["submission_id"], item["question_id"]))
+        for groups in out.get("groups", {}).values():
+            for g in groups:
+                for item in g["items"]:
+                    item["question"] = results.get((item["submission_id"], item["question_id"]))
     return out

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from grader.batches.regrade import apply_overrides, diff_results
 from grader.grading import CheckRunner, grade_many
 from grader.services.auth import Actor
-from grader.services.batches import managed_batch
+from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, Invalid, NotFound, Unavailable
 from grader.services.exams import ExamCache
 from grader.services.overrides import combine_rules, override_dicts
@@ -293,3 +293,43 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
         run.status = "applied"
         run.applied_at = now
         return run_view(run)
+
+
+def request_exam_regrade(
+    db: Database, publisher: Any, actor: Actor, exam_id: str, body: Any
+) -> dict[str, Any]:
+    """A dry run of every batch of the exam under a version (default: the current one), e.g.
+    after corrections became graded examples. Batches still grading or already on that
+    version with a run in progress are listed as skipped, with the reason."""
+    version = _version(body)
+    with db.session() as session:
+        exam = managed_exam(session, actor, exam_id)
+        target = version or exam.current_version
+        batch_ids = list(
+            session.scalars(
+                select(Batch.id).where(Batch.exam_id == exam_id).order_by(Batch.created_at)
+            )
+        )
+    runs, skipped = [], []
+    for batch_id in batch_ids:
+        try:
+            runs.append(request_regrade(db, publisher, actor, batch_id, {"version": target}))
+        except Conflict as exc:
+            skipped.append({"batch_id": batch_id, "reason": exc.detail})
+    return {"exam_id": exam_id, "to_version": target, "runs": runs, "skipped": skipped}
+
+
+def exam_regrades(
+    db: Database, actor: Actor, exam_id: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The newest regrade runs of the exam's batches."""
+    with db.session() as session:
+        managed_exam(session, actor, exam_id)
+        rows = session.scalars(
+            select(RegradeRun)
+            .join(Batch, Batch.id == RegradeRun.batch_id)
+            .where(Batch.exam_id == exam_id)
+            .order_by(RegradeRun.created_at.desc())
+            .limit(limit)
+        )
+        return [run_view(r) for r in rows]

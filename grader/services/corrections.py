@@ -1,0 +1,136 @@
+"""Corrections teach the grader: the overrides of one question become graded examples of its
+criteria in a new rubric version; a dry-run regrade under that version (`regrades`) shows what
+they change, and applying it keeps every override (they are laid over the new results).
+
+Only criteria whose checker calibrates on graded examples (text) learn; the answer says which
+overrides taught nothing and why, so the instructor is never left guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from grader.batches.corrections import NewExample, add_examples, examples_from_override
+from grader.checks.registry import CheckerRegistry
+from grader.services.auth import Actor
+from grader.services.batches import managed_exam
+from grader.services.errors import Forbidden, NotFound
+from grader.services.exams import update_exam
+from grader.store import Database
+from grader.store.batches import AutoResult, GradeOverride
+from grader.store.models import ExamVersion, Submission
+
+
+def learnable_criteria(registry: CheckerRegistry, question: dict[str, Any]) -> set[str]:
+    """The criteria of a rubric question whose checker takes graded examples."""
+    out = set()
+    for c in question["criteria"]:
+        kind = str(c["check"]["kind"])
+        if kind in registry and "examples" in registry.get(kind).spec_model.model_fields:
+            out.add(c["id"])
+    return out
+
+
+def _latest_overrides(
+    session: Any, exam_id: str, question_id: str, only: set[str] | None
+) -> dict[str, list[GradeOverride]]:
+    """Per submission, the overrides of the question that still count: the newest
+    question-level one if any, else the newest per criterion."""
+    query = (
+        select(GradeOverride)
+        .join(Submission, Submission.id == GradeOverride.submission_id)
+        .where(Submission.exam_id == exam_id, GradeOverride.question_id == question_id)
+        .order_by(GradeOverride.id)
+    )
+    latest: dict[tuple[str, str | None], GradeOverride] = {}
+    for o in session.scalars(query):
+        if only is None or o.submission_id in only:
+            latest[(o.submission_id, o.criterion_id)] = o
+    out: dict[str, list[GradeOverride]] = {}
+    for (sid, cid), o in latest.items():
+        if (sid, None) in latest and cid is not None:
+            continue
+        out.setdefault(sid, []).append(o)
+    return out
+
+
+def examples_from_corrections(
+    db: Database,
+    registry: CheckerRegistry,
+    actor: Actor,
+    exam_id: str,
+    question_id: str,
+    submission_ids: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Turn the overrides of `question_id` (of the given submissions, or all) into graded
+    examples of its criteria, stored as a new version of the exam (unless `dry_run`)."""
+    if not actor.can_author:
+        raise Forbidden("corrections are for instructors and admins")
+    with db.session() as session:
+        exam = managed_exam(session, actor, exam_id)
+        ver = session.get(ExamVersion, (exam_id, exam.current_version))
+        if ver is None:  # pragma: no cover - the current version always exists
+            raise NotFound(f"exam {exam_id!r} has no current version")
+        definition = ver.definition
+        question = next((q for q in definition["questions"] if q["id"] == question_id), None)
+        if question is None:
+            raise NotFound(f"no question {question_id!r} in exam {exam_id!r}")
+        learnable = learnable_criteria(registry, question)
+        wanted = set(submission_ids) if submission_ids else None
+        new: list[NewExample] = []
+        skipped: list[dict[str, Any]] = []
+        for sid, overrides in _latest_overrides(session, exam_id, question_id, wanted).items():
+            row = session.get(Submission, sid)
+            if row is None:  # pragma: no cover - overrides reference existing rows
+                continue
+            auto = session.get(AutoResult, sid)
+            answer = str(row.answers.get(question_id) or "")
+            for o in overrides:
+                made = examples_from_override(
+                    question,
+                    auto.result if auto is not None else (row.result or {}),
+                    o.as_dict(),
+                    answer,
+                    learnable,
+                    sid,
+                )
+                if made:
+                    new += made
+                else:
+                    skipped.append(
+                        {
+                            "submission_id": sid,
+                            "criterion_id": o.criterion_id,
+                            "reason": _why_not(question, o.criterion_id, learnable, answer),
+                        }
+                    )
+    taught, added = add_examples(definition, new)
+    out: dict[str, Any] = {
+        "exam_id": exam_id,
+        "question_id": question_id,
+        "from_version": exam.current_version,
+        "version": exam.current_version,
+        "added": [e.to_dict() for e in added],
+        "skipped": skipped,
+        "learnable": sorted(learnable),
+    }
+    if added and not dry_run:
+        ref = update_exam(db, registry, actor, exam_id, json.dumps(taught), True)
+        out["version"] = ref["version"]
+    return out
+
+
+def _why_not(question: dict[str, Any], cid: str | None, learnable: set[str], answer: str) -> str:
+    if not answer.strip():
+        return "a blank answer is scored before any checker runs"
+    if not learnable:
+        kinds = sorted({str(c["check"]["kind"]) for c in question["criteria"]})
+        return f"no criterion of this question learns from examples ({', '.join(kinds)})"
+    crit = next((c for c in question["criteria"] if c["id"] == cid), None)
+    kind = str(crit["check"]["kind"]) if crit else "?"
+    return f"criterion {cid!r} ({kind}) does not learn from examples"
