@@ -2,8 +2,8 @@
 
 Why the care: a worker holds many submissions per task, and most of a rubric's text is
 repeated (exemplars per exam version, identical student answers, shared sentences). The model
-is loaded lazily once per process, encodes unique texts in large batches and keeps vectors in
-caches, so grading cost is the forward pass over texts it has never seen.
+is loaded lazily once per process, encodes each unique text once (alone: see `_forward`) and
+keeps vectors in caches, so grading cost is the forward pass over texts it has never seen.
 """
 
 from __future__ import annotations
@@ -191,16 +191,29 @@ class Encoder:
             return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
     def _forward(self, texts: list[str]) -> Vectors:
-        out = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        """Each text in a forward pass of its own (a batch of one, no padding).
+
+        Why not batches: a text's vector must not depend on the texts it happens to share a
+        batch with, or the same answer gets a different grade offline, in a batch and alone.
+        Dynamic int8 quantization takes its scale from the whole batch tensor (int8 vectors
+        moved by up to 0.06 between a batch and alone), and in fp32 the BLAS kernels of a
+        padded or larger batch round differently (1e-7). Alone, a text's vector is the same
+        bit for bit whatever else is encoded, in any process and with 1 or 2 threads
+        (tests/unit/test_embed.py); the cache keeps the cost to texts never seen before.
+        """
+        rows = [
+            self.model.encode(
+                [text],
+                batch_size=1,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )[0]
+            for text in texts
+        ]
         self.stats["encoded"] += len(texts)
-        self.stats["batches"] += -(-len(texts) // self.batch_size)
-        return np.asarray(out, dtype=np.float32)
+        self.stats["batches"] += len(texts)
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
     def warm(self, texts: Iterable[str], *, pin: bool = False) -> None:
         """Encode and cache `texts` in one pass (results are read back later via `encode`)."""

@@ -44,6 +44,27 @@ def test_identical_texts_encoded_once_and_cached(encoder: Encoder) -> None:
     np.testing.assert_array_equal(again[0], vecs[2])
 
 
+@pytest.mark.parametrize("quantize", [False, True], ids=["fp32", "int8"])
+def test_vectors_do_not_depend_on_batch_company(encoder: Encoder, quantize: bool) -> None:
+    """One grade per answer: a text's vector is the same bit for bit whichever texts are
+    encoded with it (int8 scales and BLAS blocking would otherwise depend on the batch)."""
+    model = load_encoder(quantize=True).model if quantize else encoder.model
+    texts = [
+        "The p-value is the chance of data this extreme if the null hypothesis holds.",
+        "ok",
+        "Mitochondria make most of the cell's ATP by oxidative phosphorylation.",
+        "A larger sample shrinks the standard error, not the standard deviation.",
+    ]
+    fresh = Encoder(quantize=quantize)
+    fresh._model = model  # same weights, empty caches
+    together = fresh._forward(texts)
+    alone = np.stack([fresh._forward([t])[0] for t in texts])
+    mixed = fresh._forward([texts[2], "filler sentence of another length entirely", texts[0]])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(mixed[0], alone[2])
+    np.testing.assert_array_equal(mixed[2], alone[0])
+
+
 def test_pinned_exemplars_survive_lru_eviction() -> None:
     if not default_model_path().is_dir():
         pytest.skip("packaged model not installed")
