@@ -10,6 +10,7 @@ potential-response trees).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -154,6 +155,7 @@ class _Compiled:
             spec.aliases,
             decimal_comma=spec.decimal_comma,
             functions=spec.functions,
+            infer_from=_spec_texts(spec),
         )
         parse = self.reader.parse
         self.expected = parse(spec.expected)
@@ -189,6 +191,24 @@ class _Compiled:
             else:
                 out.append((("mul", (f, target)), text))
         return out
+
+
+def _spec_texts(spec: MathSpec) -> list[str]:
+    """The rubric's expressions for one criterion: expected, alternatives, mistakes."""
+    return [spec.expected, *spec.alternatives, *(m.expected for m in spec.mistakes)]
+
+
+def _best(found: dict[str, CheckResult]) -> CheckResult:
+    """The best verdict among the outcomes the answer states. A right answer is not
+    lowered by a known mistake written on the way to it (2pq = 2q(1-q)); how many
+    outcomes were offered is left in `details` for the grading core to judge."""
+    best = max(found.values(), key=lambda r: r.fraction)
+    if len(found) == 1:
+        return best
+    details = dict(best.details)
+    details["candidates"] = len(found)
+    details["matched"] = int("expected" in found)
+    return replace(best, details=details)
 
 
 def _fp_node(n: Node) -> Node:
@@ -246,6 +266,9 @@ class MathChecker(BaseChecker[MathSpec]):
         undecided = False
         numeric = spec.test.startswith(_NUMERIC_TESTS) and spec.find != "whole"
         extra = _quantities(answer, with_units=spec.test.startswith("Units")) if numeric else []
+        # every rubric outcome the answer states (expected, alternatives, each mistake):
+        # the best one is the grade, and several of them mean the answer offers choices
+        found: dict[str, CheckResult] = {}
         for text, parsed in comp.reader.snippets(answer, whole=spec.find == "whole", extra=extra):
             if isinstance(parsed, str):
                 errors.append(parsed)
@@ -259,9 +282,12 @@ class MathChecker(BaseChecker[MathSpec]):
                     undecided = True
                     continue
                 if result is not None:
-                    return result
-            if spec.find == "last" and readable:
+                    key = str(result.details.get("mistake", "expected"))
+                    found.setdefault(key, result)
+            if spec.find == "last" and (readable or found):
                 break
+        if found:
+            return _best(found)
         if readable:
             return self._miss(spec, comp, readable, undecided)
         reason = errors[0] if errors else "no expression was found"
@@ -329,14 +355,7 @@ class MathChecker(BaseChecker[MathSpec]):
     def _judge(self, spec: MathSpec, comp: _Compiled, node: Node, text: str) -> CheckResult | None:
         evidence = text.strip()[:300]
         if spec.test != "AlgEquiv":
-            # the found value as written (literals keep their digits for significant figures)
-            v = answer_test(spec.test, to_text(node), prepare(spec.expected), spec.options or "")
-            if v.passed:
-                return CheckResult(1.0, evidence=evidence, details={"read_as": to_text(node)})
-            # keep the most specific reason: "3 significant figures" beats "a number"
-            if v.feedback and _specificity(v.feedback) > _specificity(comp.first_feedback):
-                comp.first_feedback = v.feedback
-            return None
+            return self._judge_test(spec, comp, node, evidence)
         kind, vec = self._fingerprint(comp, node)
         for (target, outcome, factor), tvec in zip(comp.table, comp.table_fp, strict=True):
             # the vectors rule out most comparisons; the full check confirms the rest
@@ -362,6 +381,34 @@ class MathChecker(BaseChecker[MathSpec]):
             if factor:
                 details["factor"] = factor
             return CheckResult(1.0, evidence=evidence, details=details)
+        return None
+
+    def _judge_test(
+        self, spec: MathSpec, comp: _Compiled, node: Node, evidence: str
+    ) -> CheckResult | None:
+        """Any other answer test, run against the expected answer, the alternatives and
+        then each mistake (a value off by a known factor, a missing unit, a wrong prefix)."""
+        # the found value as written (literals keep their digits for significant figures)
+        student = to_text(node)
+        options = spec.options or ""
+        for i, expected in enumerate([spec.expected, *spec.alternatives]):
+            v = answer_test(spec.test, student, prepare(expected), options)
+            if v.passed:
+                details = {"read_as": student}
+                if i:
+                    details["matched"] = f"alternatives[{i - 1}]"
+                return CheckResult(1.0, evidence=evidence, details=details)
+            # keep the most specific reason: "3 significant figures" beats "a number"
+            if v.feedback and _specificity(v.feedback) > _specificity(comp.first_feedback):
+                comp.first_feedback = v.feedback
+        for m in spec.mistakes:
+            if answer_test(spec.test, student, prepare(m.expected), options).passed:
+                return CheckResult(
+                    m.credit,
+                    feedback=m.feedback,
+                    evidence=evidence,
+                    details={"matched": "mistake", "mistake": m.expected, "read_as": student},
+                )
         return None
 
     def _hint(self, spec: MathSpec, comp: _Compiled, node: Node) -> str:

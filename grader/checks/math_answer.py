@@ -35,8 +35,15 @@ _TRAILING_CLAUSE = re.compile(
 _PROSE_KEEP = frozenset(FUNCS) | {"sum", "prod", "pi", "inf", "mean"} | GREEK_NAMES
 
 
+_ITEM_LABEL = re.compile(
+    r"^\s*(?:\(\s*(?:[a-hA-H]|[ivx]{1,4})\s*\)|(?:[a-h]|[ivx]{1,4})\))\s+(?=[^\s+\-*/^=<>)])"
+)
+
+
 def prepare(text: str) -> str:
-    """dE/dw2 and ∂E/∂w2 become one derivative label; code prefixes and comments go."""
+    """dE/dw2 and ∂E/∂w2 become one derivative label; code prefixes, comments and an
+    item label ("(a) z = ...", "ii) ...") go."""
+    text = _ITEM_LABEL.sub("", text)
     text = _COMMENT.sub("", text)
     text = _KEYWORD_LEAD.sub("", text)
     text = _DERIV.sub(lambda m: f"\\partial {m.group(1)}/\\partial {m.group(2)}", text)
@@ -63,15 +70,31 @@ class AnswerReader:
         *,
         decimal_comma: bool = False,
         functions: Collection[str] = (),
+        infer_from: Collection[str] = (),
     ) -> None:
         self.aliases = dict(aliases)
         self.functions = tuple(functions)
         self.variables = list(variables) + [a for a in self.aliases if a not in variables]
-        self.bases = indexed_bases(variables)
         self.decimal_comma = decimal_comma
+        if infer_from:
+            # the rubric's own expressions name the symbols of this question: with them
+            # known, `2pq` reads as 2*p*q and `2te^{-3t}` as 2*t*e^(-3t)
+            self.variables += sorted(self._symbols_of(infer_from) - set(self.variables))
+        self.bases = indexed_bases(variables)
         names = {v.replace("_", "") for v in variables} | set(variables)
-        self.keep = frozenset(_PROSE_KEEP | names | set(self.functions) | {"ln"})
+        known = {v.replace("_", "") for v in self.variables} | set(self.variables)
+        self.keep = frozenset(_PROSE_KEEP | known | set(self.functions) | {"ln"})
         self.count = next((c for c in ("N", "M", "n_samples") if c in names), None)
+
+    def _symbols_of(self, texts: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for text in texts:
+            try:
+                node = self.parse_raw(text)
+            except (MathError, RecursionError):
+                continue  # the spec's own validation names the bad expression
+            found |= {s for s in free_symbols(node) if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", s)}
+        return found
 
     def parse(self, text: str) -> Node:
         return self.finish(self.parse_raw(text))
@@ -83,6 +106,7 @@ class AnswerReader:
             variables=self.variables,
             decimal_comma=self.decimal_comma,
             functions=self.functions,
+            functions_from_names=False,
         )
         if self.aliases:
             node = rename(node, {_canon(k): _canon(v) for k, v in self.aliases.items()})

@@ -33,10 +33,19 @@ def read(
     variables: Collection[str] = (),
     decimal_comma: bool = False,
     functions: Collection[str] = (),
+    functions_from_names: bool = True,
 ) -> Node:
     """Parse and validate: size limits, no constant division by zero, no ∞−∞. Names in
-    `functions` are unknown functions: y(x_i, w) is a call, not y times a tuple."""
-    node: Any = parse(text, variables=variables, decimal_comma=decimal_comma, functions=functions)
+    `functions` are unknown functions: y(x_i, w) is a call, not y times a tuple. With
+    `functions_from_names` false (how students write), any other name before a bracket
+    multiplies: 2q(1-q) is 2*q*(1-q)."""
+    node: Any = parse(
+        text,
+        variables=variables,
+        decimal_comma=decimal_comma,
+        functions=functions,
+        functions_from_names=functions_from_names,
+    )
     check_size(node)
     check_defined(node)
     return node

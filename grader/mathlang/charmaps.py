@@ -134,7 +134,7 @@ SYMBOLS = {
     "←": "<-",
     "⟵": "<-",
     "→": "->",
-    "√": "\\sqrt ",
+    "√": "\\surd ",  # √25 is sqrt(25): not TeX's one-digit argument
     "∂": "\\partial ",
     "Σ": "\\sum ",
     "∑": "\\sum ",
@@ -291,6 +291,7 @@ LATEX_CMDS = LATEX_FUNCTION_CMDS | frozenset(
         "tfrac",
         "cfrac",
         "sqrt",
+        "surd",
         "sum",
         "prod",
         "partial",

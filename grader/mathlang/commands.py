@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.mathlang.errors import MathSyntaxError, TooLarge
 from grader.mathlang.indexes import bind_index, free_indexes
-from grader.mathlang.lexer import GREEK_NAMES, Token, tokenize
+from grader.mathlang.lexer import DECORATIONS, GREEK_NAMES, Token, tokenize
 from grader.mathlang.names import CONSTS, FORBIDDEN, FUNCS, canonical_name, literal, split_name
 
 Node = tuple[Any, ...]
@@ -38,6 +38,9 @@ class CommandParser:
         self.functions_from_names = functions_from_names
         self.functions = frozenset(canonical_name(f) for f in functions)
         self.bound: list[str] = []
+        # the product an undeclared name was split into (`te` -> t*e): a power after it
+        # binds to its last letter, 2te^{-3t} = 2*t*e^(-3t)
+        self.last_split: Node | None = None
 
     # -- token helpers -------------------------------------------------------------------
     @property
@@ -105,6 +108,8 @@ class CommandParser:
             sub = ("sym", sub[1])  # x_i: a subscript letter is an index, not sqrt(-1)
         if sub[0] == "num":
             return self.symbol(base + "_" + sub[2])
+        if sub[0] == "sym" and sub[1] in DECORATIONS and len(base) == 1:
+            return self.symbol(base + sub[1])  # x_bar is xbar
         if sub[0] == "sym" and "_" not in sub[1] and len(sub[1]) <= 2 and not sub[1][0].isupper():
             if base + "_" + sub[1] in self.variables and sub[1] not in self.bound:
                 return self.node("sym", base + "_" + sub[1])
@@ -144,7 +149,8 @@ class CommandParser:
         if self.variables and raw not in GREEK_NAMES and len(raw) > 1:
             split = split_name(raw, self.variables)
             if split:
-                return self.node("mul", tuple(self.resolve_piece(p) for p in split))
+                self.last_split = self.node("mul", tuple(self.resolve_piece(p) for p in split))
+                return self.last_split
         return self.node("sym", canon)
 
     def resolve_piece(self, piece: str) -> Node:
@@ -153,6 +159,14 @@ class CommandParser:
         return self.node("sym", canonical_name(piece))
 
     def after_name(self, node: Node, raw: str) -> Node:
+        if node[0] == "sym" and self.at("'"):
+            primes = 0
+            while self.take("'"):
+                primes += 1
+            node = self.node("sym", node[1] + "'" * min(primes, 3))
+            if self.take("("):  # f'(x), y''(t): a derivative is always a function
+                return self.node("call", "f:" + node[1], self.arglist())
+            return node
         if node[0] == "fname":
             return self.function(node[1])
         # f(x) is an unknown function in raw (STACK) mode; with declared variables, a
@@ -163,6 +177,15 @@ class CommandParser:
         if node[0] == "sym" and self.at("(") and node[1] in ("mean", "average"):
             self.i += 1  # array code: np.mean(...) with declared variables too
             return self.node("call", "f:" + node[1], self.arglist())
+        if (
+            node[0] == "sym"
+            and self.at("(")
+            and node[1] not in self.variables
+            and len(node[1]) <= 12
+            and self.comma_group()
+        ):
+            self.i += 1  # E(w1, w2), P(A, B): a name before an argument list is a function
+            return self.node("call", "f:" + node[1], self.arglist())
         if node[0] == "sym" and self.at("(") and self.functions_from_names and not self.variables:
             self.i += 1
             args = self.arglist()
@@ -170,6 +193,22 @@ class CommandParser:
                 return self.node("list", "[", args)  # Maxima's matrix([1,2],[3,4])
             return self.node("call", "f:" + node[1], args)
         return node
+
+    def comma_group(self) -> bool:
+        """Does the bracket group opening here hold a top-level comma?"""
+        depth = 0
+        for t in self.toks[self.i : self.i + 400]:
+            if t.kind == "op" and t.text in ("(", "[", "{"):
+                depth += 1
+            elif t.kind == "op" and t.text in (")", "]", "}"):
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and t.kind == "op" and t.text == ",":
+                return True
+            elif t.kind == "end":
+                return False
+        return False
 
     def arglist(self) -> tuple[Node, ...]:
         self.enter()
@@ -253,6 +292,12 @@ class CommandParser:
             if cmd == "binom":
                 return self.node("call", "binomial", (a, b))
             return self.node("mul", (a, self.node("inv", b)))
+        if cmd == "surd":
+            self.enter()
+            try:
+                return self.node("call", "sqrt", (self.postfix(),))
+            finally:
+                self.depth -= 1
         if cmd == "sqrt":
             if self.take("["):
                 index = self.expr()
@@ -348,4 +393,7 @@ class CommandParser:
         raise NotImplementedError
 
     def starts_atom(self) -> bool:
+        raise NotImplementedError
+
+    def postfix(self) -> Node:
         raise NotImplementedError

@@ -142,6 +142,28 @@ def final_answer(text: str) -> str | None:
 
 
 _EQ_LIKE = re.compile(r"(?:=|<-|←|:=)")
+_CLAUSE_END = re.compile(r"(?<![=<:])[;,]\s+(?=[A-Za-z∂])|\.\s+|:\s+")
+_IMPLIES = re.compile(
+    r"\\(?:Rightarrow|Longrightarrow|implies|iff|Leftrightarrow|therefore)\b|[⇒⟹⇔∴]"
+)
+
+
+def _clauses(line: str) -> list[str]:
+    """A line cut at clause ends ('; ', ', ', '. ', ': ') outside brackets, so the
+    comma of E(w1, w2) does not cut the formula, and at implication arrows."""
+    out: list[str] = []
+    depth = start = 0
+    for m in re.finditer(r"[([{]|[)\]}]|" + _CLAUSE_END.pattern + "|" + _IMPLIES.pattern, line):
+        tok = m.group(0)
+        if tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth = max(0, depth - 1)
+        elif depth == 0 or _IMPLIES.fullmatch(tok):
+            out.append(line[start : m.start()])
+            start = m.end()
+    out.append(line[start:])
+    return [c for c in out if c.strip()]
 
 
 def candidates(text: str) -> list[str]:
@@ -152,12 +174,14 @@ def candidates(text: str) -> list[str]:
     for body, _, _ in reversed(boxed(text)):
         out.append(body)
     for body, _, _ in reversed(math_segments(text)):
+        pieces = _IMPLIES.split(body)
+        out.extend(p.strip() for p in reversed(pieces) if len(pieces) > 1 and p.strip())
         out.append(body)
     for line in reversed(text.splitlines()):
         line = line.strip()
         if not line:
             continue
-        for clause in reversed(re.split(r"(?<![=<:])[;,]\s+(?=[A-Za-z∂])|\.\s+|:\s+", line)):
+        for clause in reversed(_clauses(line)):
             if _EQ_LIKE.search(clause) or clause is line:
                 out.append(clause.strip().rstrip(".").strip())
     seen: set[str] = set()
@@ -173,7 +197,7 @@ _RUN_TOKEN = re.compile(
     r"(?P<num>\d+(?:\.\d+)?)"
     r"|(?P<name>[A-Za-zΑ-ω][A-Za-z0-9Α-ω]*(?:_\{[^{}\n]{1,20}\}|_[A-Za-z0-9]+)*)"
     r"|(?P<cmd>\\[A-Za-z]+)"
-    r"|(?P<op>[-+*/^·×−⋅=<>←|()\[\]{}!'Σ∑∏√∂_∈])"
+    r"|(?P<op>[-+*/^·×−⋅=<>←|()\[\]{}!'Σ∑∏√∂_∈⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻₀₁₂₃₄₅₆₇₈₉])"
     r"|(?P<comma>,)"
     r"|(?P<space>[ \t]+)"
     r"|(?P<other>.)"

@@ -28,7 +28,15 @@ from grader.mathlang.charmaps import (
 )
 from grader.mathlang.errors import MathSyntaxError, TooLarge
 
-__all__ = ["GREEK_NAMES", "MAX_CHARS", "MAX_DIGITS", "Token", "normalise", "tokenize"]
+__all__ = [
+    "DECORATIONS",
+    "GREEK_NAMES",
+    "MAX_CHARS",
+    "MAX_DIGITS",
+    "Token",
+    "normalise",
+    "tokenize",
+]
 
 MAX_CHARS = 4000
 MAX_DIGITS = 400
@@ -57,6 +65,51 @@ def _script(text: str, table: dict[str, str], marker: str) -> str:
     return "".join(out)
 
 
+# Accents on a letter name a different symbol of their own: x̄ = \bar{x} = \overline{x} =
+# xbar = x_bar, p̂ = \hat{p} = phat. The mark becomes a suffix of the name.
+_MARKS = {"\u0304": "bar", "\u0305": "bar", "\u0302": "hat", "\u0303": "tilde", "\u20d7": "vec"}
+DECORATIONS = frozenset(_MARKS.values()) | {"dot"}
+_MARK_CMDS = {
+    "bar": "bar",
+    "overline": "bar",
+    "hat": "hat",
+    "widehat": "hat",
+    "tilde": "tilde",
+    "widetilde": "tilde",
+    "vec": "vec",
+    "dot": "dot",
+}
+_MARKED = re.compile("([^\\W\\d_])([" + "".join(_MARKS) + "])")
+_MARK_CMD = re.compile(
+    r"\\(" + "|".join(_MARK_CMDS) + r")(?![A-Za-z])\s*"
+    r"(?:\{\s*(\\?[A-Za-z]+|[^\W\d_])\s*\}|(\\[A-Za-z]+|[A-Za-z]))"
+)
+
+
+def _decorations(text: str) -> str:
+    if (
+        not any(ch in text for ch in _MARKS)
+        and "\\" not in text
+        and not any(unicodedata.decomposition(c)[-4:] in ("0304", "0302", "0303") for c in text)
+    ):
+        return text
+    # precomposed letters (ā, ô) are split first so that one rule reads both forms
+    text = "".join(
+        unicodedata.normalize("NFD", c)
+        if unicodedata.decomposition(c)[-4:] in ("0304", "0302", "0303")
+        else c
+        for c in text
+    )
+    text = _MARKED.sub(lambda m: "\\" + _MARKS[m.group(2)] + "{" + m.group(1) + "}", text)
+
+    def name(m: re.Match[str]) -> str:
+        base = (m.group(2) or m.group(3)).lstrip("\\")
+        base = GREEK.get(base, base)
+        return " " + base + _MARK_CMDS[m.group(1)] + " "
+
+    return _MARK_CMD.sub(name, text)
+
+
 def normalise(text: str) -> str:
     """Map what students type (Unicode, confusables) to our ASCII-plus-LaTeX syntax.
 
@@ -74,15 +127,18 @@ def normalise(text: str) -> str:
     if BIDI.search(text):
         raise MathSyntaxError("the answer contains invisible text-direction characters")
     text = text.translate(INVISIBLE)
+    text = _decorations(text)
     # Superscripts and subscripts must be read before NFKC turns '²' into a plain '2'.
     text = _script(text, SUPERSCRIPTS, "^")
     text = _script(text, SUBSCRIPTS, "_")
     out: list[str] = []
-    for ch in text:
+    for i, ch in enumerate(text):
         if ch in SYMBOLS:
             out.append(SYMBOLS[ch])
         elif ch in GREEK:
-            out.append(" " + GREEK[ch] + " ")
+            # μ0 is one name (mu0 = mu_0); μx is mu times x
+            tail = "" if text[i + 1 : i + 2].isdigit() else " "
+            out.append(" " + GREEK[ch] + tail)
         elif ch in CONFUSABLES:
             out.append(CONFUSABLES[ch])
         else:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 from fractions import Fraction
 
+from grader.mathlang.charmaps import GREEK
 from grader.mathlang.errors import MathSyntaxError
 
 FUNCS = {
@@ -101,11 +102,16 @@ FORBIDDEN = frozenset(
     }
 )
 _DIGITS_NAME = re.compile(r"^([A-Za-z]+?)(\d+)$")
+# a letter (or Greek name) with an accent suffix is one symbol: xbar, phat, mubar
+_DECORATED = re.compile(r"^([A-Za-z]|[a-z]{2,7})(bar|hat|tilde|vec|dot)(?:_?(\w+))?$")
 
 
 def canonical_name(name: str) -> str:
     """w2, w_2, w_{2} -> w_2 ; x_n stays x_n; eta stays eta."""
     name = name.replace("{", "").replace("}", "").strip()
+    base, sep, sub = name.partition("_")
+    if sep and sub in ("bar", "hat", "tilde", "vec", "dot"):
+        name = base + sub  # x_bar is xbar
     if "_" in name:
         base, _, sub = name.partition("_")
         return base + "_" + sub.replace("_", "")
@@ -113,6 +119,14 @@ def canonical_name(name: str) -> str:
     if m and m.group(1) not in FUNCS:
         return m.group(1) + "_" + m.group(2)
     return name
+
+
+def is_decorated(name: str) -> bool:
+    m = _DECORATED.match(name)
+    return m is not None and (len(m.group(1)) == 1 or m.group(1) in _GREEK_LOWER)
+
+
+_GREEK_LOWER = frozenset(g for g in GREEK.values() if g.islower())
 
 
 def literal(text: str) -> Fraction:
@@ -124,6 +138,8 @@ def literal(text: str) -> Fraction:
 
 def split_name(raw: str, variables: Collection[str]) -> list[str] | None:
     """Split an undeclared name like 'xy' or 'w1x' into declared names (fewest pieces)."""
+    if is_decorated(raw):
+        return None  # xbar is x-bar, not x*b*a*r
     known = {v.replace("_", "") for v in variables} | set(CONSTS)
     n = len(raw)
     best: list[list[str] | None] = [None] * (n + 1)

@@ -140,7 +140,7 @@ class Parser(CommandParser):
             return True
         if t.kind == "cmd":
             return (
-                t.text in ("frac", "sqrt", "sum", "prod", "partial", "binom", "text")
+                t.text in ("frac", "sqrt", "surd", "sum", "prod", "partial", "binom", "text")
                 or t.text in LATEX_FUNCTION_CMDS
             )
         if t.kind == "op":
@@ -188,6 +188,10 @@ class Parser(CommandParser):
                 exponent = self.script_arg() if self.at("{") else self.unary()
             finally:
                 self.depth -= 1
+            if base is self.last_split and base[0] == "mul":
+                # te^x is t*e^x: the power belongs to the last letter of a split name
+                last = self.postfix_ops(self.node("pow", base[1][-1], exponent))
+                return self.node("mul", (*base[1][:-1], last))
             return self.postfix_ops(self.node("pow", base, exponent))
         return base
 
@@ -270,8 +274,13 @@ def parse(
     variables: Collection[str] = (),
     decimal_comma: bool = False,
     functions: Collection[str] = (),
+    functions_from_names: bool = True,
 ) -> Node:
     """Parse one expression, equation, relation or list. Raises MathError subclasses."""
     return Parser(
-        text, variables=variables, decimal_comma=decimal_comma, functions=functions
+        text,
+        variables=variables,
+        decimal_comma=decimal_comma,
+        functions=functions,
+        functions_from_names=functions_from_names,
     ).parse()

@@ -1,0 +1,104 @@
+"""The reader of what students write: implicit products, decorated and indexed names,
+primes, LaTeX and Unicode spellings, item labels, implication arrows."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math_answer import AnswerReader
+from grader.mathlang import read
+from grader.mathlang.extract import candidates
+from grader.mathlang.unparse import to_text
+
+
+def reader(*rubric: str, variables: tuple[str, ...] = ()) -> AnswerReader:
+    return AnswerReader(list(variables), {}, infer_from=list(rubric))
+
+
+@pytest.mark.parametrize(
+    ("rubric", "text", "read_as"),
+    [
+        (("2*q*(1-q)",), "2q(1 − q)", "2*q*(1 - q)"),
+        (("2*q*(1-q)", "2*p*q"), "2pq", "2*p*q"),
+        (("h*(t+m) + (1-h)*(t+2*m)",), "h(t+m) + (1−h)(t+2m)", "h*(t + m) + (1 - h)*(t + 2*m)"),
+        (("2*t*e^(-3*t)",), "2te^{-3t}", "2*t*e^(-3*t)"),
+        (("2*x*e^(x^2)",), "2xe^{x^2}", "2*x*e^(x^2)"),
+        (("xbar - mu0",), "x̄ − μ₀", "xbar - mu_0"),
+        (("xbar - mu0",), r"\bar{x} - \mu_0", "xbar - mu_0"),
+        (("xbar - mu0",), r"\overline{x} - mu0", "xbar - mu_0"),
+        (("xbar - mu0",), "x_bar - mu_0", "xbar - mu_0"),
+        (("phat*(1-phat)",), "p̂(1 − p̂)", "phat*(1 - phat)"),
+        (("sqrt(n)",), "√25 + √n", "sqrt(25) + sqrt(n)"),
+        (("x",), r"\dfrac{1}{4}\cdot\tfrac{3}{4}", "1/4*3/4"),
+        (("x",), r"\left( x \right)\, \times 2", "x*2"),
+        (("x",), "(a) x = 3", "x = 3"),
+    ],
+)
+def test_students_spellings(rubric: tuple[str, ...], text: str, read_as: str) -> None:
+    assert to_text(reader(*rubric).parse(text)) == read_as
+
+
+def test_a_name_before_a_bracket_multiplies_unless_it_is_a_function() -> None:
+    r = reader()
+    assert to_text(r.parse("q(1-q)")) == "q*(1 - q)"
+    assert to_text(r.parse("sin(x)")) == "sin(x)"
+    assert read("f(x)")[0] == "call"  # raw STACK syntax keeps Maxima's function calls
+    declared = AnswerReader([], {}, functions=["f"])
+    assert declared.parse("f(x)")[0] == "call"
+    assert r.parse("E(w1, w2)")[0] == "call"  # an argument list is never a factor
+
+
+def test_primes_name_derivatives() -> None:
+    r = reader("x")
+    assert to_text(r.parse("f'(x)")) == "f'(x)"
+    assert r.parse("y''") == ("sym", "y''")
+
+
+def test_a_decorated_name_is_not_split_into_letters() -> None:
+    r = reader("x + b + a + r")
+    assert r.parse("xbar") == ("sym", "xbar")
+
+
+def test_implication_arrows_and_bracket_commas_cut_candidates() -> None:
+    found = candidates(r"$P(yy) = \frac14$ $\Rightarrow P = \frac{1}{4}\cdot\frac{3}{4}$")
+    assert r"P = \frac{1}{4}\cdot\frac{3}{4}" in found
+    found = candidates("MSE: E(w1, w2) = (1/N) sum_n (w1 x_n - t_n)^2")
+    assert "E(w1, w2) = (1/N) sum_n (w1 x_n - t_n)^2" in found
+
+
+def _spec(**kw: object) -> MathSpec:
+    return MathSpec.model_validate(kw)
+
+
+def test_a_right_answer_is_not_lowered_by_a_mistake_written_on_the_way() -> None:
+    spec = _spec(
+        expected="2*q*(1-q)",
+        mistakes=[{"expected": "2*p*q", "credit": 0.5, "feedback": "only in q"}],
+    )
+    result = MathChecker().check(spec, "$f(Aa) = 2pq = 2q(1-q)$")
+    assert result.fraction == 1.0
+    assert result.details["candidates"] == 2 and result.details["matched"] == 1
+    only_mistake = MathChecker().check(spec, "f(Aa) = 2pq")
+    assert only_mistake.fraction == 0.5 and only_mistake.feedback == "only in q"
+
+
+def test_mistakes_work_with_numeric_and_units_tests() -> None:
+    num = _spec(
+        expected="0.095",
+        test="NumAbsolute",
+        options="0.002",
+        mistakes=[{"expected": "0.1", "credit": 0.5, "feedback": "2q is the approximation"}],
+    )
+    got = MathChecker().check(num, "Carriers 2pq ≈ 2q = 0.1, so about 10%.")
+    assert got.fraction == 0.5 and "approximation" in got.feedback
+    assert MathChecker().check(num, "2pq = 0.095").fraction == 1.0
+    units = _spec(
+        expected="1.5*g",
+        test="UnitsAbsolute",
+        options="0.01",
+        mistakes=[{"expected": "0.25*g", "credit": 0, "feedback": "divided by n"}],
+    )
+    got = MathChecker().check(units, "SE = 9/36 = 0.25 g")
+    assert got.fraction == 0 and got.feedback == "divided by n"
+    assert MathChecker().check(units, "SE = 1.5 g").fraction == 1.0
