@@ -98,7 +98,8 @@ def add_examples(
 ) -> tuple[dict[str, Any], list[NewExample]]:
     """A copy of the rubric `definition` with `examples` added to their criteria, and the
     examples actually added. An example for an answer the criterion already has (same text
-    up to case and spacing) replaces it: the newest decision counts."""
+    up to case and spacing) replaces it: the newest decision counts; the same answer with the
+    same score is not added again."""
     out: dict[str, Any] = copy.deepcopy(dict(definition))
     crits = {(q["id"], c["id"]): c for q in out["questions"] for c in q["criteria"]}
     added: list[NewExample] = []
@@ -110,7 +111,10 @@ def add_examples(
         # hands the checker those), so new ones join whichever list the rubric uses.
         holder = crit["check"] if "examples" in crit["check"] else crit
         key = normalise_answer(ex.answer)
-        kept = [e for e in holder.get("examples") or [] if normalise_answer(e["answer"]) != key]
+        have = holder.get("examples") or []
+        if any(normalise_answer(e["answer"]) == key and e["score"] == ex.score for e in have):
+            continue  # already taught: nothing new
+        kept = [e for e in have if normalise_answer(e["answer"]) != key]
         kept.append({"answer": ex.answer, "score": ex.score})
         holder["examples"] = kept[-MAX_EXAMPLES:]
         added.append(ex)
