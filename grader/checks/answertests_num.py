@@ -17,7 +17,7 @@ from grader.checks.answertests import (
     parse_options,
     parse_side,
 )
-from grader.checks.units import CELSIUS_OFFSET, unit_info
+from grader.checks.units import CELSIUS_OFFSET, unit_info, unit_name
 from grader.mathlang import MathError, read
 from grader.mathlang.errors import EvalError, Undefined
 from grader.mathlang.numeric import Evaluator, NotExact, Point
@@ -250,16 +250,17 @@ def _quantity(n: Node) -> Quantity:
     if op == "num":
         return n[1], {}
     if op == "sym":
-        if unit_info(n[1].replace("_", "")) is None:
+        name = unit_name(n[1].replace("_", ""))
+        if unit_info(name) is None:
             raise Invalid(f"'{n[1]}' is not a unit")
-        return Fraction(1), {n[1].replace("_", ""): 1}
+        return Fraction(1), {name: 1}
     if op in ("neg", "pos"):
         v, u = _quantity(n[1])
         return (-v if op == "neg" else v), u
     if op == "mul":
         val: Any = Fraction(1)
         units: dict[str, int] = {}
-        for f in n[1]:
+        for f in _join_unit_letters(n[1]):
             v, u = _quantity(f)
             val = val * v
             for k, p in u.items():
@@ -282,6 +283,25 @@ def _quantity(n: Node) -> Quantity:
     if is_constant(n):
         return value(n), {}
     raise Invalid("write the answer as a number times units, e.g. 9.81*m/s^2")
+
+
+def _join_unit_letters(factors: tuple[Node, ...]) -> list[Node]:
+    """kΩ and µs are read as k*Omega and mu*s (a Greek letter is a name of its own): the
+    prefix joins the unit after it. Other neighbours (m*s, N*m) stay products."""
+    out: list[Node] = []
+    for f in factors:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev[0] == "sym"
+            and f[0] == "sym"
+            and (f[1] == "Omega" or prev[1] == "mu")
+            and unit_info(prev[1] + f[1]) is not None
+        ):
+            out[-1] = ("sym", unit_name(prev[1] + f[1]))
+            continue
+        out.append(f)
+    return out
 
 
 def _si(q: Quantity) -> tuple[Any, tuple[int, ...]]:

@@ -24,7 +24,13 @@ from grader.checks.answertests import (
 )
 from grader.checks.answertests import _difference as difference
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.math_answer import AnswerReader, expand_definitions, prepare, strip_prose
+from grader.checks.math_answer import (
+    AnswerReader,
+    Reading,
+    expand_definitions,
+    prepare,
+    strip_prose,
+)
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
@@ -112,7 +118,9 @@ _NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
 _QUANTITY = re.compile(
     r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"
 )
-_UNIT_TAIL = re.compile(r"\s*[A-Za-zμΩ°][A-Za-z0-9]*(?:\s*[/*·^]\s*[A-Za-z0-9][A-Za-z0-9^]*)*")
+_UNIT_TAIL = re.compile(
+    r"\s*[A-Za-zμµΩ°][A-Za-zμµΩ0-9]*(?:\s*[/*·^]\s*[A-Za-zμµΩ0-9][A-Za-zμµΩ0-9^]*)*"
+)
 
 
 def _specificity(feedback: str) -> int:
@@ -155,7 +163,8 @@ class _Compiled:
             spec.aliases,
             decimal_comma=spec.decimal_comma,
             functions=spec.functions,
-            infer_from=_spec_texts(spec),
+            # a Units test's expected value names units, not symbols of the question
+            infer_from=[] if spec.test.startswith("Units") else _spec_texts(spec),
         )
         parse = self.reader.parse
         self.expected = parse(spec.expected)
@@ -196,6 +205,16 @@ class _Compiled:
 def _spec_texts(spec: MathSpec) -> list[str]:
     """The rubric's expressions for one criterion: expected, alternatives, mistakes."""
     return [spec.expected, *spec.alternatives, *(m.expected for m in spec.mistakes)]
+
+
+def _with_reading(result: CheckResult, reading: Reading) -> CheckResult:
+    """Say which reading gave the verdict; a number two readings disagree on is for the
+    instructor to see (1,500: 1500 or 1.5)."""
+    details = dict(result.details, reading=reading.note)
+    if reading.ambiguous:
+        details["ambiguous"] = True
+        details["review_reason"] = f"{reading.note} (the comma may also separate thousands)"
+    return replace(result, details=details)
 
 
 def _best(found: dict[str, CheckResult]) -> CheckResult:
@@ -269,10 +288,14 @@ class MathChecker(BaseChecker[MathSpec]):
         # every rubric outcome the answer states (expected, alternatives, each mistake):
         # the best one is the grade, and several of them mean the answer offers choices
         found: dict[str, CheckResult] = {}
-        for text, parsed in comp.reader.snippets(answer, whole=spec.find == "whole", extra=extra):
+        for text, parsed, reading in comp.reader.snippets(
+            answer, whole=spec.find == "whole", extra=extra
+        ):
             if isinstance(parsed, str):
                 errors.append(parsed)
                 continue
+            if reading is not None and found:
+                break  # other readings only matter when the first ones matched nothing
             node = comp.reader.finish(expand_definitions(parsed, defs) if defs else parsed)
             for sub in self._targets(spec, comp, node):
                 readable.append((text, sub))
@@ -282,6 +305,8 @@ class MathChecker(BaseChecker[MathSpec]):
                     undecided = True
                     continue
                 if result is not None:
+                    if reading is not None:
+                        result = _with_reading(result, reading)
                     key = str(result.details.get("mistake", "expected"))
                     found.setdefault(key, result)
             if spec.find == "last" and (readable or found):

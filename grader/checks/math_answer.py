@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -185,9 +186,11 @@ class AnswerReader:
 
     def snippets(
         self, answer: str, whole: bool, extra: list[str] | None = None
-    ) -> Iterator[tuple[str, Node | str]]:
-        """(text, raw node) for each readable candidate, or (text, error message); the
-        caller substitutes definitions, then calls `finish`."""
+    ) -> Iterator[tuple[str, Node | str, Reading | None]]:
+        """(text, raw node, None) for each readable candidate, or (text, error message,
+        None); then other readings of the same text (a decimal comma, thousands
+        separators) with what was read differently. The caller substitutes definitions,
+        then calls `finish`."""
         texts = [answer]
         if not whole:
             texts = _with_stripped(candidates(answer)[:MAX_CANDIDATES], self.variables)
@@ -199,9 +202,62 @@ class AnswerReader:
             texts += list(extra or [])
         for text in texts:
             try:
-                yield text, self.parse_raw(text)
+                yield text, self.parse_raw(text), None
             except (MathError, RecursionError) as exc:
-                yield text, str(exc)
+                yield text, str(exc), None
+        if self.decimal_comma:
+            return
+        for text in texts:
+            for reading in comma_readings(text):
+                try:
+                    yield text, self.parse_raw(reading.text), reading
+                except (MathError, RecursionError):
+                    continue
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Another reading of a text: `text` as rewritten, `note` says what was read how,
+    `ambiguous` when the first reading was a plausible number too (1,500)."""
+
+    text: str
+    note: str
+    ambiguous: bool
+
+
+_COMMA_NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d+)+(?![\w,]|\.\d)")
+
+
+def comma_readings(text: str) -> list[Reading]:
+    """Numbers written with commas and no spaces: 3,5 is 3.5 (a decimal comma: not a
+    thousands group), 12,000 is 12000, and 1,500 may also be 1.5 (offered second, marked
+    ambiguous). Lists keep their spaces ("1, 2") and are not touched."""
+    matches = list(_COMMA_NUMBER.finditer(text[:20_000]))[:20]
+    if not matches:
+        return []
+    first: list[tuple[str, str]] = []  # (written, read as) for the main other reading
+    second: list[tuple[str, str]] = []  # 1,500 read as 1.5
+    for m in matches:
+        lit = m.group(0)
+        head, *groups = lit.split(",")
+        if len(head) <= 3 and all(len(g) == 3 for g in groups):
+            first.append((lit, lit.replace(",", "")))
+            if len(groups) == 1:
+                second.append((lit, head + "." + groups[0]))
+        elif len(groups) == 1:
+            first.append((lit, head + "." + groups[0]))
+    out = []
+    # a three-digit group is first read as thousands (the usual English reading), and
+    # only the decimal reading of it is marked ambiguous
+    for swaps, ambiguous in ((first, False), (second, True)):
+        if not swaps:
+            continue
+        rewritten = text
+        for lit, new in swaps:
+            rewritten = re.sub(r"(?<![\w.,])" + re.escape(lit) + r"(?![\w,])", new, rewritten)
+        note = ", ".join(f"read {lit} as {new}" for lit, new in swaps)
+        out.append(Reading(rewritten, note, ambiguous))
+    return out
 
 
 def _label(n: Node) -> str:

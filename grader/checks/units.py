@@ -176,7 +176,33 @@ def _pint_info(name: str) -> tuple[Fraction, Dim] | None:
         return None
 
 
+# How students spell units our table names otherwise: Ω, ohm, Omega are Ohm; µ (mu) is the
+# prefix u; a few words for the common ones.
+_ALIASES = {"Omega": "Ohm", "ohm": "Ohm", "ohms": "Ohm", "Ohms": "Ohm", "sec": "s", "secs": "s"}
+_ALIAS_PREFIXES = {"mu": "u", "micro": "u", "kilo": "k", "milli": "m", "mega": "M", "nano": "n"}
+
+
+def unit_name(name: str) -> str:
+    """Our table's name for a unit as a student writes it: kΩ -> kOhm, µs -> us."""
+    if name in _BASE:
+        return name
+    for spelled, ours in _ALIASES.items():
+        if name.endswith(spelled):
+            head = name[: -len(spelled)]
+            head = _ALIAS_PREFIXES.get(head, head)
+            if head in _PREFIX or head == "":
+                return head + ours
+    for spelled, ours in _ALIAS_PREFIXES.items():
+        if name.startswith(spelled) and len(name) > len(spelled):
+            rest = name[len(spelled) :]
+            rest = _ALIASES.get(rest, rest)
+            if rest in _BASE:
+                return ours + rest
+    return name
+
+
 def unit_info(name: str) -> tuple[Fraction, Dim] | None:
+    name = unit_name(name)
     hit = _BASE.get(name)
     if hit is None and name not in _UNKNOWN:
         hit = _pint_info(name)

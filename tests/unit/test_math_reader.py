@@ -102,3 +102,45 @@ def test_mistakes_work_with_numeric_and_units_tests() -> None:
     got = MathChecker().check(units, "SE = 9/36 = 0.25 g")
     assert got.fraction == 0 and got.feedback == "divided by n"
     assert MathChecker().check(units, "SE = 1.5 g").fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer"),
+    [
+        ("2.0*kOhm", "R = 2.0 kΩ"),
+        ("2.0*kOhm", "R = 2000 ohm"),
+        ("499.46*g", "the lower end is 0.49946 kg"),
+        ("130*ns", "EAT = 0.13 µs"),
+        ("12*m/s", "v = 43.2 km/h"),
+    ],
+)
+def test_units_as_students_write_them(expected: str, answer: str) -> None:
+    spec = _spec(expected=expected, test="UnitsRelative", options="0.01")
+    assert MathChecker().check(spec, answer).fraction == 1.0
+
+
+def test_a_separate_m_and_s_stay_metres_times_seconds() -> None:
+    spec = _spec(expected="3*ms", test="UnitsStrictRelative", options="0.01")
+    assert MathChecker().check(spec, "t = 3 m s").fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "ambiguous"),
+    [
+        ("3.5", "Average = 14/5 = 3,5 ms", False),
+        ("2000", "2,000 people", False),
+        ("1234567", "1,234,567", False),
+        ("1.5", "it is 1,500", True),
+    ],
+)
+def test_commas_in_numbers_are_read_both_ways(expected: str, answer: str, ambiguous: bool) -> None:
+    spec = _spec(expected=expected, test="NumAbsolute", options="0.001")
+    got = MathChecker().check(spec, answer)
+    assert got.fraction == 1.0
+    assert bool(got.details.get("ambiguous")) is ambiguous
+    assert "reading" in got.details
+
+
+def test_a_list_with_spaces_is_not_a_decimal() -> None:
+    spec = _spec(expected="1.2", test="NumAbsolute", options="0.001")
+    assert MathChecker().check(spec, "the roots are 1, 2").fraction == 0.0
