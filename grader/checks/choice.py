@@ -1,18 +1,45 @@
-"""The `choice` checker: which option the answer picks."""
+"""The `choice` checker: which option the answer picks.
+
+Two readings, the first that finds something wins:
+
+1. the option ids as students write them (`B`, `(B)`, `**B**:`, `Statement B is right`, …;
+   see `grader.checks.choice_reading`), telling a chosen id from one mentioned while arguing;
+2. the option's `text` and its `phrases` (how a student names the option in words).
+
+An answer that chooses several options earns nothing; one that names (nearly) every option is
+marked hostile (`details["hostile"] = "all_options"`).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
-from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
+from grader.checks.choice_reading import IdReading, Rank, read_ids
+from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, quote, word_pattern
+
+# Confidences are ordinal, not fitted: what matters to the grading core is only whether they
+# fall below its review threshold (0.5). A stated id or a clear refusal of the rules (several
+# options) is sure; a choice found only in words is a little less so; readings that disagree
+# (a bracketed id while the words name another option, several options named only in words
+# while arguing) go to a human.
+SURE = 1.0
+WORDS_ONLY = 0.9
+STATED_BUT_WORDS_DISAGREE = 0.75
+UNSURE = 0.4
+
+_ARTICLES = ("the ", "a ", "an ")
 
 
 class ChoiceOption(CheckSpec):
-    id: str
-    phrases: list[str] = Field(min_length=1, description="How a student names this option.")
+    id: str = Field(min_length=1, description="How the option is labelled (A, B, ii, true, …).")
+    text: str = Field(default="", description="The option as shown to students.")
+    phrases: list[str] = Field(
+        default_factory=list,
+        description="Other ways a student names this option in words (ids are read already).",
+    )
 
 
 class ChoiceSpec(CheckSpec):
@@ -22,32 +49,133 @@ class ChoiceSpec(CheckSpec):
     @model_validator(mode="after")
     def _correct_is_an_option(self) -> ChoiceSpec:
         ids = [o.id for o in self.options]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate option ids: {', '.join(dupes)}")
         if self.correct not in ids:
             raise ValueError(f"correct: {self.correct!r} is not one of the options {ids}")
         return self
 
 
+def _text_phrase(text: str) -> str:
+    """An option's text as a phrase: without a leading article or a final full stop."""
+    phrase = normalise_text(text).rstrip(" .;")
+    for article in _ARTICLES:
+        if phrase.startswith(article) and len(phrase) > len(article):
+            return phrase[len(article) :]
+    return phrase
+
+
+def _by_words(spec: ChoiceSpec, folded: str) -> dict[str, tuple[int, int]]:
+    """Option id -> (start, end) of its first phrase or text found in the answer."""
+    found: dict[str, tuple[int, int]] = {}
+    for option in spec.options:
+        phrases = [*option.phrases, *([_text_phrase(option.text)] if option.text else [])]
+        spans = [
+            (m.start(), m.end())
+            for p in phrases
+            if p.strip() and (m := word_pattern(p).search(folded))
+        ]
+        if spans:
+            found[option.id] = min(spans)
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def _all_options(spec: ChoiceSpec, named: tuple[str, ...]) -> bool:
+    """The answer names every option, or all but one of at least three (hedging)."""
+    n = len(spec.options)
+    return len(named) == n or (n >= 3 and len(named) >= n - 1)
+
+
 class ChoiceChecker(BaseChecker[ChoiceSpec]):
-    """Which option the answer picks; an answer naming several options is not credited."""
+    """Which option the answer picks; an answer choosing several options is not credited."""
 
     kind: ClassVar[str] = "choice"
     spec_model: ClassVar[type[CheckSpec]] = ChoiceSpec
 
     def check(self, spec: ChoiceSpec, answer: str) -> CheckResult:
-        text = normalise_text(answer)[:MAX_SCAN_CHARS]
-        picked: dict[str, int] = {}
-        for option in spec.options:
-            positions = [m.start() for p in option.phrases if (m := word_pattern(p).search(text))]
-            if positions:
-                picked[option.id] = min(positions)
-        if not picked:
-            return CheckResult(0.0, feedback="No option was chosen.")
-        if len(picked) > 1:
+        text = normalise_text(answer, case_sensitive=True)[:MAX_SCAN_CHARS]
+        reading = read_ids(text, [o.id for o in spec.options])
+        words = _by_words(spec, text.casefold())
+        if reading.chosen:
+            return self._verdict(spec, text, reading, words)
+        if not words:
+            ids = ", ".join(o.id for o in spec.options)
             return CheckResult(
                 0.0,
-                feedback="The answer names more than one option.",
-                evidence=", ".join(sorted(picked)),
-                confidence=0.5,
+                feedback=f"No option was chosen (answer with one of {ids}).",
+                details={"candidates": 0, "matched": 0},
             )
-        (choice,) = picked
-        return CheckResult(1.0 if choice == spec.correct else 0.0, evidence=choice)
+        named = tuple(words)
+        start, end = words[named[0]]
+        if len(named) > 1:
+            return self._several(spec, named, quote(text, start, end), by_id=False)
+        return self._single(spec, named[0], quote(text, start, end), WORDS_ONLY, {})
+
+    def _verdict(
+        self,
+        spec: ChoiceSpec,
+        text: str,
+        reading: IdReading,
+        words: dict[str, tuple[int, int]],
+    ) -> CheckResult:
+        evidence = quote(text, reading.start, reading.end)
+        if len(reading.chosen) > 1:
+            return self._several(spec, reading.chosen, evidence, by_id=True)
+        (choice,) = reading.chosen
+        others = [o for o in words if o != choice]
+        if not others or choice in words:
+            confidence = SURE if reading.rank == Rank.STATED else WORDS_ONLY
+            return self._single(spec, choice, evidence, confidence, {})
+        # The id says one option, the words another: the stated id wins, a marked one is unsure.
+        details: dict[str, Any] = {
+            "ambiguous": True,
+            "review_reason": f"chose {choice} by its id, but the words name {', '.join(others)}",
+        }
+        confidence = STATED_BUT_WORDS_DISAGREE if reading.rank == Rank.STATED else UNSURE
+        return self._single(spec, choice, evidence, confidence, details)
+
+    def _single(
+        self,
+        spec: ChoiceSpec,
+        choice: str,
+        evidence: str,
+        confidence: float,
+        details: dict[str, Any],
+    ) -> CheckResult:
+        right = choice == spec.correct
+        feedback = ""
+        if not right:
+            option = next(o for o in spec.options if o.id == choice)
+            feedback = f"You chose {choice}" + (
+                f" ({option.text.strip()})." if option.text else "."
+            )
+        return CheckResult(
+            1.0 if right else 0.0,
+            feedback=feedback,
+            evidence=evidence,
+            confidence=confidence,
+            details={"chosen": choice, "candidates": 1, "matched": int(right), **details},
+        )
+
+    def _several(
+        self, spec: ChoiceSpec, named: tuple[str, ...], evidence: str, *, by_id: bool
+    ) -> CheckResult:
+        details: dict[str, Any] = {
+            "candidates": len(named),
+            "matched": int(spec.correct in named),
+        }
+        # Two options both named in words is how one argues ("A has more than B"), not hedging.
+        hostile = _all_options(spec, named) and (by_id or len(spec.options) >= 3)
+        if hostile:
+            details["hostile"] = "all_options"
+        sure = by_id or hostile
+        if not sure:
+            details["review_reason"] = f"names options {', '.join(named)} in words"
+        return CheckResult(
+            0.0,
+            feedback=f"The answer names more than one option: {', '.join(named)}; choose one.",
+            evidence=evidence,
+            confidence=SURE if sure else UNSURE,
+            details=details,
+        )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.checks.base import Status
 from grader.checks.choice import ChoiceChecker, ChoiceOption, ChoiceSpec
 from grader.checks.exact import ExactChecker, ExactSpec
 from grader.checks.keywords import KeywordGroup, KeywordsChecker, KeywordsSpec
@@ -22,8 +23,11 @@ def test_regex_quotes_evidence() -> None:
 
 def test_keywords_partial_credit_and_missing_feedback() -> None:
     spec = KeywordsSpec(
-        groups=[KeywordGroup(any_of=["gradient"]), KeywordGroup(any_of=["saturat"], label="saturation"),
-                KeywordGroup(any_of=["zero-centred", "zero centered"])]
+        groups=[
+            KeywordGroup(any_of=["gradient"]),
+            KeywordGroup(any_of=["saturat"], label="saturation"),
+            KeywordGroup(any_of=["zero-centred", "zero centered"]),
+        ]
     )
     result = KeywordsChecker().check(spec, "The gradient vanishes.")
     assert result.fraction == pytest.approx(1 / 3)
@@ -33,12 +37,69 @@ def test_keywords_partial_credit_and_missing_feedback() -> None:
 def test_keywords_whole_words_only_and_forbidden() -> None:
     spec = KeywordsSpec(groups=[KeywordGroup(any_of=["relu"])], forbidden=["sigmoid"])
     assert KeywordsChecker().check(spec, "prelude").fraction == 0.0
-    assert KeywordsChecker().check(spec, "ReLU, not sigmoid").fraction == 0.0
+    asserted = KeywordsChecker().check(spec, "I would use ReLU or sigmoid here.")
+    assert asserted.fraction == 0.0 and asserted.details["forbidden"] == "sigmoid"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["Use ReLU, not sigmoid.", "ReLU works; saying sigmoid works here is wrong.",
+     "A common myth is that sigmoid is fine; ReLU is used."],
+)
+def test_keywords_forbidden_phrase_denied_by_the_student(answer: str) -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=["relu"])], forbidden=["sigmoid"])
+    assert KeywordsChecker().check(spec, answer).fraction == 1.0
+
+
+def test_keywords_forbidden_phrase_with_its_own_negation_still_voids() -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=["reject"])], forbidden=["not significant"])
+    assert KeywordsChecker().check(spec, "It is not significant, so we reject.").fraction == 0.0
+
+
+def test_keywords_in_a_bare_list_do_not_count() -> None:
+    spec = KeywordsSpec(
+        groups=[KeywordGroup(any_of=["gradient"]), KeywordGroup(any_of=["saturation"])]
+    )
+    listed = KeywordsChecker().check(spec, "gradient, saturation, sigmoid, tanh")
+    assert listed.fraction == 0.0 and listed.details["listed"] == ["gradient", "saturation"]
+    assert listed.status == Status.NEEDS_REVIEW and listed.details["hostile"] == "term_list"
+    said = KeywordsChecker().check(spec, "The gradient vanishes because of saturation.")
+    assert said.fraction == 1.0
+    assert said.evidence is not None and "the gradient vanishes" in said.evidence
+
+
+def test_keywords_data_with_numbers_is_not_a_term_list() -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=["4-6"])])
+    assert KeywordsChecker().check(spec, "P1 0-1, P2 1-4, P4 4-6, P1 6-11").fraction == 1.0
+
+
+class _LabelScorer:
+    def score(self, reference: str, answer: str) -> float:
+        return 0.9 if "own" in answer and "stack" in reference else 0.1
+
+
+def test_keywords_group_met_by_meaning_with_a_scorer() -> None:
+    spec = KeywordsSpec(
+        groups=[
+            KeywordGroup(
+                any_of=["return address"], label="each thread needs a stack for its own calls"
+            ),
+            KeywordGroup(any_of=["registers"]),
+        ]
+    )
+    answer = "Every thread executes its own sequence of calls."
+    assert KeywordsChecker().check(spec, answer).fraction == 0.0
+    res = KeywordsChecker(_LabelScorer()).check(spec, answer)
+    assert res.fraction == 0.5 and res.details["by_meaning"] == [spec.groups[0].label]
+    assert res.confidence == 0.9
 
 
 def test_choice_single_multiple_none() -> None:
     spec = ChoiceSpec(
-        options=[ChoiceOption(id="A", phrases=["network a"]), ChoiceOption(id="B", phrases=["network b"])],
+        options=[
+            ChoiceOption(id="A", phrases=["network a"]),
+            ChoiceOption(id="B", phrases=["network b"]),
+        ],
         correct="A",
     )
     assert ChoiceChecker().check(spec, "Network A has more").fraction == 1.0
@@ -50,5 +111,147 @@ def test_choice_single_multiple_none() -> None:
 
 def test_choice_correct_must_be_an_option() -> None:
     with pytest.raises(ValueError, match="not one of the options"):
-        ChoiceSpec(options=[ChoiceOption(id="A", phrases=["a"]), ChoiceOption(id="B", phrases=["b"])],
-                   correct="C")
+        ChoiceSpec(
+            options=[ChoiceOption(id="A", phrases=["a"]), ChoiceOption(id="B", phrases=["b"])],
+            correct="C",
+        )
+
+
+# --- choice: ids as students write them ------------------------------------------------------
+
+ABCD = ChoiceSpec(options=[ChoiceOption(id=x) for x in "ABCD"], correct="C")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "C",
+        "C.",
+        "c",
+        "**C**: the stack",
+        "(C)",
+        "C)",
+        "C, because each thread runs its own calls",
+        "C — about 95% of such intervals contain μ",
+        "C - stack",
+        "Statement C is right",
+        "Statement C is the right one: it holds",
+        "The answer is C",
+        "answer is C , becaus the μ is fix",
+        "answer: c",
+        "I think it's C.",
+        "The stack (C), because locals live there",
+        r"$\text{(C)}$ — the stack",
+        "C, not A because the heap is shared",
+        "A is wrong and C is right",
+        "Options A and D are wrong, so C.",
+        "The correct answer is C. Statement A describes a misconception and D is wrong.",
+        "The correct answer is C. B confuses bags with means, and D confuses it with means.",
+    ],
+)
+def test_choice_reads_the_stated_id(answer: str) -> None:
+    result = ChoiceChecker().check(ABCD, answer)
+    assert (result.fraction, result.details["chosen"]) == (1.0, "C"), answer
+    assert result.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A dense layer has (n+1)·m parameters",  # the article
+        "I don't know",
+        "A competitive inhibitor changes Km; one of the statements A to D is correct.",  # range
+        "vitamin C and B-cells",  # part of a word
+        "P(A) = 0.3 and C++",
+        "A: heap, B: globals, C: stack, D: files",  # labels of a list, no choice
+        "Statement A describes inhibition",  # mentioned, not chosen
+    ],
+)
+def test_choice_ignores_ids_that_are_not_a_choice(answer: str) -> None:
+    result = ChoiceChecker().check(ABCD, answer)
+    assert result.fraction == 0.0 and "chosen" not in result.details, answer
+    assert result.feedback.startswith("No option was chosen")
+
+
+def test_choice_wrong_option_is_named_in_the_feedback() -> None:
+    spec = ChoiceSpec(
+        options=[ChoiceOption(id="A", text="the heap"), ChoiceOption(id="B"), ChoiceOption(id="C")],
+        correct="C",
+    )
+    result = ChoiceChecker().check(spec, "A — each thread mallocs its own objects")
+    assert result.fraction == 0.0 and result.feedback == "You chose A (the heap)."
+    assert ChoiceChecker().check(ABCD, "D, the file descriptors").feedback == "You chose D."
+
+
+def test_choice_several_options_get_nothing_and_all_of_them_is_hostile() -> None:
+    two = ChoiceChecker().check(ABCD, "A or C")
+    assert two.fraction == 0.0 and "more than one option: A, C" in two.feedback
+    assert two.details == {"candidates": 2, "matched": 1}
+    every = ChoiceChecker().check(ABCD, "A, B, C, D")
+    assert every.fraction == 0.0 and every.details["hostile"] == "all_options"
+    nearly = ChoiceChecker().check(ABCD, "**B**, **C** and **D**")
+    assert nearly.details.get("hostile") == "all_options"
+
+
+def test_choice_option_text_names_the_option_and_a_term_list_is_hostile() -> None:
+    spec = ChoiceSpec(
+        options=[
+            ChoiceOption(id="A", text="The heap"),
+            ChoiceOption(id="B", text="the global variables"),
+            ChoiceOption(id="C", text="the stack"),
+            ChoiceOption(id="D", text="the open file descriptors."),
+        ],
+        correct="C",
+    )
+    assert ChoiceChecker().check(spec, "Each thread has its own stack.").fraction == 1.0
+    listed = ChoiceChecker().check(spec, "stack, heap, global variables, open file descriptors")
+    assert listed.fraction == 0.0 and listed.details["hostile"] == "all_options"
+    # the stated id wins over words that name another option while arguing
+    argued = ChoiceChecker().check(spec, "C. The heap is shared by all threads.")
+    assert argued.fraction == 1.0
+
+
+def test_choice_words_against_a_bracketed_id_go_to_review() -> None:
+    spec = ChoiceSpec(
+        options=[ChoiceOption(id="A", text="the heap"), ChoiceOption(id="C", text="the stack")],
+        correct="C",
+    )
+    result = ChoiceChecker().check(spec, "Only (A) is shared; each thread has its own stack")
+    assert result.details["chosen"] == "A" and result.confidence < 0.5
+    assert result.details["ambiguous"] is True and result.details["review_reason"]
+
+
+def test_choice_any_option_ids() -> None:
+    spec = ChoiceSpec(options=[ChoiceOption(id=x) for x in ("i", "ii", "iii", "iv")], correct="iii")
+    assert ChoiceChecker().check(spec, "iii").fraction == 1.0
+    assert ChoiceChecker().check(spec, "I would say (iii), since").fraction == 1.0
+    assert ChoiceChecker().check(spec, "I think ii is correct").details["chosen"] == "ii"
+    tf = ChoiceSpec(options=[ChoiceOption(id="true"), ChoiceOption(id="false")], correct="false")
+    assert ChoiceChecker().check(tf, "False, because the sum diverges").fraction == 1.0
+    assert ChoiceChecker().check(tf, "It is true that it diverges").feedback.startswith("No option")
+
+
+def test_choice_phrases_still_work_and_ids_need_no_spelling() -> None:
+    spec = ChoiceSpec(
+        options=[
+            ChoiceOption(id="A", phrases=["first network has more"]),
+            ChoiceOption(id="B", phrases=["second network has more"]),
+        ],
+        correct="A",
+    )
+    assert ChoiceChecker().check(spec, "The first network has more weights").fraction == 1.0
+    # mentioned network names are not a choice; the words decide
+    assert (
+        ChoiceChecker().check(spec, "So A has more than B: the first network has more").fraction
+        == 1.0
+    )
+
+
+def test_choice_ids_must_be_distinct() -> None:
+    with pytest.raises(ValueError, match="duplicate option ids"):
+        ChoiceSpec(options=[ChoiceOption(id="A"), ChoiceOption(id="A")], correct="A")
+
+
+def test_choice_long_hostile_answer_is_bounded() -> None:
+    result = ChoiceChecker().check(ABCD, "A, " * 30_000 + "C")
+    assert result.fraction == 0.0
