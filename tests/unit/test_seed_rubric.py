@@ -230,7 +230,7 @@ def test_q2b_missing_w1_is_a_recognised_mistake(precise: Machinery) -> None:
     )
     gradient = _criterion(q, "gradient")
     assert 0 < gradient.score < gradient.max_score and "w1" in gradient.feedback
-    assert _criterion(q, "loss").score == 1 and _criterion(q, "update").score == 2
+    assert _criterion(q, "loss").score == 1 and _criterion(q, "update").score == 1.5
 
 
 def test_q2b_gradient_ascent_loses_the_update(precise: Machinery) -> None:
@@ -257,7 +257,24 @@ def test_q2b_gradient_ascent_loses_the_update(precise: Machinery) -> None:
     ],
 )
 def test_q2b_update_rules_written_many_ways(precise: Machinery, update: str) -> None:
-    assert _criterion(_question(precise, "q2b", update), "update").score == 2
+    assert _criterion(_question(precise, "q2b", update), "update").score == 1.5
+
+
+def test_q2b_loss_shown_by_its_gradient(precise: Machinery) -> None:
+    """An instructor credits the MSE when its correct gradient is used, even unwritten."""
+    q = _question(
+        precise,
+        "q2b",
+        "grad = 2 * np.mean((w1 * np.log(x + w2) - t) * w1 / (x + w2))\nw2 = w2 - lr * grad",
+    )
+    assert q.score == 6
+
+
+def test_q2b_only_the_inner_derivative(precise: Machinery) -> None:
+    q = _question(precise, "q2b", "dy/dw2 = w1/(x+w2), so w2 <- w2 - eta * w1/(x+w2)")
+    assert _criterion(q, "loss").score == 0
+    assert "residual" in _criterion(q, "gradient").feedback
+    assert q.score <= 0.5 * 6
 
 
 def test_q3b_quadratic_in_the_wrong_variable(precise: Machinery) -> None:
