@@ -1,6 +1,7 @@
 """Validate one student expression, as STACK does before it grades: read it back or say why not.
 
-Runs our parser only (length, depth, node count and magnitude are limited before any
+Runs the reader every math criterion uses (implicit products, x̄, units, LaTeX), our own
+parser only (length, depth, node count and magnitude are limited before any
 sympy object exists), so it is safe in the API process.
 """
 
@@ -10,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined, read
+from grader.checks.math_answer import AnswerReader
+from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined
 from grader.services.errors import FieldError, Invalid, parse_body
 from grader.services.errors import TooLarge as TooLargeRequest
 
@@ -24,6 +26,12 @@ class ExpressionIn(BaseModel):
     expression: str = Field(description="What the student typed: ASCII, Unicode or LaTeX math.")
     variables: list[str] = Field(
         default_factory=list, max_length=50, description="Declared names, e.g. w_2, x_n."
+    )
+    functions: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Unknown functions, e.g. [f] for f(x); any other name before a bracket "
+        "multiplies, as in 2q(1-q).",
     )
     decimal_comma: bool = False
 
@@ -45,7 +53,11 @@ def validate_expression(body: Any) -> dict[str, Any]:
             [FieldError("expression", "too long")],
         )
     try:
-        node = read(data.expression, variables=data.variables, decimal_comma=data.decimal_comma)
+        # the same reader as every math criterion: what the preview shows is what is graded
+        reader = AnswerReader(
+            data.variables, {}, decimal_comma=data.decimal_comma, functions=data.functions
+        )
+        node = reader.parse_raw(data.expression)
     except MathError as exc:
         reason = {
             MathSyntaxError: "unsupported syntax",
@@ -83,5 +95,8 @@ def _render(node: Any) -> str:
         else:
             text = one(node)
     except (MathError, ValueError, TypeError, IndexError, RecursionError):
-        return ""
+        # what sympy cannot show (a derivative label ∂E/∂w2) our own unparser still can
+        from grader.mathlang.unparse import to_text
+
+        return to_text(node)[:MAX_ECHO_CHARS]
     return text[:MAX_ECHO_CHARS]

@@ -65,3 +65,14 @@ def test_body_shape(client, tokens) -> None:  # type: ignore[no-untyped-def]
                     headers=tokens.headers("student", **JSON))
     assert r.status_code == 422
     assert client.post("/api/v1/math/validate", data="{}", headers=JSON).status_code == 401
+
+
+def test_validate_reads_like_the_grader(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    r = validate(client, tokens, "2q(1 − q)", variables=[])
+    assert r.status_code == 200 and r.get_json()["canonical"] == "2*q*(1 - q)"
+    r = validate(client, tokens, r"\bar{x} - μ₀", variables=[])
+    assert r.get_json()["canonical"] in ("xbar - mu_0", "-mu_0 + xbar")
+    r = validate(client, tokens, "f(x+1)", functions=["f"])
+    assert r.status_code == 200 and r.get_json()["canonical"] == "f(x + 1)"
+    r = validate(client, tokens, "f(x+1)")
+    assert r.get_json()["canonical"] in ("f*(x + 1)", "f*x + f")
