@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from grader.config import Settings
 
@@ -143,10 +144,12 @@ def cmd_tokens_revoke(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 def cmd_exams_check(args: argparse.Namespace, _rest: list[str]) -> int:
+    """Errors fail (exit 1); the self-test's warnings are printed but do not."""
     from grader.exams.loader import RubricInvalid, load_exam
     from grader.services.runtime import build_registry
 
-    registry, _ = build_registry(Settings.from_env(text_checks=True))
+    settings = Settings.from_env(text_checks=not args.no_text)
+    registry, _ = build_registry(settings)
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -166,7 +169,29 @@ def cmd_exams_check(args: argparse.Namespace, _rest: list[str]) -> int:
         f"{path}: ok: exam {exam.id!r}, {len(exam.questions)} questions, {criteria} criteria, "
         f"{exam.max_score:g} points"
     )
+    if args.no_self_test:
+        return 0
+    warnings = _self_test(settings, registry, loaded)
+    for warning in warnings:
+        print(f"{path}:{warning.line or 1}: warning: {warning.message}")
+    print(
+        f"self-test: {len(warnings)} warning(s) (model answers and graded examples)",
+        file=sys.stderr,
+    )
     return 0
+
+
+def _self_test(settings: Settings, registry: Any, loaded: Any) -> list[Any]:
+    from grader.grading.selftest import self_test
+    from grader.services.runtime import build_runner
+
+    runner = build_runner(settings, registry)
+    try:
+        return self_test(loaded, runner)
+    finally:
+        close = getattr(runner, "close", None)
+        if callable(close):
+            close()
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -215,8 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     exams = sub.add_parser("exams", help="rubrics").add_subparsers(
         dest="exams_command", required=True
     )
-    p = exams.add_parser("check", help="validate a rubric file, every error with its line")
+    p = exams.add_parser(
+        "check",
+        help="validate a rubric file (errors with their lines), then grade its model answers "
+        "and graded examples with it (warnings)",
+    )
     p.add_argument("file")
+    p.add_argument("--no-self-test", action="store_true", help="only validate")
+    p.add_argument("--no-text", action="store_true", help="skip text criteria (no model)")
     p.set_defaults(handler=cmd_exams_check)
 
     p = sub.add_parser(

@@ -31,7 +31,7 @@ def _rubric_body() -> tuple[str, bool]:
 @api_spec.operation(
     "POST",
     "/api/v1/exams",
-    "Create an exam from a rubric (YAML or JSON)",
+    "Create an exam from a rubric (YAML or JSON), with its self-test's warnings",
     body=ExamRubric,
     body_types=RUBRIC_TYPES,
     response=ExamRef,
@@ -43,7 +43,7 @@ def create_exam() -> tuple[Response, int, dict[str, str]]:
     who = actor("admin", "instructor")
     text, is_json = _rubric_body()
     rt = runtime()
-    out = service.create_exam(rt.db, rt.registry, who, text, is_json)
+    out = service.create_exam(rt.db, rt.registry, who, text, is_json, rt.runner)
     return jsonify(out), 201, {"Location": f"/api/v1/exams/{out['id']}"}
 
 
@@ -62,7 +62,7 @@ def update_exam(exam_id: str) -> Response:
     who = actor("admin", "instructor")
     text, is_json = _rubric_body()
     rt = runtime()
-    return jsonify(service.update_exam(rt.db, rt.registry, who, exam_id, text, is_json))
+    return jsonify(service.update_exam(rt.db, rt.registry, who, exam_id, text, is_json, rt.runner))
 
 
 @bp.get("/<exam_id>")

@@ -16,9 +16,18 @@ class ExamRubric(BaseModel):
     questions: list[dict[str, Any]]
 
 
+class RubricWarning(BaseModel):
+    """A self-test finding: a model answer or graded example the rubric does not grade as
+    stated. The rubric is stored anyway."""
+
+    line: int | None
+    message: str
+
+
 class ExamRef(BaseModel):
     id: str
     version: int
+    warnings: list[RubricWarning] = []
 
 
 class ExamOut(BaseModel):

@@ -45,6 +45,9 @@ class LoadedExam:
     exam: Exam
     specs: dict[tuple[str, str], CheckSpec]  # (question id, criterion id) -> spec
     fallbacks: dict[tuple[str, str], tuple[str, CheckSpec]] = field(default_factory=dict)
+    # The YAML node tree when loaded from text (None from JSON or the database): line numbers
+    # for what is found later, e.g. the rubric's self-test.
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     def spec(self, qid: str, cid: str) -> CheckSpec:
         return self.specs[(qid, cid)]
@@ -52,6 +55,10 @@ class LoadedExam:
     def fallback(self, qid: str, cid: str) -> tuple[str, CheckSpec] | None:
         """(kind, spec) of the criterion's fallback check, if it has one."""
         return self.fallbacks.get((qid, cid))
+
+    def line(self, *loc: str | int) -> int | None:
+        """The line of a path of keys and indexes, e.g. ("questions", 0, "model_answer")."""
+        return _line_of(self.node, loc) if self.node is not None else None
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -175,7 +182,7 @@ def validate_exam(
                     errors.append(RubricError(loc, msg, _line_of(node, loc)))
     if errors:
         raise RubricInvalid(errors)
-    return LoadedExam(exam, specs, fallbacks)
+    return LoadedExam(exam, specs, fallbacks, node)
 
 
 def _with_examples(registry: CheckerRegistry, criterion: Criterion) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,10 +12,14 @@ from sqlalchemy import select
 
 from grader.checks.registry import CheckerRegistry
 from grader.exams.loader import LoadedExam, RubricInvalid, load_exam, load_exam_json
+from grader.grading.core import CheckRunner
+from grader.grading.selftest import self_test
 from grader.services.auth import Actor, granted_exams
 from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion
+
+log = logging.getLogger(__name__)
 
 
 def parse_rubric(registry: CheckerRegistry, body: str, is_json: bool) -> LoadedExam:
@@ -36,8 +41,26 @@ def parse_rubric(registry: CheckerRegistry, body: str, is_json: bool) -> LoadedE
         raise Invalid(f"the rubric has {len(errors)} error(s)", errors) from None
 
 
+def rubric_warnings(loaded: LoadedExam, runner: CheckRunner | None) -> list[dict[str, Any]]:
+    """The rubric's self-test (model answers and graded examples graded by the rubric) as
+    `{"line", "message"}` items. A self-test that cannot run is itself a warning: the rubric
+    is valid, so the upload must not fail because of it."""
+    if runner is None:
+        return []
+    try:
+        return [w.to_dict() for w in self_test(loaded, runner)]
+    except Exception as exc:  # noqa: BLE001 - a warning, never a failed upload
+        log.exception("self-test of exam %s failed", loaded.exam.id)
+        return [{"line": None, "message": f"the self-test could not run ({type(exc).__name__})"}]
+
+
 def create_exam(
-    db: Database, registry: CheckerRegistry, actor: Actor, body: str, is_json: bool
+    db: Database,
+    registry: CheckerRegistry,
+    actor: Actor,
+    body: str,
+    is_json: bool,
+    runner: CheckRunner | None = None,
 ) -> dict[str, Any]:
     if not actor.can_author:
         raise Forbidden("only instructors and admins create exams")
@@ -49,11 +72,17 @@ def create_exam(
         session.add(Exam(id=exam.id, owner_key_id=actor.key_id, current_version=1))
         session.flush()
         session.add(_version_row(loaded, 1, body))
-    return {"id": exam.id, "version": 1}
+    return {"id": exam.id, "version": 1, "warnings": rubric_warnings(loaded, runner)}
 
 
 def update_exam(
-    db: Database, registry: CheckerRegistry, actor: Actor, exam_id: str, body: str, is_json: bool
+    db: Database,
+    registry: CheckerRegistry,
+    actor: Actor,
+    exam_id: str,
+    body: str,
+    is_json: bool,
+    runner: CheckRunner | None = None,
 ) -> dict[str, Any]:
     loaded = parse_rubric(registry, body, is_json)
     if loaded.exam.id != exam_id:
@@ -68,7 +97,7 @@ def update_exam(
         row.current_version += 1
         session.add(_version_row(loaded, row.current_version, body))
         version = row.current_version
-    return {"id": exam_id, "version": version}
+    return {"id": exam_id, "version": version, "warnings": rubric_warnings(loaded, runner)}
 
 
 def get_exam(

@@ -1,0 +1,122 @@
+"""A rubric tests itself: model answers must earn full marks, graded examples their score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from grader.checks import simple_registry
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+from grader.checks.registry import CheckerRegistry
+from grader.exams import load_exam
+from grader.grading import DirectRunner
+from grader.grading.selftest import EXAMPLE_TOLERANCE, self_test
+
+RUBRIC = """\
+id: tiny
+title: Tiny
+questions:
+  - id: q1
+    points: 3
+    model_answer: >-
+      B, because each thread needs its own stack.
+    criteria:
+      - id: pick
+        points: 2
+        check: {kind: choice, correct: C, options: [{id: A}, {id: B}, {id: C}]}
+      - id: why
+        points: 1
+        check: {kind: keywords, groups: [{any_of: [stack]}]}
+  - id: q2
+    points: 1
+    model_answer: "ReLU"
+    criteria:
+      - id: relu
+        points: 1
+        check: {kind: keywords, groups: [{any_of: [relu]}]}
+"""
+
+
+def test_a_failing_model_answer_is_a_warning_with_its_line() -> None:
+    loaded = load_exam(RUBRIC, simple_registry())
+    (warning,) = self_test(loaded, DirectRunner(simple_registry()))
+    assert warning.line == 6 and warning.question == "q1"
+    assert warning.message.startswith("q1: the model answer scores 1 of 3: pick 0/2")
+    assert "You chose B" in warning.message
+    assert warning.to_dict() == {"line": 6, "message": warning.message}
+
+
+def test_a_rubric_that_agrees_with_itself_has_no_warnings() -> None:
+    fixed = RUBRIC.replace("B, because", "C, because")
+    loaded = load_exam(fixed, simple_registry())
+    assert self_test(loaded, DirectRunner(simple_registry())) == []
+
+
+class _Example(BaseModel):
+    answer: str
+    score: float
+
+
+class _LengthSpec(CheckSpec):
+    examples: list[_Example] = []
+
+
+class _LengthChecker(BaseChecker[_LengthSpec]):
+    """A stand-in calibrating checker: full credit for answers of at least five words."""
+
+    kind: ClassVar[str] = "length"
+    spec_model: ClassVar[type[CheckSpec]] = _LengthSpec
+    warmed: ClassVar[list[int]] = []
+
+    def check(self, spec: _LengthSpec, answer: str) -> CheckResult:
+        return CheckResult(1.0 if len(answer.split()) >= 5 else 0.0)
+
+    def warm(self, items: Sequence[tuple[_LengthSpec, str]]) -> None:
+        self.warmed.append(len(items))
+
+
+def _registry() -> CheckerRegistry:
+    registry = simple_registry()
+    registry.register(_LengthChecker())
+    return registry
+
+
+EXAMPLES = """\
+id: ex
+title: Examples
+questions:
+  - id: q1
+    points: 1
+    criteria:
+      - id: explain
+        points: 1
+        check: {kind: length}
+        examples:
+          - {answer: "a long enough answer of words", score: 1}
+          - {answer: "too short", score: 1}
+          - {answer: "short but partly", score: %s}
+"""
+
+
+def test_graded_examples_off_their_score_are_warnings_in_one_batch() -> None:
+    partly = EXAMPLE_TOLERANCE  # exactly at the tolerance: no warning
+    loaded = load_exam(EXAMPLES % partly, _registry())
+    _LengthChecker.warmed.clear()
+    (warning,) = self_test(loaded, DirectRunner(_registry()))
+    assert warning.line == 12 and warning.criterion == "explain"
+    assert "graded example 2 ('too short') scores 0.00, the rubric says 1.00" in warning.message
+    assert _LengthChecker.warmed == [3]  # every example handed over at once
+    beyond = load_exam(EXAMPLES % (partly + 0.1), _registry())
+    assert len(self_test(beyond, DirectRunner(_registry()))) == 2
+
+
+def test_json_rubrics_have_no_lines_but_the_same_warnings() -> None:
+    import yaml
+
+    from grader.exams import load_exam_json
+
+    loaded = load_exam_json(yaml.safe_load(RUBRIC), simple_registry())
+    (warning,) = self_test(loaded, DirectRunner(simple_registry()))
+    assert warning.line is None and str(warning).startswith("q1: the model answer")
