@@ -148,13 +148,16 @@ def cluster_answers(
         for text, vec in zip(chunk, _unit_rows(encoder.encode(chunk)), strict=True):
             vectors[text] = vec
     groups: list[AnswerGroup] = []
-    leaders: list[npt.NDArray[np.float32]] = []
+    # Leaders' vectors in one preallocated matrix (stacking a list per answer was O(n^2)).
+    dim = len(next(iter(vectors.values()))) if vectors else 0
+    leaders = np.empty((len(vectors), dim), np.float32)
+    n_leaders = 0
     leader_group: list[int] = []  # leaders[i] leads groups[leader_group[i]]
     for text in distinct:
         keys = by_text[text]
         vec = vectors.get(text)
-        if vec is not None and leaders:
-            sims = np.stack(leaders) @ vec
+        if vec is not None and n_leaders:
+            sims = leaders[:n_leaders] @ vec
             best = int(np.argmax(sims))
             if float(sims[best]) >= threshold:
                 group = groups[leader_group[best]]
@@ -164,7 +167,8 @@ def cluster_answers(
         # Empty answers form a group of their own: they have no meaning to compare.
         groups.append(AnswerGroup(len(groups), shown[text], list(keys), [1.0] * len(keys)))
         if vec is not None:
-            leaders.append(vec)
+            leaders[n_leaders] = vec
+            n_leaders += 1
             leader_group.append(len(groups) - 1)
     groups.sort(key=lambda g: (not g.representative.strip(), -g.size, g.id))
     for index, group in enumerate(groups):

@@ -186,13 +186,20 @@ def list_overrides(db: Database, actor: Actor, submission_id: str) -> dict[str, 
 
 
 class _ExactEncoder:
-    """Without a text model, group only answers that are the same text."""
+    """Without a text model, group only answers that are the same text. The index covers
+    every answer of the queue up front, so vectors keep one width across the encoder's
+    batches (the clustering encodes in batches of 256)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        keys = dict.fromkeys(normalise_answer(t) for t in texts)
+        self._index = {t: i for i, t in enumerate(keys)}
 
     def encode(self, texts: list[str]) -> Any:
-        index = {t: i for i, t in enumerate(dict.fromkeys(normalise_answer(t) for t in texts))}
-        out = np.zeros((len(texts), max(1, len(index))), np.float32)
+        out = np.zeros((len(texts), max(1, len(self._index))), np.float32)
         for row, text in enumerate(texts):
-            out[row, index[normalise_answer(text)]] = 1.0
+            col = self._index.get(normalise_answer(text))
+            if col is not None:
+                out[row, col] = 1.0
         return out
 
 
@@ -245,7 +252,9 @@ def review_queue(
         "items": [i.to_dict() for i in queue],
     }
     if group:
-        out["groups"] = group_queue(queue, encoder or _ExactEncoder(), threshold=threshold)
+        out["groups"] = group_queue(
+            queue, encoder or _ExactEncoder([i.answer for i in queue]), threshold=threshold
+        )
     if with_results:
         for item in out["items"]:
             item["question"] = results.get((item["submission_id"], item["question_id"]))
