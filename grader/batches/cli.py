@@ -7,8 +7,8 @@ over HTTP (stdlib urllib) or grades files locally.
     grader batch export BATCH_ID --what gradebook --form moodle --out grades.csv
     grader batch regrade BATCH_ID [--version N] [--apply]     # dry-run diff, then apply
     grader grade rubric.yaml answers.csv --out results.jsonl   # offline, no server
-    grader stats results.jsonl --html report.html               # offline
-    grader stats --batch BATCH_ID --html report.html            # from the service
+    grader stats results.jsonl --html > report.html             # offline; HTML on stdout
+    grader stats --batch BATCH_ID --html-out report.html        # from the service, to a file
 """
 
 from __future__ import annotations
@@ -261,26 +261,35 @@ def cmd_grade(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, _rest: list[str]) -> int:
+    """The summary table goes to stderr; stdout gets the HTML report with `--html`, else one
+    JSON line (so `grader stats --batch ID --html > report.html` is a clean page)."""
+    page: bytes | None = None
+    want_html = bool(args.html or args.html_out)
     if args.results:
         from grader.batches.offline import read_results
         from grader.batches.stats import compute_stats
 
         records = read_results(args.results)
         stats = compute_stats([r["result"] for r in records if r.get("result")])
-        if args.html:
+        if want_html:
             from grader.batches.report import render_html
 
-            page = render_html(stats, title=f"Results: {Path(args.results).name}")
-            _write(args.html, page.encode("utf-8"))
+            html = render_html(stats, title=f"Results: {Path(args.results).name}")
+            page = html.encode("utf-8")
     else:
         if not (args.batch or args.exam):
             raise ApiError("give a results file, --batch ID or --exam ID")
         client = _client(args)
         base = f"/api/v1/batches/{args.batch}" if args.batch else f"/api/v1/exams/{args.exam}"
         stats = client.json("GET", base + "/stats")
-        if args.html:
-            _write(args.html, client.request("GET", base + "/stats?format=html")[1])
+        if want_html:
+            page = client.request("GET", base + "/stats?format=html")[1]
     _print_summary(stats)
+    if page is not None and args.html_out:
+        _write(args.html_out, page)
+    if page is not None and args.html:
+        _write("-", page)
+        return 0
     print(
         json.dumps(
             stats
@@ -367,7 +376,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("results", nargs="?", help="results JSON Lines from `grader grade`")
     p.add_argument("--batch")
     p.add_argument("--exam")
-    p.add_argument("--html", help="write the HTML report here")
+    p.add_argument(
+        "--html", action="store_true", help="write the HTML report to stdout (not the JSON line)"
+    )
+    p.add_argument("--html-out", metavar="PATH", help="write the HTML report to this file")
     p.add_argument("--full", action="store_true", help="print every statistic as JSON")
     _server_args(p)
     p.set_defaults(handler=_guard(cmd_stats))

@@ -41,11 +41,16 @@ def test_grade_then_stats_offline(tmp_path, monkeypatch, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and summary["graded"] == 6 and summary["mean_score"] == 4.0
     report = tmp_path / "report.html"
-    assert main(["stats", str(out), "--html", str(report)]) == 0
+    assert main(["stats", str(out), "--html-out", str(report)]) == 0
     captured = capsys.readouterr()
     last = json.loads(captured.out.strip().splitlines()[-1])
     assert last["n"] == 6 and last["total"]["mean"] == 4.0
     assert "facility" in captured.err and report.read_text().startswith("<!DOCTYPE html>")
+    # the README's form: `grader stats ... --html > report.html` is the page alone on stdout
+    assert main(["stats", str(out), "--html"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<!DOCTYPE html>") and captured.out.rstrip().endswith("</html>")
+    assert "facility" in captured.err
 
 
 def test_grade_reports_bad_files_without_a_traceback(tmp_path, monkeypatch, capsys):
