@@ -136,10 +136,13 @@ def literal(text: str) -> Fraction:
         raise MathSyntaxError(f"'{text}' is not a number") from None
 
 
+MAX_SPLIT = 24
+
+
 def split_name(raw: str, variables: Collection[str]) -> list[str] | None:
     """Split an undeclared name like 'xy' or 'w1x' into declared names (fewest pieces)."""
-    if is_decorated(raw):
-        return None  # xbar is x-bar, not x*b*a*r
+    if is_decorated(raw) or len(raw) > MAX_SPLIT:
+        return None  # xbar is x-bar, not x*b*a*r; nobody writes 30 letters as a product
     known = {v.replace("_", "") for v in variables} | set(CONSTS)
     n = len(raw)
     best: list[list[str] | None] = [None] * (n + 1)
