@@ -201,6 +201,13 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     return int(module.main(rest))
 
 
+def cmd_fit(args: argparse.Namespace, rest: list[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(f"grader.evaluation.{args.what}_fit")
+    return int(module.main(rest))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,8 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "eval", help="measure agreement with human graders / test suites", add_help=False
     )
-    p.add_argument("what", choices=["math", "text", "exam"])
+    p.add_argument("what", choices=["math", "text", "exam", "hostile"])
     p.set_defaults(handler=cmd_eval)
+    p = sub.add_parser("fit", help="fit what is learned from ../shared/eval data", add_help=False)
+    p.add_argument("what", choices=["review"])
+    p.set_defaults(handler=cmd_fit)
 
     from grader.batches.cli import add_commands as add_batch_commands
 
@@ -265,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.handler is not cmd_eval:
+    if rest and args.handler not in (cmd_eval, cmd_fit):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.handler(args, rest))
 

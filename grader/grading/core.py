@@ -7,22 +7,24 @@ question score, which feedback the student sees, and when a human must review.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
 from grader.checks.base import CheckResult, CheckSpec, Status
 from grader.checks.registry import CheckerRegistry
 from grader.exams.loader import LoadedExam
-from grader.exams.schema import Criterion, Question
+from grader.exams.schema import Criterion, Exam, Question
+from grader.grading import hostile, review
 
 log = logging.getLogger(__name__)
 
-# Below this confidence a criterion's verdict is sent to a human.
+# Below this confidence (the checker's own) a criterion's verdict is marked needs_review.
+# Whether its question goes to a human is decided by `grader.grading.review`.
 REVIEW_CONFIDENCE = 0.5
-# A question goes to a human when its unsure criteria could move its score by at least this
-# share of its points, or when any criterion could not be checked at all (timeout, error).
-REVIEW_SHARE = 0.25
+# A hostile answer (see `grader.grading.hostile`) goes to review when it earns more than this
+# share of the points; one that earns less has gained nothing from its trick.
+HOSTILE_EARNS = 0.25
 
 
 class CheckRunner(Protocol):
@@ -70,8 +72,9 @@ class CriterionResult:
     feedback: str
     evidence: str | None
     status: str
-    confidence: float
+    confidence: float  # calibrated: how often a verdict like this one was right on dev data
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""  # the checker that gave the verdict (math, choice, text, keywords, ...)
 
     @property
     def needs_review(self) -> bool:
@@ -86,6 +89,15 @@ class QuestionResult:
     status: str  # answered | unanswered
     needs_review: bool
     criteria: list[CriterionResult]
+    # P(score within a quarter of the points of an instructor's), see grading.review
+    confidence: float = 1.0
+    review_reasons: list[str] = field(default_factory=list)  # instructor-facing, when flagged
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `cls` in `data`: results stored by older or newer versions still load."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,8 @@ class SubmissionResult:
     def from_dict(data: Mapping[str, Any]) -> SubmissionResult:
         questions = [
             QuestionResult(
-                **{k: v for k, v in q.items() if k != "criteria"},
-                criteria=[CriterionResult(**c) for c in q["criteria"]],
+                **{k: v for k, v in _known(QuestionResult, q).items() if k != "criteria"},
+                criteria=[CriterionResult(**_known(CriterionResult, c)) for c in q["criteria"]],
             )
             for q in data["questions"]
         ]
@@ -133,17 +145,16 @@ def _feedback(criterion: Criterion, result: CheckResult) -> str:
     return " ".join(unique)
 
 
-def _question_needs_review(question: Question, criteria: list[CriterionResult]) -> bool:
-    unsure = [c for c in criteria if c.needs_review]
-    if any(c.confidence <= 0.0 for c in unsure):
-        return True  # could not be checked at all
-    return sum(c.max_score for c in unsure) >= REVIEW_SHARE * question.points - 1e-9
-
-
 def _criterion_result(criterion: Criterion, result: CheckResult) -> CriterionResult:
     status = result.status
     if status == Status.OK and result.confidence < REVIEW_CONFIDENCE:
         status = Status.NEEDS_REVIEW
+    model = review.fitted_model()
+    confidence = result.confidence
+    details = dict(result.details)
+    if model is not None and result.confidence > 0.0:
+        details["checker_confidence"] = result.confidence
+        confidence = model.criterion_confidence(criterion.kind, result.confidence)
     return CriterionResult(
         id=criterion.id,
         score=round(criterion.points * result.fraction, 4),
@@ -151,14 +162,93 @@ def _criterion_result(criterion: Criterion, result: CheckResult) -> CriterionRes
         feedback=_feedback(criterion, result),
         evidence=result.evidence,
         status=str(status),
-        confidence=round(result.confidence, 4),
-        details=dict(result.details),
+        confidence=round(confidence, 4),
+        details=details,
+        kind=criterion.kind,
     )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def question_texts(exam: Exam, question: Question) -> hostile.QuestionTexts:
+    """The exam's own words about a question, against which hostile answers are recognised."""
+    own = [question.prompt, question.model_answer]
+    for c in question.criteria:
+        own += [c.description, *_strings(c.check), *_strings(c.fallback or {})]
+        own += [e.answer for e in c.examples if e.score >= 0.5]
+    others = [(q.id, q.model_answer) for q in exam.questions if q.id != question.id]
+    return hostile.QuestionTexts(
+        prompt=question.prompt,
+        model_answer=question.model_answer,
+        rubric_text=" ".join(own),
+        other_model_answers=[(qid, m) for qid, m in others if m.strip()],
+    )
+
+
+def hostile_families(
+    loaded: LoadedExam,
+    question: Question,
+    criteria: Sequence[CriterionResult],
+    score: float,
+    answer: str,
+) -> dict[str, str]:
+    """The hostile families an answered question shows that matter (see `HOSTILE_EARNS`)."""
+    families = hostile.families(answer, question_texts(loaded.exam, question))
+    for c in criteria:  # families only a checker can see (every option named, guesses)
+        if c.details.get("hostile") == "all_options":
+            families["all_options"] = hostile.REASONS["all_options"]
+        elif review.guessed(c.details):
+            families["padding"] = hostile.REASONS["padding"]
+    pred = score / question.points if question.points else 0.0
+    if pred <= HOSTILE_EARNS:  # the trick earned nothing; no one need look
+        families = {k: v for k, v in families.items() if k == "addresses_grader"}
+    return families
+
+
+def review_views(
+    question: Question, criteria: Sequence[CriterionResult]
+) -> list[review.CriterionView]:
+    return [
+        review.CriterionView(
+            id=c.id,
+            kind=c.kind,
+            weight=c.max_score / question.points if question.points else 0.0,
+            fraction=c.score / c.max_score if c.max_score else 0.0,
+            confidence=float(c.details.get("checker_confidence", c.confidence)),
+            status=c.status,
+            details=c.details,
+        )
+        for c in criteria
+    ]
+
+
+def _assess(
+    loaded: LoadedExam,
+    question: Question,
+    criteria: list[CriterionResult],
+    score: float,
+    answer: str,
+) -> review.Assessment:
+    pred = score / question.points if question.points else 0.0
+    families = hostile_families(loaded, question, criteria, score, answer)
+    views = review_views(question, criteria)
+    return review.assess(views, pred, answer, families, review.fitted_model())
 
 
 def _unanswered(question: Question) -> QuestionResult:
     criteria = [
-        CriterionResult(c.id, 0.0, c.points, "No answer was given.", None, str(Status.OK), 1.0)
+        CriterionResult(
+            c.id, 0.0, c.points, "No answer was given.", None, str(Status.OK), 1.0, kind=c.kind
+        )
         for c in question.criteria
     ]
     return QuestionResult(question.id, 0.0, question.points, "unanswered", False, criteria)
@@ -194,13 +284,17 @@ def grade_question(
         _criterion_result(c, _check(loaded, question.id, c, answer, runner))
         for c in question.criteria
     ]
+    score = _combine(question, criteria)
+    assessment = _assess(loaded, question, criteria, score, answer)
     return QuestionResult(
         id=question.id,
-        score=_combine(question, criteria),
+        score=score,
         max_score=question.points,
         status="answered",
-        needs_review=_question_needs_review(question, criteria),
+        needs_review=assessment.needs_review,
         criteria=criteria,
+        confidence=assessment.confidence,
+        review_reasons=assessment.reasons,
     )
 
 
