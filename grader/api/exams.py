@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from grader.api.context import actor, runtime
+from grader.api.params import VERSION
 from grader.api.schemas import ExamOut, ExamRef, ExamRubric
 from grader.api.spec import api_spec
 from grader.services import exams as service
@@ -74,5 +75,5 @@ def update_exam(exam_id: str) -> Response:
     errors=(404,),
 )
 def get_exam(exam_id: str) -> Response:
-    version = request.args.get("version", type=int)
+    version = VERSION.read()
     return jsonify(service.get_exam(runtime().db, actor(), exam_id, version))

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from grader.checks.base import CheckSpec
 from grader.checks.registry import CheckerRegistry, UnknownChecker
+from grader.exams.numbers import find_huge_integer
 from grader.exams.schema import Criterion, Exam
 
 MAX_RUBRIC_BYTES = 2_000_000
@@ -106,6 +107,9 @@ def parse_document(text: str) -> tuple[Any, yaml.Node | None]:
         raise RubricInvalid([RubricError((), f"not valid YAML: {exc}")]) from None
     except RecursionError:
         raise RubricInvalid([RubricError((), "the document is nested too deeply")]) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        found = find_huge_integer(text)
+        raise RubricInvalid([RubricError(*found) if found else RubricError((), str(exc))]) from None
     return data, node
 
 

@@ -32,8 +32,10 @@ def parse_rubric(registry: CheckerRegistry, body: str, is_json: bool) -> LoadedE
                     f"malformed JSON: {exc.msg}",
                     [FieldError("(body)", exc.msg, exc.lineno)],
                 ) from None
-            except (RecursionError, ValueError):
-                raise Invalid("malformed JSON: nested too deeply or a number too long") from None
+            except RecursionError:
+                raise Invalid("malformed JSON: nested too deeply") from None
+            except ValueError:  # a number too long to convert: YAML reads JSON and names it
+                return load_exam(body, registry)
             return load_exam_json(data, registry)
         return load_exam(body, registry)
     except RubricInvalid as exc:
