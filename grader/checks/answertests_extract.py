@@ -19,6 +19,7 @@ from grader.mathlang.tree import map_children
 Node = tuple[Any, ...]
 
 
+_PERCENT = re.compile(r"\d\s*(?:\\?%|percent\b)")
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d{2,},\d+\s*$")
 
 
@@ -26,6 +27,8 @@ def _parse(snippet: str) -> Node | None:
     # a decimal comma only when the whole answer is one such number: "1000,99";
     # "1,2" is a list of two answers
     comma = bool(_DECIMAL_COMMA.match(snippet)) and not re.match(r"^\s*-?\d+,\d{3}\s*$", snippet)
+    # a ratio a:b is the number a/b (7:32); a longer chain 9:3:3:1 is not one number
+    snippet = re.sub(r"^\s*(-?\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$", r"(\1)/(\2)", snippet)
     variants = [snippet, snippet.replace("{", "(").replace("}", ")")]
     if "=" in snippet:
         variants.append(snippet.rsplit("=", 1)[1])
@@ -173,9 +176,16 @@ def extract_test(student: str, teacher: str, options: str) -> Verdict:
         return PASS
     gold, got = _parse(gold_text), _parse(got_text)
     if gold is not None and got is not None:
-        return PASS if same(got, gold) else fail()
+        if same(got, gold):
+            return PASS
+        # 18.75 % and 0.1875 are one answer: a percent sign on one side only scales it
+        for pct, other, side in ((got, gold, student), (gold, got, teacher)):
+            if _PERCENT.search(side) and is_constant(pct) and is_constant(other):
+                hundred = ("num", Fraction(100), "100")
+                if same(("mul", (pct, ("inv", hundred))), other):
+                    return PASS
+        return fail()
     return PASS if _norm_text(gold_text) == _norm_text(got_text) else fail()
 
 
 RAW_TESTS = {"Extract": extract_test}
-_ = Fraction  # exact numbers come from the parser

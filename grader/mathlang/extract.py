@@ -105,6 +105,14 @@ def math_segments(text: str) -> list[tuple[str, int, int]]:
     return sorted(segs, key=lambda x: x[1])
 
 
+_ITEM = r"\s*-?(?:\d+(?:\.\d+)?|\\?infty|inf|∞)\s*"
+_STRUCTURE = re.compile(
+    r"(?<![\w])(?:[\[(]" + _ITEM + r"(?:," + _ITEM + r")+[\])]"  # interval, tuple
+    r"|\{" + _ITEM + r"(?:," + _ITEM + r")*\}"  # set
+    r"|\d+(?:\.\d+)?\s*:\s*\d+(?:\.\d+)?(?![\d:]))"  # a ratio 7:32 (not 9:3:3:1)
+)
+
+
 def final_answer(text: str) -> str | None:
     """The answer part of free text, as a snippet to parse (None if nothing is found)."""
     text = text[:MAX_TEXT]
@@ -128,6 +136,10 @@ def final_answer(text: str) -> str | None:
         return clean_latex(_join_close(segs, tail, max_words=1))
     if tail.count("$") >= 2:
         return None  # math delimiters that enclose nothing usable: no answer
+    structures = _STRUCTURE.findall(tail)
+    if structures:
+        # an interval, set, tuple or ratio written in prose: "the interval is (1, 3]"
+        return clean_latex(structures[0] if m else structures[-1])
     if m:
         nums = _NUMBER.findall(tail)
         if nums:

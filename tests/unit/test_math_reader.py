@@ -144,3 +144,26 @@ def test_commas_in_numbers_are_read_both_ways(expected: str, answer: str, ambigu
 def test_a_list_with_spaces_is_not_a_decimal() -> None:
     spec = _spec(expected="1.2", test="NumAbsolute", options="0.001")
     assert MathChecker().check(spec, "the roots are 1, 2").fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("student", "gold", "result"),
+    [
+        (r"The answer is $\boxed{7:32}$", "7/32", "pass"),
+        ("The ratio is 7:32.", "7/32", "pass"),
+        ("The ratio is 7:32.", "7/31", "fail"),
+        ("the interval is (1, 3]", "(1,3]", "pass"),
+        ("the interval is (1, 3]", "(1,3)", "fail"),
+        ("The solution set is {1, 2, 3}", "{3,2,1}", "pass"),
+        ("the point is (2, -1)", "(2,-1)", "pass"),
+        ("the point is (2, -1)", "(-1,2)", "fail"),
+        ("about 18.75 %", "0.1875", "pass"),
+        ("It is 5 (see part (a, b))", "5", "pass"),
+    ],
+)
+def test_extract_finds_structures_ratios_and_percent_in_prose(
+    student: str, gold: str, result: str
+) -> None:
+    from grader.checks.answertests import answer_test
+
+    assert answer_test("Extract", student, gold).result == result
