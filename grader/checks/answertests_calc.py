@@ -154,7 +154,9 @@ def _logs(n: Node) -> tuple[int, int]:
         node = stack.pop()
         if node[0] == "call" and node[1] == "log":
             arg = node[2][0]
-            if arg[0] == "call" and arg[1] == "abs":
+            factors = arg[1] if arg[0] == "mul" else (arg,)
+            # ln|x| and ln(k·|x|): the constant of integration may sit inside the log
+            if any(f[0] == "call" and f[1] == "abs" for f in factors):
                 with_abs += 1
             elif free_symbols(arg):
                 plain += 1

@@ -167,3 +167,18 @@ def test_extract_finds_structures_ratios_and_percent_in_prose(
     from grader.checks.answertests import answer_test
 
     assert answer_test("Extract", student, gold).result == result
+
+
+@pytest.mark.parametrize(
+    ("student", "result"),
+    [
+        ("ln(k*abs(x))", "pass"),
+        ("ln(abs(x)*k)", "pass"),
+        ("ln(k*x)", "fail"),
+        ("ln(abs(x))", "fail"),
+    ],
+)
+def test_int_takes_the_constant_inside_the_logarithm(student: str, result: str) -> None:
+    from grader.checks.answertests import answer_test
+
+    assert answer_test("Int", student, "ln(abs(x)) + c", "x").result == result
