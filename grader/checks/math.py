@@ -10,7 +10,7 @@ potential-response trees).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -174,7 +174,6 @@ class _Compiled:
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
         factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
         self.factor_of = str(factor_of[1])
-        self.first_feedback = ""
         self.protected = free_symbols(self.expected) | set(self.reader.variables)
         for node in self.accepted:
             self.protected |= free_symbols(node)
@@ -205,6 +204,25 @@ class _Compiled:
 def _spec_texts(spec: MathSpec) -> list[str]:
     """The rubric's expressions for one criterion: expected, alternatives, mistakes."""
     return [spec.expected, *spec.alternatives, *(m.expected for m in spec.mistakes)]
+
+
+@dataclass
+class _Note:
+    """Per check: the most specific reason a candidate failed, and that candidate."""
+
+    feedback: str = ""
+    candidate: tuple[str, Node] | None = None
+
+
+def _about_this_quantity(spec: MathSpec, student: str, expected: str) -> bool:
+    """Feedback on the form of a number ("3 significant figures") is about the quantity
+    the criterion asks for only if the number is that quantity, within STACK's default
+    relative tolerance (NumRelative without options); another number of the answer (a
+    count, an intermediate step) gets no such remark."""
+    if not spec.test.startswith(_NUMERIC_TESTS):
+        return True
+    test = "UnitsRelative" if spec.test.startswith("Units") else "NumRelative"
+    return answer_test(test, student, prepare(expected), "").passed
 
 
 def _with_reading(result: CheckResult, reading: Reading) -> CheckResult:
@@ -288,6 +306,8 @@ class MathChecker(BaseChecker[MathSpec]):
         # every rubric outcome the answer states (expected, alternatives, each mistake):
         # the best one is the grade, and several of them mean the answer offers choices
         found: dict[str, CheckResult] = {}
+        # the most specific reason a candidate failed the test, and that candidate
+        note = _Note()
         for text, parsed, reading in comp.reader.snippets(
             answer, whole=spec.find == "whole", extra=extra
         ):
@@ -300,7 +320,7 @@ class MathChecker(BaseChecker[MathSpec]):
             for sub in self._targets(spec, comp, node):
                 readable.append((text, sub))
                 try:
-                    result = self._judge(spec, comp, sub, text)
+                    result = self._judge(spec, comp, sub, text, note)
                 except (Undecided, EvalError, MathError):
                     undecided = True
                     continue
@@ -314,7 +334,7 @@ class MathChecker(BaseChecker[MathSpec]):
         if found:
             return _best(found)
         if readable:
-            return self._miss(spec, comp, readable, undecided)
+            return self._miss(spec, comp, readable, undecided, note)
         reason = errors[0] if errors else "no expression was found"
         return CheckResult(
             0.0,
@@ -324,11 +344,15 @@ class MathChecker(BaseChecker[MathSpec]):
         )
 
     def _miss(
-        self, spec: MathSpec, comp: _Compiled, readable: list[tuple[str, Node]], undecided: bool
+        self,
+        spec: MathSpec,
+        comp: _Compiled,
+        readable: list[tuple[str, Node]],
+        undecided: bool,
+        note: _Note,
     ) -> CheckResult:
-        hint = ""
-        if spec.test != "AlgEquiv":
-            hint, comp.first_feedback = comp.first_feedback, ""
+        hint = note.feedback if spec.test != "AlgEquiv" else ""
+        shown = note.candidate or readable[0]
         for _, sub in readable[:6] if spec.hints and spec.test == "AlgEquiv" else []:
             hint = self._hint(spec, comp, sub)
             if hint:
@@ -336,10 +360,10 @@ class MathChecker(BaseChecker[MathSpec]):
         return CheckResult(
             0.0,
             feedback=hint,
-            evidence=readable[0][0].strip()[:300],
+            evidence=shown[0].strip()[:300],
             status=Status.NEEDS_REVIEW if undecided else Status.OK,
             confidence=0.5 if undecided else 1.0,
-            details={"read_as": to_text(readable[0][1]), "expected": to_text(comp.expected)},
+            details={"read_as": to_text(shown[1]), "expected": to_text(comp.expected)},
         )
 
     def _targets(self, spec: MathSpec, comp: _Compiled, node: Node) -> list[Node]:
@@ -377,10 +401,12 @@ class MathChecker(BaseChecker[MathSpec]):
             hit = memo[node] = (comp, vec)
         return kind, hit[1]
 
-    def _judge(self, spec: MathSpec, comp: _Compiled, node: Node, text: str) -> CheckResult | None:
+    def _judge(
+        self, spec: MathSpec, comp: _Compiled, node: Node, text: str, note: _Note
+    ) -> CheckResult | None:
         evidence = text.strip()[:300]
         if spec.test != "AlgEquiv":
-            return self._judge_test(spec, comp, node, evidence)
+            return self._judge_test(spec, node, text, note)
         kind, vec = self._fingerprint(comp, node)
         for (target, outcome, factor), tvec in zip(comp.table, comp.table_fp, strict=True):
             # the vectors rule out most comparisons; the full check confirms the rest
@@ -408,14 +434,13 @@ class MathChecker(BaseChecker[MathSpec]):
             return CheckResult(1.0, evidence=evidence, details=details)
         return None
 
-    def _judge_test(
-        self, spec: MathSpec, comp: _Compiled, node: Node, evidence: str
-    ) -> CheckResult | None:
+    def _judge_test(self, spec: MathSpec, node: Node, text: str, note: _Note) -> CheckResult | None:
         """Any other answer test, run against the expected answer, the alternatives and
         then each mistake (a value off by a known factor, a missing unit, a wrong prefix)."""
         # the found value as written (literals keep their digits for significant figures)
         student = to_text(node)
         options = spec.options or ""
+        evidence = text.strip()[:300]
         for i, expected in enumerate([spec.expected, *spec.alternatives]):
             v = answer_test(spec.test, student, prepare(expected), options)
             if v.passed:
@@ -424,8 +449,12 @@ class MathChecker(BaseChecker[MathSpec]):
                     details["matched"] = f"alternatives[{i - 1}]"
                 return CheckResult(1.0, evidence=evidence, details=details)
             # keep the most specific reason: "3 significant figures" beats "a number"
-            if v.feedback and _specificity(v.feedback) > _specificity(comp.first_feedback):
-                comp.first_feedback = v.feedback
+            if (
+                v.feedback
+                and _specificity(v.feedback) > _specificity(note.feedback)
+                and _about_this_quantity(spec, student, expected)
+            ):
+                note.feedback, note.candidate = v.feedback, (text, node)
         for m in spec.mistakes:
             if answer_test(spec.test, student, prepare(m.expected), options).passed:
                 return CheckResult(

@@ -182,3 +182,15 @@ def test_int_takes_the_constant_inside_the_logarithm(student: str, result: str) 
     from grader.checks.answertests import answer_test
 
     assert answer_test("Int", student, "ln(abs(x)) + c", "x").result == result
+
+
+def test_feedback_on_a_number_is_about_the_quantity_asked_for() -> None:
+    spec = _spec(expected="1.50", test="NumSigFigs", options="3")
+    checker = MathChecker()
+    near = checker.check(spec, "n = 36 and the SE is 1.5")
+    assert near.fraction == 0 and "significant figures" in near.feedback
+    assert near.evidence == "1.5"
+    other = checker.check(spec, "P1 = 11, P2 = 3")  # numbers, but not this quantity
+    assert other.fraction == 0 and "significant" not in other.feedback
+    again = checker.check(spec, "P1 = 11, P2 = 3")  # no remark left over from a check before
+    assert again.feedback == other.feedback
