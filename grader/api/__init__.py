@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from grader.api import batches, corrections, exams, health, math, submissions, webhooks
 from grader.api.errors import register_error_handlers
-from grader.api.limits import exempt_blueprints, init_limiter
+from grader.api.limits import exempt_blueprints, init_limiter, limit_streamed_bodies
 from grader.config import Settings
 from grader.services.runtime import Runtime
 
@@ -52,6 +52,7 @@ def create_app(
     app.extensions["grader"] = rt
     app.extensions["grader.publisher"] = publisher
     register_error_handlers(app)
+    limit_streamed_bodies(app)
     exempt_blueprints(init_limiter(app, settings), health.bp)
     for module in (health, exams, submissions, math, webhooks, batches, corrections):
         app.register_blueprint(module.bp)

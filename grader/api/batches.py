@@ -10,6 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from grader.api.context import actor, json_body, publisher, runtime
+from grader.api.limits import body_limit
+from grader.api.params import ChoiceParam, FlagParam, IntParam, TextParam
 from grader.api.spec import api_spec
 from grader.services import batch_reports as reports
 from grader.services import batches as service
@@ -34,11 +36,28 @@ UPLOAD_TYPES = {
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
+def _upload_body_limit() -> int:
+    return service.UPLOAD_MAX_BYTES + 256 * 1024  # the file and the form around it
+
+
+FILENAME = TextParam("filename", 255, "the upload's file name (its type decides how it is read)")
+RESULTS_FORMAT = ChoiceParam("format", ("json", "csv"), "json", "json or a CSV table")
+CRITERIA = FlagParam("criteria", "CSV: one column per criterion too")
+FORM = ChoiceParam("form", ("canvas", "moodle"), "canvas", "the LMS whose gradebook CSV to write")
+FEEDBACK = FlagParam("feedback", "include the feedback text (default: moodle yes, canvas no)", None)
+STATS_FORMAT = ChoiceParam("format", ("json", "html"), "json", "json or the HTML report")
+QUESTION = TextParam("question", description="statistics of this question only")
+BATCH_ID = TextParam("batch_id", description="only this batch")
+QUESTION_ID = TextParam("question_id", description="only this question")
+REVIEW_LIMIT = IntParam("limit", 200, minimum=1, maximum=1000, description="items")
+GROUP = FlagParam("group", "group similar answers")
+
+
 def _upload() -> tuple[bytes, str | None]:
     """The uploaded file: multipart field `file`, or the raw body with a file content type."""
     limit = service.UPLOAD_MAX_BYTES
     # Per request (Flask >= 3.1): uploads may be larger than single submissions.
-    request.max_content_length = limit + 256 * 1024
+    request.max_content_length = _upload_body_limit()
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
@@ -49,7 +68,7 @@ def _upload() -> tuple[bytes, str | None]:
             "send CSV (text/csv), JSON Lines (application/x-ndjson), a ZIP (application/zip) "
             "or a multipart form with a `file` field"
         )
-    name = request.args.get("filename") or UPLOAD_TYPES[request.mimetype]
+    name = FILENAME.read() or UPLOAD_TYPES[request.mimetype]
     return request.get_data(cache=False), name
 
 
@@ -65,11 +84,6 @@ def _html(text: str) -> Response:
     return Response(text, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
 
-def _flag(name: str) -> bool | None:
-    value = request.args.get(name)
-    return None if value is None else value.lower() in ("1", "true", "yes")
-
-
 @bp.post("/exams/<exam_id>/batches")
 @api_spec.operation(
     "POST",
@@ -79,7 +93,9 @@ def _flag(name: str) -> bool | None:
     status=202,
     roles=OWNER,
     errors=(404, 413, 415, 422),
+    query=(FILENAME,),
 )
+@body_limit(_upload_body_limit)
 def create_batch(exam_id: str) -> tuple[Response, int, dict[str, str]]:
     who = actor(*AUTHORS)
     rt = runtime()
@@ -117,21 +133,20 @@ def get_batch(batch_id: str) -> Response:
     "Results as JSON, or CSV with ?format=csv (&criteria=1 adds criteria)",
     roles=OWNER,
     errors=(404,),
+    query=(RESULTS_FORMAT, CRITERIA),
 )
 def batch_results(batch_id: str) -> Response:
     who = actor(*AUTHORS)
     db = runtime().db
-    if request.args.get("format") == "csv":
-        text = reports.results_csv(db, who, batch_id, criteria=bool(_flag("criteria")))
+    if RESULTS_FORMAT.read() == "csv":
+        text = reports.results_csv(db, who, batch_id, criteria=bool(CRITERIA.read()))
         return _csv(text, f"batch-{batch_id}-results.csv")
     return jsonify(reports.results(db, who, batch_id))
 
 
 def _gradebook(scope: reports.Scope, ident: str) -> Response:
-    form = request.args.get("form", "canvas")
-    text = reports.gradebook_csv(
-        runtime().db, actor(*AUTHORS), scope, ident, form, _flag("feedback")
-    )
+    form = FORM.read() or "canvas"
+    text = reports.gradebook_csv(runtime().db, actor(*AUTHORS), scope, ident, form, FEEDBACK.read())
     return _csv(text, f"{scope}-{ident}-{form}.csv")
 
 
@@ -142,6 +157,7 @@ def _gradebook(scope: reports.Scope, ident: str) -> Response:
     "Gradebook CSV: ?form=canvas|moodle (&feedback=1)",
     roles=OWNER,
     errors=(404, 422),
+    query=(FORM, FEEDBACK),
 )
 def batch_gradebook(batch_id: str) -> Response:
     return _gradebook("batch", batch_id)
@@ -154,6 +170,7 @@ def batch_gradebook(batch_id: str) -> Response:
     "Gradebook CSV of the latest submission per student",
     roles=OWNER,
     errors=(404, 422),
+    query=(FORM, FEEDBACK),
 )
 def exam_gradebook(exam_id: str) -> Response:
     return _gradebook("exam", exam_id)
@@ -162,9 +179,9 @@ def exam_gradebook(exam_id: str) -> Response:
 def _stats(scope: reports.Scope, ident: str) -> Response:
     who = actor(*AUTHORS)
     db = runtime().db
-    if request.args.get("format") == "html":
+    if STATS_FORMAT.read() == "html":
         return _html(reports.stats_html(db, who, scope, ident))
-    return jsonify(reports.stats(db, who, scope, ident, request.args.get("question")))
+    return jsonify(reports.stats(db, who, scope, ident, QUESTION.read()))
 
 
 @bp.get("/batches/<batch_id>/stats")
@@ -174,6 +191,7 @@ def _stats(scope: reports.Scope, ident: str) -> Response:
     "Statistics (?question=ID for one); ?format=html for the report",
     roles=OWNER,
     errors=(404,),
+    query=(STATS_FORMAT, QUESTION),
 )
 def batch_stats(batch_id: str) -> Response:
     return _stats("batch", batch_id)
@@ -186,6 +204,7 @@ def batch_stats(batch_id: str) -> Response:
     "Statistics of the latest submission per student; ?format=html",
     roles=OWNER,
     errors=(404,),
+    query=(STATS_FORMAT, QUESTION),
 )
 def exam_stats(exam_id: str) -> Response:
     return _stats("exam", exam_id)
@@ -199,18 +218,18 @@ def exam_stats(exam_id: str) -> Response:
     "?limit; ?group=1 groups similar answers)",
     roles=OWNER,
     errors=(404,),
+    query=(BATCH_ID, QUESTION_ID, REVIEW_LIMIT, GROUP),
 )
 def review_queue(exam_id: str) -> Response:
     rt = runtime()
-    limit = max(1, min(request.args.get("limit", 200, type=int), 1000))
     out = overrides.review_queue(
         rt.db,
         actor(*AUTHORS),
         exam_id,
-        batch_id=request.args.get("batch_id"),
-        question_id=request.args.get("question_id"),
-        limit=limit,
-        group=bool(_flag("group")),
+        batch_id=BATCH_ID.read(),
+        question_id=QUESTION_ID.read(),
+        limit=REVIEW_LIMIT.value(),
+        group=bool(GROUP.read()),
         encoder=rt.encoder,
     )
     return jsonify(out)

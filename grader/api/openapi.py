@@ -23,6 +23,7 @@ class Operation:
     roles: tuple[str, ...] = ()
     auth: bool = True
     errors: tuple[int, ...] = ()
+    query: tuple[Any, ...] = ()  # grader.api.params objects, read by the handler
 
 
 @dataclass
@@ -63,7 +64,8 @@ class ApiSpec:
             if op.response is not None:
                 ok["content"] = {"application/json": {"schema": ref(op.response)}}
             entry["responses"][str(op.status)] = ok
-            for code in (*op.errors, *((401, 403) if op.auth else ())):
+            invalid_query = (422,) if op.query and 422 not in op.errors else ()
+            for code in (*op.errors, *invalid_query, *((401, 403) if op.auth else ())):
                 entry["responses"][str(code)] = {
                     "description": "Problem details (RFC 9457)",
                     "content": {
@@ -78,6 +80,10 @@ class ApiSpec:
                 for part in op.path.split("/")
                 if part.startswith("{")
             ]
+            if op.query:
+                from grader.api.params import openapi_parameters
+
+                params.extend(openapi_parameters(op.query))
             if params:
                 entry["parameters"] = params
             paths.setdefault(op.path, {})[op.method] = entry

@@ -8,12 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from grader.api.context import actor, json_body, publisher, runtime
+from grader.api.params import OFFSET, IntParam, TextParam
 from grader.api.schemas import SubmissionAccepted, SubmissionList, SubmissionOut
 from grader.api.spec import api_spec
 from grader.services import idempotency
 from grader.services import submissions as service
 
 bp = Blueprint("submissions", __name__, url_prefix="/api/v1")
+
+LIMIT = IntParam("limit", 100, minimum=1, maximum=500, description="items per page")
+EXAM_ID = TextParam("exam_id", description="only this exam's submissions")
 
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 
@@ -103,11 +107,10 @@ def get_submission(submission_id: str) -> Response:
     "/api/v1/submissions",
     "List submissions visible to the caller (newest first)",
     response=SubmissionList,
+    query=(LIMIT, OFFSET, EXAM_ID),
 )
 def list_submissions() -> Response:
-    limit = max(1, min(request.args.get("limit", 100, type=int), 500))
-    offset = max(0, request.args.get("offset", 0, type=int))
     items = service.list_submissions(
-        runtime().db, actor(), request.args.get("exam_id"), limit, offset
+        runtime().db, actor(), EXAM_ID.read(), LIMIT.value(), OFFSET.value()
     )
     return jsonify({"items": items})

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
 
 from grader.api.context import actor, json_body, runtime
+from grader.api.params import IntParam, TextParam
 from grader.api.spec import api_spec
 from grader.services import webhooks as service
 from grader.services.webhooks import WebhookOptions
@@ -47,8 +48,8 @@ def options() -> WebhookOptions:
     return opts
 
 
-def _limit() -> int:
-    return max(1, min(request.args.get("limit", 100, type=int), 500))
+LIMIT = IntParam("limit", 100, minimum=1, maximum=500, description="items")
+MESSAGE_ID = TextParam("message_id", description="only this message's attempts")
 
 
 @bp.post("")
@@ -157,9 +158,10 @@ def delete_endpoint(endpoint_id: str) -> tuple[str, int]:
     response=WebhookLog,
     roles=ROLES,
     errors=(404,),
+    query=(LIMIT,),
 )
 def list_messages(endpoint_id: str) -> Response:
-    items = service.list_messages(runtime().db, actor(*ROLES), endpoint_id, _limit())
+    items = service.list_messages(runtime().db, actor(*ROLES), endpoint_id, LIMIT.value())
     return jsonify({"items": items})
 
 
@@ -171,10 +173,11 @@ def list_messages(endpoint_id: str) -> Response:
     response=WebhookLog,
     roles=ROLES,
     errors=(404,),
+    query=(LIMIT, MESSAGE_ID),
 )
 def list_attempts(endpoint_id: str) -> Response:
     items = service.list_attempts(
-        runtime().db, actor(*ROLES), endpoint_id, _limit(), request.args.get("message_id")
+        runtime().db, actor(*ROLES), endpoint_id, LIMIT.value(), MESSAGE_ID.read()
     )
     return jsonify({"items": items})
 

@@ -10,9 +10,9 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from grader.services.errors import Invalid, Unauthorized
+from grader.services.errors import Invalid, NotFound, Unauthorized
 from grader.store import Database
-from grader.store.models import ApiKey, ExamGrant, utcnow
+from grader.store.models import ApiKey, Exam, ExamGrant, utcnow
 
 Role = Literal["admin", "instructor", "student", "lms"]
 ROLES: tuple[str, ...] = ("admin", "instructor", "student", "lms")
@@ -57,10 +57,17 @@ def create_token(
         raise Invalid("only student keys are bound to a student id")
     secret = secrets.token_urlsafe(32)
     with db.session() as session:
+        wanted = sorted(set(exams or []))
+        known = (
+            set(session.scalars(select(Exam.id).where(Exam.id.in_(wanted)))) if wanted else set()
+        )
+        missing = [e for e in wanted if e not in known]
+        if missing:
+            raise NotFound(f"no exam {', '.join(repr(e) for e in missing)}; upload it first")
         key = ApiKey(secret_hash=_hash(secret), role=role, student_id=student_id, name=name)
         session.add(key)
         session.flush()
-        for exam_id in exams or []:
+        for exam_id in wanted:
             session.add(ExamGrant(api_key_id=key.id, exam_id=exam_id))
         key_id = key.id
     return key_id, f"{TOKEN_PREFIX}_{key_id}_{secret}"

@@ -34,3 +34,18 @@ def test_keys_are_stored_hashed(runtime, tokens) -> None:  # type: ignore[no-unt
     for token in tokens.tokens.values():
         secret = token.split("_", 2)[2]
         assert secret not in stored and all(secret not in h for h in stored)
+
+
+def test_a_key_for_a_missing_exam_is_refused_and_nothing_is_created(runtime) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from grader.services.auth import create_token
+    from grader.services.errors import NotFound
+    from grader.store.models import ApiKey
+
+    with runtime.db.session() as s:
+        before = s.scalar(select(func.count()).select_from(ApiKey))
+    with pytest.raises(NotFound, match="'X'"):
+        create_token(runtime.db, "lms", exams=["X"])
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ApiKey)) == before

@@ -14,7 +14,11 @@ DEEP = "[" * 100_000 + "]" * 100_000
     [
         ("/api/v1/exams/demo/submissions", DEEP, JSON),
         ("/api/v1/exams/demo/submissions", '{"answers": ' + DEEP + "}", JSON),
-        ("/api/v1/exams/demo/submissions", '{"student_id": "s1", "answers": {"q1": 1' + "0" * 5000 + "}}", JSON),
+        (
+            "/api/v1/exams/demo/submissions",
+            '{"student_id": "s1", "answers": {"q1": 1' + "0" * 5000 + "}}",
+            JSON,
+        ),
         ("/api/v1/exams/demo/submissions", "NaN", JSON),
         ("/api/v1/exams", DEEP, JSON),
         ("/api/v1/exams", "a:\n  - " + "[" * 50_000, YAML),
@@ -32,7 +36,9 @@ def test_parser_bombs_are_4xx(client, tokens, demo_exam, path, body, headers) ->
 
 
 def test_malformed_json_says_so(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/api/v1/exams/demo/submissions", data=DEEP, headers=tokens.headers("admin", **JSON))
+    r = client.post(
+        "/api/v1/exams/demo/submissions", data=DEEP, headers=tokens.headers("admin", **JSON)
+    )
     assert r.status_code == 400 and "not valid JSON" in r.get_json()["detail"]
 
 
@@ -54,3 +60,65 @@ def test_fullwidth_digits_count_as_digits(client, tokens, demo_exam) -> None:  #
     body = {"student_id": "s1", "answers": {"q1": "\uff11" * 1001}}
     r = client.post("/api/v1/exams/demo/submissions", json=body, headers=tokens.headers("admin"))
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "answers.q1"
+
+
+def _chunked(client, path, body: bytes, headers):  # type: ignore[no-untyped-def]
+    """A request without Content-Length, as a chunked upload reaches the app."""
+    import io
+
+    env = {"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}
+    return client.post(
+        path, headers={**headers, "Transfer-Encoding": "chunked"}, environ_overrides=env
+    )
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/exams/demo/submissions", "/api/v1/exams", "/api/v1/webhooks"]
+)
+def test_chunked_body_over_the_limit_is_413(client, tokens, demo_exam, path) -> None:  # type: ignore[no-untyped-def]
+    body = b'{"student_id": "s1", "answers": {"q1": "' + b"a" * 2_100_000 + b'"}}'
+    r = _chunked(client, path, body, tokens.headers("admin", **JSON))
+    assert r.status_code == 413, r.get_data(as_text=True)[:200]
+
+
+def test_chunked_body_within_the_limit_is_read_whole(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+    body = b'{"student_id": "s1", "answers": {"q1": "relu"}}'
+    r = _chunked(client, "/api/v1/exams/demo/submissions", body, tokens.headers("admin", **JSON))
+    assert r.status_code == 202, r.get_json()
+
+
+def test_chunked_batch_upload_may_be_larger_than_a_submission(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+    rows = "".join(f"s{i},{'relu ' * 100},network a\n" for i in range(5000))
+    body = ("student_id,q1,q2\n" + rows).encode()
+    assert len(body) > 2_000_000
+    r = _chunked(
+        client,
+        "/api/v1/exams/demo/batches",
+        body,
+        tokens.headers("instructor", **{"Content-Type": "text/csv"}),
+    )
+    assert r.status_code != 413, r.get_data(as_text=True)[:200]
+
+
+@pytest.mark.parametrize("content_type", ["application/yaml", "application/json"])
+def test_rubric_with_a_4301_digit_integer_is_422_naming_the_field(
+    client, tokens, demo_rubric, content_type
+) -> None:  # type: ignore[no-untyped-def]
+    huge = "1" * 4301
+    if content_type == "application/json":
+        import json
+
+        import yaml
+
+        data = yaml.safe_load(demo_rubric)
+        text = json.dumps(data).replace('"points": 2,', f'"points": {huge},', 1)
+    else:
+        text = demo_rubric.replace("points: 2\n", f"points: {huge}\n", 1)
+    assert huge in text
+    r = client.post(
+        "/api/v1/exams",
+        data=text,
+        headers=tokens.headers("instructor", **{"Content-Type": content_type}),
+    )
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    assert r.get_json()["errors"][0]["field"] == "questions.0.points"
