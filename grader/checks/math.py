@@ -36,6 +36,7 @@ from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
+from grader.mathlang.extract import spoken_numbers
 from grader.mathlang.fingerprint import Fingerprinter, Vector, maybe_equal, maybe_ratio
 from grader.mathlang.unparse import to_text
 
@@ -302,7 +303,13 @@ class MathChecker(BaseChecker[MathSpec]):
         readable: list[tuple[str, Node]] = []
         undecided = False
         numeric = spec.test.startswith(_NUMERIC_TESTS) and spec.find != "whole"
-        extra = _quantities(answer, with_units=spec.test.startswith("Units")) if numeric else []
+        extra: list[str] = []
+        if numeric:
+            units = spec.test.startswith("Units")
+            extra = _quantities(answer, with_units=units)
+            spoken = spoken_numbers(answer)  # "three and a half milliseconds"
+            if spoken != answer:
+                extra += [q for q in _quantities(spoken, with_units=units) if q not in extra]
         # every rubric outcome the answer states (expected, alternatives, each mistake):
         # the best one is the grade, and several of them mean the answer offers choices
         found: dict[str, CheckResult] = {}

@@ -290,7 +290,8 @@ _SPOKEN_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\S|\s+")
 
 def spoken_numbers(text: str) -> str:
     """'one hundred times D plus ten thousand two hundred' -> '100 * D + 10200': number
-    words become digits and plus/minus/times operators, so formula_runs can read them."""
+    words become digits and plus/minus/times/divided by/squared operators, so
+    formula_runs can read them."""
     out: list[str] = []
     value: int | None = None
     current = 0
@@ -325,4 +326,21 @@ def spoken_numbers(text: str) -> str:
         out.append(_SPOKEN_OPS.get(low, tok))
     close()
     out.extend(pending)
-    return "".join(out)
+    return _spoken_ops("".join(out))
+
+
+_SPOKEN_PHRASES = [
+    (re.compile(r"(\d+) and (?:a|one) half\b", re.I), r"\1.5"),
+    (re.compile(r"(\d+) and (?:a|one) quarter\b", re.I), r"\1.25"),
+    (re.compile(r"\s+divided by\s+", re.I), " / "),
+    (re.compile(r"\s+multiplied by\s+", re.I), " * "),
+    (re.compile(r"(?<=[\w)])\s+squared\b", re.I), "^2"),
+    (re.compile(r"(?<=[\w)])\s+cubed\b", re.I), "^3"),
+]
+
+
+def _spoken_ops(text: str) -> str:
+    """'3 and a half' -> 3.5, 'a divided by b' -> a / b, 'x squared' -> x^2."""
+    for rx, new in _SPOKEN_PHRASES:
+        text = rx.sub(new, text)
+    return text

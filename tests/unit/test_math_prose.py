@@ -67,7 +67,7 @@ def test_numbers_in_words() -> None:
     assert spoken_numbers("one hundred and one times K plus ten thousand two hundred") == (
         "101 * K + 10200"
     )
-    assert spoken_numbers("twenty-one and a half") == "21 and a half"
+    assert spoken_numbers("twenty-one and a half") == "21.5"
     answer = (
         "A has one hundred times D plus one hundred and one times K plus ten thousand two hundred."
     )

@@ -194,3 +194,18 @@ def test_feedback_on_a_number_is_about_the_quantity_asked_for() -> None:
     assert other.fraction == 0 and "significant" not in other.feedback
     again = checker.check(spec, "P1 = 11, P2 = 3")  # no remark left over from a check before
     assert again.feedback == other.feedback
+
+
+@pytest.mark.parametrize(
+    ("spec", "answer"),
+    [
+        ({"expected": "3.5", "test": "NumAbsolute", "options": "0.05"}, "three and a half ms"),
+        (
+            {"expected": "(a - b)/(c/sqrt(n))", "variables": ["a", "b", "c", "n"]},
+            "z = (a − b) divided by (c/sqrt(n))",
+        ),
+        ({"expected": "x^2 + 1", "variables": ["x"]}, "it is x squared + 1"),
+    ],
+)
+def test_operators_and_fractions_in_words(spec: dict[str, object], answer: str) -> None:
+    assert MathChecker().check(_spec(**spec), answer).fraction == 1.0
