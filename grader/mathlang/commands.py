@@ -19,6 +19,15 @@ MAX_DEPTH = 60
 MAX_NODES = 3000
 
 
+def _call_name(node: Node) -> str:
+    """The name a node would have as a function: x, f_1, update_w2 (else '')."""
+    if node[0] == "sym":
+        return str(node[1])
+    if node[0] == "idx" and node[2][0] in ("sym", "num"):
+        return f"{node[1]}_{node[2][1] if node[2][0] == 'sym' else node[2][2]}"
+    return ""
+
+
 class CommandParser:
     def __init__(
         self,
@@ -177,15 +186,16 @@ class CommandParser:
         if node[0] == "sym" and self.at("(") and node[1] in ("mean", "average"):
             self.i += 1  # array code: np.mean(...) with declared variables too
             return self.node("call", "f:" + node[1], self.arglist())
+        fname = _call_name(node)
         if (
-            node[0] == "sym"
+            fname
             and self.at("(")
-            and node[1] not in self.variables
-            and len(node[1]) <= 12
+            and fname not in self.variables
+            and len(fname) <= 24
             and self.comma_group()
         ):
-            self.i += 1  # E(w1, w2), P(A, B): a name before an argument list is a function
-            return self.node("call", "f:" + node[1], self.arglist())
+            self.i += 1  # E(w1, w2), f_1(x, y): a name before an argument list is a function
+            return self.node("call", "f:" + fname, self.arglist())
         if node[0] == "sym" and self.at("(") and self.functions_from_names and not self.variables:
             self.i += 1
             args = self.arglist()
