@@ -1,13 +1,39 @@
-"""The `keywords` checker: concepts named by synonyms, credit per concept found."""
+"""The `keywords` checker: concepts named by synonyms, credit per concept a sentence uses.
+
+A term counts where a sentence uses it, not inside a bare list of terms ("gradient, ReLU,
+saturation"): a list names words without saying anything about them. A `forbidden` phrase
+voids the criterion when the answer asserts it, not when the student denies it in the same
+sentence ("it does not shrink", "... both decrease, which is wrong"). With the learned pair
+scorer (`use_scorer`), a group whose phrases do not occur literally can be met by meaning: the
+scorer judges whether the answer states the group's `label`. Evidence names each term and the
+sentence it was found in.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from pydantic import Field
 
-from grader.checks.base import BaseChecker, CheckResult, CheckSpec
-from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, quote, word_pattern
+from grader.checks import text_learned as tl
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.text_words import NEGATIONS, STOPWORDS, words
+from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
+from grader.embed.sentences import split_sentences
+
+_ITEM_SPLIT = re.compile(r"[,;/•·|]|\s-\s|\band\b|\bor\b")
+# Words by which a student marks a statement they quote as wrong.
+WRONG_MARKERS = frozenset(
+    "wrong incorrect false untrue misconception myth mistaken mistake".split()  # noqa: SIM905
+)
+QUOTING_MARKERS = frozenset(("misconception", "myth"))  # "a common myth is that ..."
+NEGATION_WINDOW = 3  # words before a phrase in which a negation denies it ("does not shrink")
+LIST_FUNCTION_SHARE = 0.12  # below this share of function words a text is a list of terms
+MEANING_MIN_WORDS = 4
+# A listed term gets no credit, but an instructor might give some: a human should look.
+LISTED_CONFIDENCE = 0.4  # a label shorter than this names a term rather than states a fact
 
 
 class KeywordGroup(CheckSpec):
@@ -25,25 +51,149 @@ class KeywordsSpec(CheckSpec):
     forbidden: list[str] = Field(default_factory=list, description="Any of these scores 0.")
 
 
+@dataclass(frozen=True)
+class _Sentence:
+    text: str  # normalised (case folded)
+    is_list: bool
+
+
+def is_term_list(sentence: str) -> bool:
+    """Three or more short word items with hardly any function words: a list, not a statement.
+
+    Items with digits (times, values, intervals) are data, not terms, so "P1 0-1, P2 1-4" is
+    not a list of terms."""
+    items = [i.strip() for i in _ITEM_SPLIT.split(sentence) if i.strip()]
+    ws = words(sentence)
+    if len(items) < 3 or any(ch.isdigit() for ch in sentence):
+        return False
+    if any(len(words(i)) > 4 for i in items):
+        return False
+    function = sum(1 for w in ws if w in STOPWORDS or w in NEGATIONS)
+    return function / max(1, len(ws)) < LIST_FUNCTION_SHARE
+
+
+def _sentences(answer: str) -> list[_Sentence]:
+    text = normalise_text(answer[:MAX_SCAN_CHARS])
+    parts = split_sentences(answer[:MAX_SCAN_CHARS].replace("\n", "\n\n")) or [text]
+    out = [_Sentence(normalise_text(p), is_term_list(p)) for p in parts]
+    ws = words(text)
+    share = sum(1 for w in ws if w in STOPWORDS) / max(1, len(ws))
+    if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not any(ch.isdigit() for ch in text):
+        # The whole answer is a list of terms even when it is cut into lines.
+        out = [_Sentence(s.text, True) for s in out]
+    return out
+
+
+def denied(sentence: str, start: int, end: int, phrase: str) -> bool:
+    """The phrase at [start, end) is negated just before it or called wrong in its sentence."""
+    before = words(sentence[:start])[-NEGATION_WINDOW:]
+    if any(w in NEGATIONS or w.endswith("n't") for w in before):
+        return True
+    own = set(words(phrase))
+    after = words(sentence[end:])
+    return any(w in WRONG_MARKERS and w not in own for w in after) or any(
+        w in QUOTING_MARKERS for w in words(sentence[:start])
+    )
+
+
+def _quote(sentence: str, limit: int = 160) -> str:
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
 class KeywordsChecker(BaseChecker[KeywordsSpec]):
-    """Credit in proportion to the keyword groups found (whole words, case folded)."""
+    """Credit in proportion to the keyword groups a sentence uses (whole words, case folded)."""
 
     kind: ClassVar[str] = "keywords"
     spec_model: ClassVar[type[CheckSpec]] = KeywordsSpec
 
+    def __init__(self, scorer: tl.PairScorerLike | None = None) -> None:
+        self.scorer = scorer
+
+    def use_scorer(self, scorer: tl.PairScorerLike | None) -> None:
+        """Let groups not named literally be met by meaning (None: literal phrases only)."""
+        self.scorer = scorer
+
     def check(self, spec: KeywordsSpec, answer: str) -> CheckResult:
-        text = normalise_text(answer)[:MAX_SCAN_CHARS]
+        sentences = _sentences(answer)
         for phrase in spec.forbidden:
-            hit = word_pattern(phrase).search(text)
-            if hit:
-                return CheckResult(0.0, evidence=quote(text, hit.start(), hit.end()))
+            pat = word_pattern(phrase)
+            for s in sentences:
+                for hit in pat.finditer(s.text):
+                    if not denied(s.text, hit.start(), hit.end(), phrase):
+                        return CheckResult(
+                            0.0,
+                            feedback="",
+                            evidence=_quote(s.text),
+                            details={"forbidden": phrase},
+                        )
         found: list[str] = []
         missing: list[str] = []
+        listed: list[str] = []
+        by_meaning: list[str] = []
+        evidence: list[str] = []
+        confidence = 1.0
+        whole = " ".join(s.text for s in sentences)
         for group in spec.groups:
             label = group.label or group.any_of[0]
-            hit = next((m for p in group.any_of if (m := word_pattern(p).search(text))), None)
-            (found if hit else missing).append(label)
+            used = self._find(group, sentences)
+            if used is not None and not used.is_list:
+                found.append(label)
+                evidence.append(f"{label}: “{_quote(used.text)}”")
+                continue
+            if used is not None:
+                listed.append(label)
+            any_list = any(s.is_list for s in sentences)
+            meaning = None if any_list else self._by_meaning(group, whole)
+            if meaning is not None and meaning >= tl.MISCONCEPTION_STATED:
+                found.append(label)
+                by_meaning.append(label)
+                confidence = min(confidence, meaning)
+                evidence.append(f"{label}: (in own words)")
+            else:
+                missing.append(label)
         needed = spec.min_groups or len(spec.groups)
         fraction = min(1.0, len(found) / needed)
-        feedback = "" if not missing or fraction == 1.0 else "Missing: " + ", ".join(missing)
-        return CheckResult(fraction, feedback=feedback, evidence=", ".join(found) or None)
+        parts: list[str] = []
+        if missing and fraction < 1.0:
+            parts.append("Missing: " + ", ".join(missing))
+        if listed:
+            parts.append("Please explain in full sentences rather than listing terms.")
+            confidence = min(confidence, LISTED_CONFIDENCE)
+        details: dict[str, Any] = {
+            "found": found,
+            "missing": missing,
+            "listed": listed,
+            "by_meaning": by_meaning,
+            "candidates": len(spec.groups),
+            "matched": len(found),
+        }
+        if listed and not found:
+            details["hostile"] = "term_list"
+            details["review_reason"] = "a bare list of the expected terms"
+        return CheckResult(
+            fraction,
+            feedback=" ".join(parts),
+            evidence="; ".join(evidence) or None,
+            confidence=round(confidence, 4),
+            status=Status.NEEDS_REVIEW if confidence < 0.5 else Status.OK,
+            details=details,
+        )
+
+    @staticmethod
+    def _find(group: KeywordGroup, sentences: list[_Sentence]) -> _Sentence | None:
+        """The first sentence that uses a phrase of the group (a listed hit if nothing else)."""
+        listed = None
+        for phrase in group.any_of:
+            pat = word_pattern(phrase)
+            for s in sentences:
+                if pat.search(s.text):
+                    if not s.is_list:
+                        return s
+                    listed = listed or s
+        return listed
+
+    def _by_meaning(self, group: KeywordGroup, answer: str) -> float | None:
+        label = group.label or ""
+        if self.scorer is None or len(words(label)) < MEANING_MIN_WORDS or not answer:
+            return None
+        return self.scorer.score(label, answer)

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from grader.checks import text_learned as tl
 from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 
@@ -112,8 +114,16 @@ class TextChecker(BaseChecker[TextSpec]):
     kind: ClassVar[str] = "text"
     spec_model: ClassVar[type[CheckSpec]] = TextSpec
 
-    def __init__(self, encoder: tm.EncoderLike, *, max_specs: int = 512) -> None:
+    def __init__(
+        self,
+        encoder: tm.EncoderLike,
+        *,
+        scorer: tl.PairScorerLike | None = None,
+        max_specs: int = 512,
+    ) -> None:
         self.encoder = encoder
+        self.scorer = scorer  # the learned pair scorer; None: sentence alignment alone
+        self._learned: OrderedDict[str, tl.LearnedRef | None] = OrderedDict()
         self._refs: OrderedDict[str, tm.Reference] = OrderedDict()
         self._max_specs = max_specs
         self._lock = threading.Lock()
@@ -146,6 +156,27 @@ class TextChecker(BaseChecker[TextSpec]):
             while len(self._refs) > self._max_specs:
                 self._refs.popitem(last=False)
         return ref
+
+    def learned(self, spec: TextSpec) -> tl.LearnedRef | None:
+        """The criterion as the pair scorer reads it (its examples scored once, cached)."""
+        if self.scorer is None:
+            return None
+        key = self._key(spec)
+        with self._lock:
+            if key in self._learned:
+                return self._learned[key]
+        lref = tl.learned_reference(
+            self.scorer,
+            spec.exemplars,
+            "",  # the description says what to look for, not what a right answer states
+            [m.text for m in spec.misconceptions],
+            [(clean_answer(e.answer)[0], e.score) for e in spec.examples],
+        )
+        with self._lock:
+            self._learned[key] = lref
+            while len(self._learned) > self._max_specs:
+                self._learned.popitem(last=False)
+        return lref
 
     def _build(self, spec: TextSpec) -> tm.Reference:
         enc = self.encoder
@@ -215,7 +246,17 @@ class TextChecker(BaseChecker[TextSpec]):
             )
         ref = self.reference(spec)
         fraction, feats, shot = tm.score(rep, ref)
-        return self._verdict(spec, ref, info, fraction, feats, shot)
+        lref = self.learned(spec)
+        verdict = None
+        if lref is not None and self.scorer is not None:
+            # Only misconceptions some sentence is near (one vector product) are read closely.
+            near: list[int] = []
+            if ref.mis_vecs is not None:
+                sims = (ref.mis_vecs @ rep.sent_vecs.T).max(axis=1)
+                near = [int(i) for i in np.flatnonzero(sims >= MISCONCEPTION_MATCH)]
+            verdict = tl.judge(self.scorer, lref, " ".join(rep.sentences), near)
+            fraction = verdict.fraction
+        return self._verdict(spec, ref, info, fraction, feats, shot, verdict)
 
     def _truncated(self, rep: tm.TextRep) -> bool:
         too_long = getattr(self.encoder, "too_long", None)
@@ -229,6 +270,7 @@ class TextChecker(BaseChecker[TextSpec]):
         fraction: float,
         feats: tm.Features,
         shot: tm.ShotFeatures | None,
+        learned: tl.LearnedVerdict | None = None,
     ) -> CheckResult:
         rep = info.rep
         flags = list(info.flags)
@@ -247,7 +289,8 @@ class TextChecker(BaseChecker[TextSpec]):
             confidence = min(confidence, 0.45)
             notes.append("Please explain in full sentences rather than listing terms.")
             flags.append("keyword_list")
-        if v["neg_mismatch"] and v["best"] >= 0.8 and fraction > 0.3:
+        # Counting negation words only stands in when no scorer read the sentences together.
+        if learned is None and v["neg_mismatch"] and v["best"] >= 0.8 and fraction > 0.3:
             fraction *= 0.5
             confidence = min(confidence, 0.45)
             notes.append("Check the statement: it seems to say the opposite of what is expected.")
@@ -260,15 +303,16 @@ class TextChecker(BaseChecker[TextSpec]):
             notes.append("The answer does not seem to be in English; a grader will look at it.")
             flags.append("language")
         mis_fb = ""
-        mis_idx = feats.misconception
-        if (
-            mis_idx >= 0
-            and v["mis_sim"] >= MISCONCEPTION_MATCH
-            and v["mis"] >= MISCONCEPTION_MARGIN
-        ):
+        mis_idx, said_idx = feats.misconception, feats.misconception_sentence
+        stated = v["mis_sim"] >= MISCONCEPTION_MATCH and v["mis"] >= MISCONCEPTION_MARGIN
+        if learned is not None:
+            mis_idx, stated = learned.misconception, learned.misconception >= 0
+            if stated and ref.mis_vecs is not None:
+                said_idx = int((rep.sent_vecs @ ref.mis_vecs[mis_idx]).argmax())
+        if mis_idx >= 0 and stated:
             m = spec.misconceptions[mis_idx]
             fraction *= 1.0 - m.penalty
-            said = rep.sentences[feats.misconception_sentence]
+            said = rep.sentences[max(0, said_idx)]
             mis_fb = f"You wrote: “{_quote(said)}”. " + (
                 m.feedback or f"This is a common misconception: “{m.text}”."
             )
@@ -298,6 +342,11 @@ class TextChecker(BaseChecker[TextSpec]):
         }
         if shot is not None:
             details["shots"] = {k: round(x, 4) for k, x in shot.values.items()}
+        if learned is not None:
+            details["learned"] = {
+                "raw": round(learned.raw, 4),
+                "fraction": round(learned.fraction, 4),
+            }
         status = Status.NEEDS_REVIEW if confidence < 0.5 else Status.OK
         return CheckResult(
             round(fraction, 4),
@@ -369,6 +418,11 @@ def _feedback(
     return " ".join(parts)
 
 
-def register_text_checkers(registry: Any, encoder: tm.EncoderLike) -> None:
-    """Register the `text` checker with `encoder` (e.g. `grader.embed.load_encoder(path)`)."""
-    registry.register(TextChecker(encoder))
+def register_text_checkers(
+    registry: Any, encoder: tm.EncoderLike, scorer: tl.PairScorerLike | None = None
+) -> None:
+    """Register the `text` checker with `encoder` (e.g. `grader.embed.load_encoder(path)`) and
+    the learned pair scorer (`grader.embed.scorer.load_scorer()`; None: alignment alone)."""
+    registry.register(TextChecker(encoder, scorer=scorer))
+    if "keywords" in registry:  # keyword groups not named literally may be met by meaning
+        registry.get("keywords").use_scorer(scorer)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks import text_learned as tl
 from grader.checks import text_model as tm
 from grader.evaluation.text_metrics import summarise
 
@@ -101,8 +102,18 @@ def _all_texts(rows: Sequence[Row]) -> list[str]:
     return [t for t in dict.fromkeys(texts) if t]
 
 
-def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list[Row]:
-    """Predict every scored row (k-shot, zero-shot and baseline); returns the scored rows."""
+def run(
+    rows: list[Row],
+    encoder: tm.EncoderLike,
+    shots: int,
+    seed: int,
+    scorer: tl.PairScorerLike | None = None,
+    calib: tuple[float, float] = (tl.CALIB_RIDGE, tl.SHOT_PRIOR),
+) -> list[Row]:
+    """Predict every scored row (k-shot, zero-shot and baseline); returns the scored rows.
+
+    With `scorer` (the learned pair scorer) rows with a reference are scored by it, calibrated
+    on the shots as the text checker does; otherwise by the sentence-alignment model."""
     encoder.encode(_all_texts(rows))  # one big batched pass; `prepare` then hits the cache
     by_qid: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
@@ -124,12 +135,23 @@ def run(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list
         kref = tm.Reference(ref.exemplars, question=ref.question, shots=shot_obj)
         wholes = [_whole(t) for t in first.reference if _whole(t)]
         ref_whole = encoder.encode(wholes) if wholes else None
+        ref_text = tl.reference_text(first.reference)
+        cal = None
+        if scorer is not None and ref_text:
+            cal = tl.Calibration.of(
+                [scorer.score(ref_text, _whole(r.answer)) for r in shot_rows],
+                [r.score / r.max_score for r in shot_rows],
+            )
         for r, rep in zip(todo, tm.prepare(encoder, [r.answer for r in todo]), strict=True):
             if rep.empty or not _whole(r.answer):
                 r.pred = {"kshot": 0.0, "zero": 0.0, "naive": 0.0}
             else:
-                frac, feats, _ = tm.score(rep, kref)
-                zero, _, _ = tm.score(rep, ref)
+                if scorer is not None and ref_text:
+                    zero = scorer.score(ref_text, _whole(r.answer))
+                    frac = cal.apply(zero, ridge=calib[0], prior=calib[1]) if cal else zero
+                else:
+                    frac, _, _ = tm.score(rep, kref)
+                    zero, _, _ = tm.score(rep, ref)
                 naive = 0.0
                 if ref_whole is not None:
                     naive = float(np.max(ref_whole @ encoder.encode([_whole(r.answer)])[0]))
@@ -191,6 +213,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the shot selection")
     parser.add_argument("--model", default=None, help="sentence-transformers model folder")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization")
+    parser.add_argument(
+        "--no-scorer", action="store_true", help="sentence alignment only (no learned scorer)"
+    )
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the questions `grader train text` left out of training (honest figures)",
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="print k-shot figures over calibration constants"
+    )
     args = parser.parse_args(argv)
     if args.shots < 0:
         parser.error("--shots must be >= 0")
@@ -198,23 +231,70 @@ def main(argv: list[str]) -> int:
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2
     from grader.embed import load_encoder
+    from grader.embed.scorer import load_scorer
 
     started = time.monotonic()
     rows = read_rows(args.file)
+    scorer = None if args.no_scorer else load_scorer()
+    if args.held_out:
+        from grader.training.text_scorer import held_out
+
+        rows = [
+            r
+            for r in rows
+            if held_out(r.source, r.qid, int((scorer.meta if scorer else {}).get("seed", 0)))
+        ]
     options: dict[str, Any] = {"cache_size": max(100_000, 4 * len(rows))}
     if args.quantize:
         options["quantize"] = True
     encoder = load_encoder(args.model, **options)
-    scored = run(rows, encoder, args.shots, args.seed)
+    if args.sweep:
+        _sweep(rows, encoder, args.shots, args.seed, scorer)
+    scored = run(rows, encoder, args.shots, args.seed, scorer)
     by_source = report(scored, args.shots)
     overall = summarise(scored, "kshot", binary=False, fractions=True)
     result: dict[str, Any] = {"n": len(scored), **overall, "by_source": by_source}
     result["zero_shot"] = summarise(scored, "zero", binary=False, fractions=True)
     result["naive"] = summarise(scored, "naive", binary=False, fractions=True)
     result["shots"] = args.shots
+    result["scorer"] = scorer is not None
+    result["held_out"] = args.held_out
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, allow_nan=False, default=_json_num))
     return 0
+
+
+def _sweep(
+    rows: list[Row],
+    encoder: tm.EncoderLike,
+    shots: int,
+    seed: int,
+    scorer: tl.PairScorerLike | None,
+) -> None:
+    """k-shot Pearson (fractions) over a grid of calibration constants (scores are cached)."""
+    for ridge in (0.01, 0.05, 0.2, 1.0):
+        for prior in (0.0, 1.0, 3.0, 10.0):
+            scored = run(
+                [Row(**{**r.__dict__, "pred": {}}) for r in rows],
+                encoder,
+                shots,
+                seed,
+                scorer,
+                (ridge, prior),
+            )
+            figs = summarise(scored, "kshot", binary=False, fractions=True)
+            f1s = [
+                summarise([r for r in scored if r.source == src], "kshot", binary=True).get(
+                    "macro_f1", float("nan")
+                )
+                for src in BINARY_SOURCES
+            ]
+            moh = summarise([r for r in scored if r.source == "mohler"], "kshot", binary=False)
+            print(
+                f"sweep ridge={ridge} prior={prior}: pearson {figs.get('pearson')} "
+                f"mohler {moh.get('pearson')} f1 {f1s}",
+                file=sys.stderr,
+            )
 
 
 def _json_num(x: object) -> Any:

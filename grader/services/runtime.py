@@ -43,7 +43,9 @@ def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
                 quantize=settings.embed_quantize,
                 threads=settings.embed_threads or None,
             )
-            register_text_checkers(registry, encoder)
+            from grader.embed.scorer import load_scorer
+
+            register_text_checkers(registry, encoder, load_scorer())
     return registry, encoder
 
 

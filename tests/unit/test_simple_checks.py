@@ -43,8 +43,11 @@ def test_keywords_whole_words_only_and_forbidden() -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    ["Use ReLU, not sigmoid.", "ReLU works; saying sigmoid works here is wrong.",
-     "A common myth is that sigmoid is fine; ReLU is used."],
+    [
+        "Use ReLU, not sigmoid.",
+        "ReLU works; saying sigmoid works here is wrong.",
+        "A common myth is that sigmoid is fine; ReLU is used.",
+    ],
 )
 def test_keywords_forbidden_phrase_denied_by_the_student(answer: str) -> None:
     spec = KeywordsSpec(groups=[KeywordGroup(any_of=["relu"])], forbidden=["sigmoid"])

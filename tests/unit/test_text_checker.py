@@ -319,3 +319,69 @@ def test_criterion_level_examples_reach_the_spec() -> None:
     assert len(loaded.exam.questions[0].criteria[0].examples) == 2  # given beside `check:`
     spec = loaded.spec("q1", "flat")
     assert isinstance(spec, TextSpec) and len(spec.examples) == 2
+
+
+class FakeScorer:
+    """A stand-in for the learned pair scorer: share of the reference's content stems stated,
+    zero for a sentence that negates; records every pair it is asked about."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, str]] = []
+
+    def score(self, reference: str, answer: str) -> float:
+        self.pairs.append((reference, answer))
+        ref, ans = content_stems(reference), content_stems(answer)
+        if not ref or negated(answer) != negated(reference):
+            return 0.0
+        return len(ref & ans) / len(ref)
+
+
+def test_learned_scorer_decides_the_fraction() -> None:
+    scorer = FakeScorer()
+    checker = TextChecker(FakeEncoder(), scorer=scorer)
+    res = checker.check(SPEC, GOOD)
+    assert res.details["learned"]["fraction"] == res.fraction
+    reference, answer = scorer.pairs[0]
+    assert all(" ".join(e.split()) in reference for e in SPEC.exemplars)  # exemplars together
+    assert "flat" in answer
+    off = checker.check(SPEC, "Paris is the capital of France.")
+    assert off.fraction < res.fraction
+
+
+def test_learned_scorer_calibrated_by_examples() -> None:
+    spec = _with(
+        examples=[
+            {"answer": "The sigmoid is flat for large inputs.", "score": 1.0},
+            {"answer": "It uses the gradient.", "score": 0.2},
+        ]
+    )
+    plain = TextChecker(FakeEncoder(), scorer=FakeScorer()).check(SPEC, "The sigmoid is flat.")
+    calibrated = TextChecker(FakeEncoder(), scorer=FakeScorer()).check(spec, "The sigmoid is flat.")
+    assert calibrated.fraction > plain.fraction  # the instructor gives more for less wording
+
+
+def test_learned_misconception_only_when_stated() -> None:
+    checker = TextChecker(FakeEncoder(), scorer=FakeScorer())
+    said = checker.check(SPEC, "Sigmoid saturates because it has too many trainable parameters.")
+    assert "misconception" in said.details["flags"]
+    assert "trainable parameters" in said.feedback
+    denied = checker.check(
+        SPEC, "Sigmoid does not saturate because it has too many trainable parameters."
+    )
+    assert "misconception" not in denied.details["flags"]
+
+
+def test_learned_scores_do_not_depend_on_batch() -> None:
+    a = TextChecker(FakeEncoder(), scorer=FakeScorer())
+    b = TextChecker(FakeEncoder(), scorer=FakeScorer())
+    a.warm([(SPEC, GOOD), (SPEC, "Something else entirely."), (SPEC, "The gradient is zero.")])
+    assert a.check(SPEC, GOOD) == b.check(SPEC, GOOD)
+
+
+def test_register_gives_keywords_the_scorer() -> None:
+    from grader.checks import simple_registry
+
+    registry = simple_registry()
+    scorer = FakeScorer()
+    register_text_checkers(registry, FakeEncoder(), scorer)
+    assert registry.get("keywords").scorer is scorer

@@ -1,0 +1,1 @@
+"""Commands that fit the learned parts of the grader from ../shared/eval/ data."""
