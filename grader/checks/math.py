@@ -32,6 +32,7 @@ from grader.checks.math_answer import (
     strip_prose,
 )
 from grader.checks.registry import CheckerRegistry
+from grader.checks.units import common_unit
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
@@ -213,6 +214,31 @@ class _Note:
 
     feedback: str = ""
     candidate: tuple[str, Node] | None = None
+    units_written: bool = False  # a number in the answer is followed by a known unit
+
+
+_UNITLESS = {
+    "Units": "NumSigFigs",
+    "UnitsStrict": "NumSigFigs",
+    "UnitsRelative": "NumRelative",
+    "UnitsStrictRelative": "NumRelative",
+    "UnitsAbsolute": "NumAbsolute",
+    "UnitsStrictAbsolute": "NumAbsolute",
+}
+
+
+def _has_unit(quantity: str) -> bool:
+    """'1.5 mg', '12 m/s': a number followed by a unit we know (not '3 processes')."""
+    words = re.findall(r"[A-Za-zΩµμ]+", quantity)
+    return bool(words) and common_unit(words[0])
+
+
+def _mistake_test(test: str, mistake: Mistake) -> str:
+    """A Units criterion's mistake written without a unit ("1.5") is the missing-unit
+    mistake: the bare number is compared by the same test without units."""
+    if test in _UNITLESS and not re.search(r"[A-Za-zΩµμ]", mistake.expected):
+        return _UNITLESS[test]
+    return test
 
 
 def _about_this_quantity(spec: MathSpec, student: str, expected: str) -> bool:
@@ -314,7 +340,7 @@ class MathChecker(BaseChecker[MathSpec]):
         # the best one is the grade, and several of them mean the answer offers choices
         found: dict[str, CheckResult] = {}
         # the most specific reason a candidate failed the test, and that candidate
-        note = _Note()
+        note = _Note(units_written=any(_has_unit(q) for q in extra))
         for text, parsed, reading in comp.reader.snippets(
             answer, whole=spec.find == "whole", extra=extra
         ):
@@ -463,7 +489,10 @@ class MathChecker(BaseChecker[MathSpec]):
             ):
                 note.feedback, note.candidate = v.feedback, (text, node)
         for m in spec.mistakes:
-            if answer_test(spec.test, student, prepare(m.expected), options).passed:
+            test = _mistake_test(spec.test, m)
+            if test != spec.test and (free_symbols(node) or note.units_written):
+                continue  # the missing-unit mistake is for answers that give no unit
+            if answer_test(test, student, prepare(m.expected), options).passed:
                 return CheckResult(
                     m.credit,
                     feedback=m.feedback,

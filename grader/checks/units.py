@@ -216,6 +216,12 @@ def unit_info(name: str) -> tuple[Fraction, Dim] | None:
 _UNKNOWN: set[str] = set()
 
 
+def common_unit(name: str) -> bool:
+    """A unit of our own table (SI, prefixes, the usual others): in prose, '36 bags' is a
+    count even though pint knows a bag of cement."""
+    return unit_name(name.replace("µ", "u").replace("μ", "u").replace("Ω", "Ohm")) in _BASE
+
+
 def is_unit(name: str) -> bool:
     return unit_info(name) is not None
 

@@ -209,3 +209,27 @@ def test_feedback_on_a_number_is_about_the_quantity_asked_for() -> None:
 )
 def test_operators_and_fractions_in_words(spec: dict[str, object], answer: str) -> None:
     assert MathChecker().check(_spec(**spec), answer).fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "credit"),
+    [
+        ("SE = 1.5 g", 1.0),
+        ("SE = 0.0015 kg", 1.0),
+        ("SE = 1.5", 0.5),
+        ("SE = 9/6 = 1.5 (n = 36 bags)", 0.5),
+        ("SE = 1.5 mg", 0.25),
+        ("SE = 1.5 s", 0.0),
+    ],
+)
+def test_missing_unit_and_wrong_prefix_get_their_own_credit(answer: str, credit: float) -> None:
+    spec = _spec(
+        expected="1.5*g",
+        test="UnitsAbsolute",
+        options="0.01",
+        mistakes=[
+            {"expected": "1.5", "credit": 0.5, "feedback": "Give the unit."},
+            {"expected": "1.5*mg", "credit": 0.25, "feedback": "Wrong prefix."},
+        ],
+    )
+    assert MathChecker().check(spec, answer).fraction == credit
