@@ -47,6 +47,11 @@ class Settings:
     # Math sandbox
     math_timeout: float = 2.0
     math_memory_mb: int = 1024
+    # CPU seconds all the checks of one answer may use together (math in the sandbox and the
+    # in-process checkers); past it the answer's remaining criteria are needs_review. The
+    # issue's bound for a hostile answer (issue 15); ordinary answers use milliseconds
+    # (`grader eval math` p99 3 ms per check). 0 turns the budget off.
+    answer_cpu_seconds: float = 1.0
     # Webhooks
     webhook_allow_hosts: str = ""
     public_url: str = ""  # e.g. https://grader.example: absolute links in webhook payloads

@@ -5,6 +5,12 @@ inside the child) and the parent enforces a hard wall-clock limit by killing the
 A killed, crashed or timed-out check returns `needs_review` with the reason — never
 "wrong" — and the pool replaces the child by itself.
 
+Every check of one answer, in the pool or in this process, draws on one CPU budget for that
+answer (`answer_cpu_s`): in the pool it caps the child's CPU timer; in this process a
+SIGPROF timer interrupts the checker (main thread only; elsewhere the time is still
+charged). Once an answer has spent its budget its remaining checks are `needs_review`
+without running, so no answer costs a worker much more than the budget, whatever the rubric.
+
 Children are started with the 'forkserver' method (or 'spawn' where that is missing),
 which is safe inside a Celery prefork worker and a gunicorn/Flask process: no child
 inherits the parent's threads, locks or open connections.
@@ -55,22 +61,50 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_parents_forkserver)
 
 
+_REASONS = {
+    "cpu_time_limit": "the check ran out of CPU time",
+    "answer_cpu_budget": "the answer used up its CPU budget on earlier checks",
+    "timeout": "the check timed out",
+    "memory_limit": "the check ran out of memory",
+    "too_complex": "the answer is nested too deeply to check",
+    "worker_died": "the checking process died",
+    "sandbox_busy": "no checking process was free",
+}
+
+
 def _review(reason: str) -> CheckResult:
     return CheckResult(
         0.0,
         feedback=REVIEW_FEEDBACK,
         confidence=0.0,
         status=Status.NEEDS_REVIEW,
-        details={"error": reason},
+        details={
+            "error": reason,
+            "review_reason": _REASONS.get(reason, f"the check failed: {reason}"),
+        },
     )
 
 
-class _CpuLimit(Exception):
-    pass
+def _process_cpu(pid: int | None) -> float | None:
+    """User + system CPU seconds of a live process (Linux /proc); None where unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _CpuLimit(BaseException):
+    """Raised by the SIGPROF handler. A BaseException, so a checker's own `except Exception`
+    cannot swallow it and run on."""
 
 
 def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu_s: float) -> None:
-    """Loop: receive (kind, spec, answer), send a CheckResult. Runs in the child."""
+    """Loop: receive (kind, spec, answer, cpu limit), send (CheckResult, CPU seconds used).
+    Runs in the child."""
     import resource
     import signal
 
@@ -92,10 +126,17 @@ def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu
             return
         if msg is None:
             return
-        kind, spec, answer = msg
-        signal.setitimer(signal.ITIMER_PROF, cpu_s)
+        kind, spec, answer, limit = msg
+        started = time.process_time()
+        signal.setitimer(signal.ITIMER_PROF, max(0.001, min(cpu_s, limit)))
+        result: Any
         try:
-            result: Any = registry.get(kind).check(spec, answer)
+            # the timer is disarmed inside the handlers' reach: a signal that lands while
+            # the check returns is still caught, never kills the child
+            try:
+                result = registry.get(kind).check(spec, answer)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
         except _CpuLimit:
             result = _review("cpu_time_limit")
         except MemoryError:
@@ -104,12 +145,11 @@ def _child_main(conn: Connection, registry: CheckerRegistry, memory_mb: int, cpu
             result = _review("too_complex")
         except Exception as exc:  # noqa: BLE001 - reported to the parent, never raised
             result = _review(type(exc).__name__)
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
+        used = time.process_time() - started
         try:
-            conn.send(result)
+            conn.send((result, used))
         except MemoryError:
-            conn.send(_review("memory_limit"))
+            conn.send((_review("memory_limit"), used))
 
 
 @contextlib.contextmanager
@@ -180,9 +220,14 @@ class SandboxRunner:
         timeout_s: float = 2.0,
         memory_mb: int = 1024,
         cpu_s: float | None = None,
+        answer_cpu_s: float = 0.0,
         start_method: str | None = None,
     ) -> None:
         self.registry = registry
+        # 0: no per-answer budget (each sandboxed check still has its own limits)
+        self.answer_cpu_s = answer_cpu_s
+        self._answer: str | None = None
+        self._spent = 0.0
         self.direct = DirectRunner(registry)
         self.processes = max(1, processes)
         self.timeout_s = timeout_s
@@ -250,10 +295,28 @@ class SandboxRunner:
         self.close()
 
     # -- CheckRunner ---------------------------------------------------------------------
+    def _remaining(self, answer: str) -> float:
+        """CPU seconds this answer may still use. The core checks one answer's criteria one
+        after another with the same string object, so a new object starts a new budget."""
+        if answer is not self._answer:
+            self._answer, self._spent = answer, 0.0
+        if self.answer_cpu_s <= 0:
+            return float("inf")
+        return self.answer_cpu_s - self._spent
+
     def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
         checker = self.registry.get(kind)
+        remaining = self._remaining(answer)
+        if remaining <= 0:
+            return _review("answer_cpu_budget")
         if not getattr(type(checker), "sandboxed", False):
-            return self.direct.run(kind, spec, answer)
+            started = time.process_time()
+            result = self._run_here(kind, spec, answer, remaining)
+            used = time.process_time() - started
+            if result.details.get("error") == "cpu_time_limit":
+                used = max(used, remaining)  # the timer fires a hair early or late
+            self._spent += used
+            return result
         self.start()
         try:
             w = self._idle.get(timeout=self.timeout_s * 4)
@@ -261,18 +324,53 @@ class SandboxRunner:
             return _review("sandbox_busy")
         deadline = time.monotonic() + self.timeout_s
         try:
-            w.conn.send((kind, spec, answer))
+            limit = min(self.cpu_s, remaining)
+            w.conn.send((kind, spec, answer, limit))
+            cpu_before = _process_cpu(w.proc.pid)
             if not w.conn.poll(max(0.0, deadline - time.monotonic())):
                 log.warning("sandboxed check %s timed out; killing the child", kind)
+                # charge the CPU the child used, not the wall time a loaded machine took
+                cpu_after = _process_cpu(w.proc.pid)
+                if cpu_before is None or cpu_after is None:
+                    self._spent += limit
+                else:
+                    self._spent += cpu_after - cpu_before
                 self._replace(w)
                 return _review("timeout")
-            result: CheckResult = w.conn.recv()
+            result, used = w.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:
             log.warning("sandbox child died during %s: %s", kind, exc)
             self._replace(w)
             return _review("worker_died")
+        if result.details.get("error") == "cpu_time_limit":
+            used = max(used, limit)
+        self._spent += used
         self._idle.put(w)
+        assert isinstance(result, CheckResult)
         return result
+
+    def _run_here(self, kind: str, spec: CheckSpec, answer: str, budget: float) -> CheckResult:
+        """An in-process check, interrupted by SIGPROF once it has used `budget` CPU seconds
+        (when we are on the main thread and may own that signal; else only charged)."""
+        if budget == float("inf") or threading.current_thread() is not threading.main_thread():
+            return self.direct.run(kind, spec, answer)
+        import signal
+
+        def on_cpu(signum: int, frame: Any) -> None:
+            raise _CpuLimit
+
+        previous = signal.signal(signal.SIGPROF, on_cpu)
+        try:
+            signal.setitimer(signal.ITIMER_PROF, max(0.001, budget))
+            try:
+                return self.direct.run(kind, spec, answer)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+        except _CpuLimit:
+            log.warning("in-process check %s ran out of CPU time", kind)
+            return _review("cpu_time_limit")
+        finally:
+            signal.signal(signal.SIGPROF, previous)
 
     def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
         checker = self.registry.get(kind)

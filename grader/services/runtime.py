@@ -55,7 +55,10 @@ def build_runner(settings: Settings, registry: CheckerRegistry) -> CheckRunner:
     except ImportError:  # pragma: no cover
         return DirectRunner(registry)
     return SandboxRunner(
-        registry, timeout_s=settings.math_timeout, memory_mb=settings.math_memory_mb
+        registry,
+        timeout_s=settings.math_timeout,
+        memory_mb=settings.math_memory_mb,
+        answer_cpu_s=settings.answer_cpu_seconds,
     )
 
 

@@ -9,9 +9,9 @@ from typing import ClassVar
 import pytest
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.exact import ExactChecker, ExactSpec
 from grader.checks.math import MathSpec, register_math_checkers
 from grader.checks.registry import CheckerRegistry
-from grader.checks.exact import ExactChecker, ExactSpec
 from grader.sandbox import SandboxRunner
 
 
@@ -112,3 +112,44 @@ def test_pool_starts_inside_a_celery_prefork_worker() -> None:
     billiard = pytest.importorskip("billiard")
     with billiard.Pool(1) as pool:
         assert pool.map(_grade_in_worker, ["x*x", "x+1"]) == [1.0, 0.0]
+
+
+class GreedyChecker(BaseChecker[NoSpec]):
+    """In-process; spins on 'spin' and swallows ordinary exceptions while it does."""
+
+    kind: ClassVar[str] = "greedy"
+    spec_model: ClassVar[type[CheckSpec]] = NoSpec
+
+    def check(self, spec: NoSpec, answer: str) -> CheckResult:
+        while answer == "spin":
+            try:
+                sum(range(10_000))
+            except Exception:  # noqa: BLE001, S112 - a checker that hides errors must still stop
+                continue
+        return CheckResult(1.0)
+
+
+@pytest.fixture
+def budgeted() -> Iterator[SandboxRunner]:
+    registry = CheckerRegistry()
+    registry.register(SleepyChecker())
+    registry.register(GreedyChecker())
+    with SandboxRunner(registry, processes=1, timeout_s=5.0, answer_cpu_s=0.3) as r:
+        yield r
+
+
+def test_in_process_check_is_stopped_at_the_answer_budget(budgeted: SandboxRunner) -> None:
+    result = budgeted.run("greedy", NoSpec(), "spin")
+    assert result.status == Status.NEEDS_REVIEW and result.details["error"] == "cpu_time_limit"
+    assert "review_reason" in result.details
+    assert budgeted.run("greedy", NoSpec(), "fine").fraction == 1.0  # a new answer, a new budget
+
+
+def test_an_answer_that_spent_its_budget_gets_review_for_the_rest(budgeted: SandboxRunner) -> None:
+    answer = "spin"
+    assert budgeted.run("sleepy", NoSpec(), answer).details["error"] == "cpu_time_limit"
+    for kind in ("greedy", "sleepy"):
+        result = budgeted.run(kind, NoSpec(), answer)
+        assert result.status == Status.NEEDS_REVIEW
+        assert result.details["error"] == "answer_cpu_budget"
+    assert budgeted.run("sleepy", NoSpec(), "ok").fraction == 1.0
