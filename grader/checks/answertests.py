@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Literal
 
 from grader.mathlang import MathError, read
@@ -47,13 +48,25 @@ class Invalid(Exception):
     """Raised inside a test to return an `invalid` verdict with this message."""
 
 
+@lru_cache(maxsize=2048)
+def _read(text: str) -> Node | MathError:
+    """read(), remembered: a criterion runs its test on one answer against the expected
+    value, each alternative and each mistake, and parsing was most of that time. Trees
+    are tuples, so sharing them is safe."""
+    try:
+        node: Node = read(text)
+    except MathError as exc:
+        return exc
+    return node
+
+
 def parse_side(text: str, who: str) -> Node:
     if not text or not text.strip():
         raise Invalid(f"the {who} answer is empty")
-    try:
-        return read(text)
-    except MathError as exc:
-        raise Invalid(f"the {who} answer cannot be read: {exc}") from None
+    got = _read(text) if len(text) <= 2000 else _read.__wrapped__(text)
+    if isinstance(got, MathError):
+        raise Invalid(f"the {who} answer cannot be read: {got}") from None
+    return got
 
 
 def parse_options(text: str | None) -> list[Node] | None:

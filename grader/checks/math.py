@@ -362,8 +362,8 @@ class MathChecker(BaseChecker[MathSpec]):
                         result = _with_reading(result, reading)
                     key = str(result.details.get("mistake", "expected"))
                     found.setdefault(key, result)
-            if spec.find == "last" and (readable or found):
-                break
+            if "expected" in found or (spec.find == "last" and (readable or found)):
+                break  # full credit cannot be beaten: the candidates so far are counted
         if found:
             return _best(found)
         if readable:

@@ -6,6 +6,7 @@ snippets are then parsed by our own parser.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_TEXT = 100_000
 _MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(\{[^}]*\})?(.*?)\\end\{\1\}", re.S)
@@ -288,6 +289,7 @@ _SPOKEN_OPS = {"plus": "+", "minus": "-", "times": "*"}
 _SPOKEN_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\S|\s+")
 
 
+@lru_cache(maxsize=64)  # a checker and its reader both ask for the same answer
 def spoken_numbers(text: str) -> str:
     """'one hundred times D plus ten thousand two hundred' -> '100 * D + 10200': number
     words become digits and plus/minus/times/divided by/squared operators, so
