@@ -48,7 +48,7 @@ class Invalid(Exception):
     """Raised inside a test to return an `invalid` verdict with this message."""
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)  # at most ~1,000 nodes each (2,000 characters): bounded memory
 def _read(text: str) -> Node | MathError:
     """read(), remembered: a criterion runs its test on one answer against the expected
     value, each alternative and each mistake, and parsing was most of that time. Trees
