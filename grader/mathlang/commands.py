@@ -19,6 +19,9 @@ MAX_DEPTH = 60
 MAX_NODES = 3000
 
 
+_LN_NUMBER = re.compile(r"^ln(\d+)$")
+
+
 def _call_name(node: Node) -> str:
     """The name a node would have as a function: x, f_1, update_w2 (else '')."""
     if node[0] == "sym":
@@ -137,6 +140,11 @@ class CommandParser:
             raise MathSyntaxError(f"'{raw}' is not allowed in a math answer")
         if raw in ("sum", "prod") and self.at("_") and raw not in self.variables:
             return self.bigop(raw)
+        if raw == "log" and self.at("_") and raw not in self.variables:
+            return self.log_base()
+        digits = _LN_NUMBER.match(raw)
+        if digits and raw not in self.variables:  # ln2 is ln(2)
+            return self.node("call", "log", (self.node("num", literal(digits[1]), digits[1]),))
         if self.at("_"):
             self.i += 1
             base = self.subscript(raw)
@@ -203,6 +211,13 @@ class CommandParser:
                 return self.node("list", "[", args)  # Maxima's matrix([1,2],[3,4])
             return self.node("call", "f:" + node[1], args)
         return node
+
+    def log_base(self) -> Node:
+        """log_2 8, log_{b}(x), \\log_2 8: a logarithm to a base, ln(x)/ln(b)."""
+        self.expect("_")
+        base = self.script_arg()
+        value = self.function("log")
+        return self.node("mul", (value, self.node("inv", self.node("call", "log", (base,)))))
 
     def comma_group(self) -> bool:
         """Does the bracket group opening here hold a top-level comma?"""
@@ -325,6 +340,8 @@ class CommandParser:
         if cmd in ("begin", "end"):
             raise MathSyntaxError("LaTeX environments are not supported in a single expression")
         name = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "ln": "log"}.get(cmd, cmd)
+        if name == "log" and self.at("_"):
+            return self.log_base()
         if name in FUNCS.values():
             return self.function(name)
         raise MathSyntaxError(f"\\{cmd} cannot be used here")

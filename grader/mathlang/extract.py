@@ -338,6 +338,7 @@ _SPOKEN_PHRASES = [
     (re.compile(r"\s+multiplied by\s+", re.I), " * "),
     (re.compile(r"(?<=[\w)])\s+squared\b", re.I), "^2"),
     (re.compile(r"(?<=[\w)])\s+cubed\b", re.I), "^3"),
+    (re.compile(r"\b(\w{1,12}) choose (\w{1,12})\b", re.I), r"binomial(\1, \2)"),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from fractions import Fraction
 
 from grader.mathlang.charmaps import (
     BIDI,
@@ -110,6 +111,17 @@ def _decorations(text: str) -> str:
     return _MARK_CMD.sub(name, text)
 
 
+_VULGAR = re.compile(r"(\d*)\s*([½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])")
+_TIMES_X = re.compile(r"(\d)\s+[x×]\s+(10\s*(?:\^|\*\*|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]))")
+
+
+def _vulgar(m: re.Match[str]) -> str:
+    """½ is (1/2) and 1½ is (1+1/2): NFKC alone would turn 1½ into 11/2."""
+    part = Fraction(unicodedata.numeric(m.group(2))).limit_denominator(10)
+    frac = f"{part.numerator}/{part.denominator}"
+    return f"({m.group(1)}+{frac})" if m.group(1) else f"({frac})"
+
+
 def normalise(text: str) -> str:
     """Map what students type (Unicode, confusables) to our ASCII-plus-LaTeX syntax.
 
@@ -128,6 +140,9 @@ def normalise(text: str) -> str:
         raise MathSyntaxError("the answer contains invisible text-direction characters")
     text = text.translate(INVISIBLE)
     text = _decorations(text)
+    text = _VULGAR.sub(_vulgar, text)
+    # 3.0 x 10^8: a letter x between a number and a power of ten is a times sign
+    text = _TIMES_X.sub(r"\1*\2", text)
     # Superscripts and subscripts must be read before NFKC turns '²' into a plain '2'.
     text = _script(text, SUPERSCRIPTS, "^")
     text = _script(text, SUBSCRIPTS, "_")

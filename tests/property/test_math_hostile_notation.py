@@ -45,6 +45,11 @@ HOSTILE = {
     "ohm signs": "2 " + "Ω" * 7990,
     "name before brackets": "q(" * 3000 + "1" + ")" * 3000,
     "argument lists": "E(1," * 1900 + "2" + ")" * 1900,
+    "vulgar fractions": "1½" * 4000,
+    "times x chains": "3 x 10^8 x " * 800,
+    "log bases": "log_2 " * 1600 + "8",
+    "ln numbers": "ln2" * 2666,
+    "choose in words": "n choose k " * 700,
     "everything at once": ("x̄ − μ₀ = 2q(1−q) ⇒ 3,5 kΩ; " * 300)[:8000],
 }
 

@@ -33,6 +33,12 @@ def reader(*rubric: str, variables: tuple[str, ...] = ()) -> AnswerReader:
         (("x",), r"\dfrac{1}{4}\cdot\tfrac{3}{4}", "1/4*3/4"),
         (("x",), r"\left( x \right)\, \times 2", "x*2"),
         (("x",), "(a) x = 3", "x = 3"),
+        (("x",), "1½ + ¾", "1 + 1/2 + 3/4"),
+        (("x",), "3.0 x 10^8", "3.0*10^8"),
+        (("x",), "2 x 3", "2*x*3"),
+        (("x",), "log₂ 8", "log(8)/log(2)"),
+        (("x",), r"\log_{10}(x)", "log(x)/log(10)"),
+        (("x",), "ln2", "log(2)"),
     ],
 )
 def test_students_spellings(rubric: tuple[str, ...], text: str, read_as: str) -> None:
