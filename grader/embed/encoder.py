@@ -219,6 +219,12 @@ class Encoder:
         """Encode and cache `texts` in one pass (results are read back later via `encode`)."""
         self.encode(list(texts), pin=pin)
 
+    def clear_cache(self) -> None:
+        """Forget every vector (tests use it to show a fresh process would agree)."""
+        with self._lock:
+            self._pinned.clear()
+            self._lru.clear()
+
     def cache_info(self) -> dict[str, int]:
         with self._lock:
             return {"pinned": len(self._pinned), "lru": len(self._lru), **self.stats}
