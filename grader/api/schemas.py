@@ -61,6 +61,8 @@ class QuestionOut(BaseModel):
     status: str
     needs_review: bool
     criteria: list[CriterionOut]
+    confidence: float = 1.0  # P(score within a quarter of the points of an instructor's)
+    review_reasons: list[str] = []  # why it was flagged, for the instructor
 
 
 class SubmissionOut(BaseModel):
