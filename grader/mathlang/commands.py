@@ -161,8 +161,8 @@ class CommandParser:
             return self.node("const", CONSTS[raw])
         if raw in FUNCS:
             return self.node("fname", FUNCS[raw])
-        if raw in ("sum", "prod", "d"):
-            return self.node("fname", raw)
+        if raw in ("sum", "prod") or (raw == "d" and self.at("(")):
+            return self.node("fname", raw)  # d alone is a symbol: C = πd
         if self.variables and raw not in GREEK_NAMES and len(raw) > 1:
             split = split_name(raw, self.variables)
             if split:

@@ -332,8 +332,17 @@ def spoken_numbers(text: str) -> str:
 
 
 _SPOKEN_PHRASES = [
-    (re.compile(r"(\d+) and (?:a|one) half\b", re.I), r"\1.5"),
-    (re.compile(r"(\d+) and (?:a|one) quarter\b", re.I), r"\1.25"),
+    (re.compile(r"(\d+) and (?:a|one|1) half\b", re.I), r"\1.5"),
+    (re.compile(r"(\d+) and (?:a|one|1) quarter\b", re.I), r"\1.25"),
+    (re.compile(r"\b(?:a|1) half\b", re.I), "1/2"),
+    (re.compile(r"\b(?:a|1) (quarter|third|fifth|tenth)\b", re.I), r"1/\1"),
+    (re.compile(r"\b(\d+) (quarter|third|fifth|tenth)s\b", re.I), r"\1/\2"),
+    (re.compile(r"/quarter\b"), "/4"),
+    (re.compile(r"/third\b"), "/3"),
+    (re.compile(r"/fifth\b"), "/5"),
+    (re.compile(r"/tenth\b"), "/10"),
+    # "the answer is minus three": after a word of prose, minus is a sign
+    (re.compile(r"((?:^|[^\w)])[A-Za-z]{2,}\s+)-\s+(?=\d)"), r"\1-"),
     (re.compile(r"\s+divided by\s+", re.I), " / "),
     (re.compile(r"\s+multiplied by\s+", re.I), " * "),
     (re.compile(r"(?<=[\w)])\s+squared\b", re.I), "^2"),

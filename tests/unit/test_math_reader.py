@@ -239,3 +239,87 @@ def test_missing_unit_and_wrong_prefix_get_their_own_credit(answer: str, credit:
         ],
     )
     assert MathChecker().check(spec, answer).fraction == credit
+
+
+# Answers as students of other subjects write them (chemistry, physics, probability,
+# finance): each must get the verdict in the last column.
+SPELLINGS = [
+    (
+        dict(expected="0.25*mol/L", test="UnitsRelative", options="0.01"),
+        "c = n/V = 0.5 mol / 2 L = 0.25 mol/L",
+        1,
+    ),
+    (
+        dict(expected="0.25*mol/L", test="UnitsRelative", options="0.01"),
+        "The concentration is 0.25 M.",
+        1,
+    ),
+    (dict(expected="0.25*mol/L", test="UnitsRelative", options="0.01"), "c = 0.25 mol·L⁻¹", 1),
+    (dict(expected="0.25*mol/L", test="UnitsRelative", options="0.01"), "c = 250 mmol/L", 1),
+    (dict(expected="9.81*m/s^2", test="UnitsRelative", options="0.01"), "g ≈ 9.81 m/s²", 1),
+    (
+        dict(expected="9.81*m/s^2", test="UnitsRelative", options="0.01"),
+        r"$g = 9.81\,\mathrm{m\,s^{-2}}$",
+        1,
+    ),
+    (
+        dict(expected="9.81*m/s^2", test="UnitsRelative", options="0.01"),
+        r"$a = 9.81 \text{ m/s}^2$",
+        1,
+    ),
+    (
+        dict(expected="1500*J", test="UnitsRelative", options="0.01"),
+        "W = F·d = 300 N × 5 m = 1500 J = 1.5 kJ",
+        1,
+    ),
+    (dict(expected="1500*J", test="UnitsRelative", options="0.01"), "The work is 1.5 kJ", 1),
+    (dict(expected="1500*J", test="UnitsRelative", options="0.01"), "The work is 1,500 J", 1),
+    (dict(expected="25*degC", test="UnitsRelative", options="0.01"), "T = 25 °C", 1),
+    (dict(expected="0.5", test="NumAbsolute", options="0.01"), "P(A) = 1/2", 1),
+    (dict(expected="0.5", test="NumAbsolute", options="0.01"), "P(A) = 50%", 1),
+    (dict(expected="0.5", test="NumAbsolute", options="0.01"), "The probability is one half.", 1),
+    (dict(expected="0.5", test="NumAbsolute", options="0.01"), "P(A)=0.5", 1),
+    (dict(expected="12", test="NumAbsolute", options="0.01"), "Profit = $12", 1),
+    (dict(expected="12", test="NumAbsolute", options="0.01"), "Profit = 12 €", 1),
+    (dict(expected="1200", test="NumAbsolute", options="0.5"), "revenue is $1,200.", 1),
+    (dict(expected="0.0456", test="NumRelative", options="0.01"), "p = 4.56 × 10⁻²", 1),
+    (dict(expected="0.0456", test="NumRelative", options="0.01"), "p = 4.56e-2", 1),
+    (dict(expected="0.0456", test="NumRelative", options="0.01"), "p = 4,56 %", 1),
+    (dict(expected="3", test="NumAbsolute", options="0.01"), "x = 3", 1),
+    (dict(expected="3", test="NumAbsolute", options="0.01"), "x=3.", 1),
+    (dict(expected="-3", test="NumAbsolute", options="0.01"), "x = −3", 1),
+    (dict(expected="-3", test="NumAbsolute", options="0.01"), "the answer is minus three", 1),
+    (dict(expected="lambda*exp(-lambda*t)"), "f(t) = λe^{−λt}", 1),
+    (dict(expected="lambda*exp(-lambda*t)"), "f(t) = λ exp(−λt)", 1),
+    (dict(expected="lambda*exp(-lambda*t)"), r"$f(t)=\lambda \mathrm{e}^{-\lambda t}$", 1),
+    (dict(expected="sqrt(p*(1-p)/n)"), r"$SE = \sqrt{\dfrac{\hat p(1-\hat p)}{n}}$", 0),
+    (dict(expected="sqrt(phat*(1-phat)/n)"), r"$SE = \sqrt{\dfrac{\hat p(1-\hat p)}{n}}$", 1),
+    (dict(expected="sqrt(phat*(1-phat)/n)"), "SE = √(p̂(1−p̂)/n)", 1),
+    (dict(expected="sqrt(phat*(1-phat)/n)"), "SE = sqrt(p_hat*(1-p_hat)/n)", 1),
+    (dict(expected="m*g*h"), "E_p = mgh", 1),
+    (dict(expected="m*g*h"), "Ep = m·g·h", 1),
+    (dict(expected="1/2*m*v^2"), "E_k = ½mv²", 1),
+    (dict(expected="1/2*m*v^2"), "KE = (1/2) m v^2", 1),
+    (dict(expected="1/2*m*v^2"), r"$E_k=\frac12 mv^2$", 1),
+    (dict(expected="1/2*m*v^2"), "KE = mv^2/2", 1),
+    (dict(expected="1/2*m*v^2"), "KE = 0.5mv^2", 1),
+    (dict(expected="2*pi*r"), "C = 2πr", 1),
+    (dict(expected="2*pi*r"), "C = πd = 2πr", 1),
+    (dict(expected="P*(1+r)^n"), "A = P(1 + r)^n", 1),
+    (dict(expected="P*(1+r)^n"), "A = P(1+r)ⁿ", 1),
+    (dict(expected="(a+b)^2", variables=["a", "b"]), "a² + 2ab + b²", 1),
+    (dict(expected="x = 2"), "so x = 2", 1),
+    (dict(expected="y = 2*x + 1"), "y = 2x + 1", 1),
+    (dict(expected="y = 2*x + 1"), "the line is y=2x+1.", 1),
+    (dict(expected="v0*t + a*t^2/2", variables=["v0"]), "s = v₀t + ½at²", 1),
+    (dict(expected="v_0*t + a*t^2/2"), "s = v_0 t + at^2/2", 1),
+    (dict(expected="n*(n+1)/2"), "S = n(n+1)/2", 1),
+    (dict(expected="k*x"), "F = kx", 1),
+    (dict(expected="F/A"), "σ = F/A", 1),
+    (dict(expected="q*E"), "F = qE", 1),
+]
+
+
+@pytest.mark.parametrize(("spec", "answer", "credit"), SPELLINGS)
+def test_answers_from_other_subjects(spec: dict[str, object], answer: str, credit: int) -> None:
+    assert MathChecker().check(_spec(**spec), answer).fraction == credit
