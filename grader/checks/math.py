@@ -253,12 +253,12 @@ def _about_this_quantity(spec: MathSpec, student: str, expected: str) -> bool:
 
 
 def _with_reading(result: CheckResult, reading: Reading) -> CheckResult:
-    """Say which reading gave the verdict; a number two readings disagree on is for the
-    instructor to see (1,500: 1500 or 1.5)."""
+    """Say which reading gave the verdict; where two readings disagree (1,500: 1500 or
+    1.5; 1/2x: x/2 or 1/(2x)) the instructor is told which one was graded."""
     details = dict(result.details, reading=reading.note)
     if reading.ambiguous:
         details["ambiguous"] = True
-        details["review_reason"] = f"{reading.note} (the comma may also separate thousands)"
+        details["review_reason"] = reading.note
     return replace(result, details=details)
 
 

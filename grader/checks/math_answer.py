@@ -100,7 +100,7 @@ class AnswerReader:
     def parse(self, text: str) -> Node:
         return self.finish(self.parse_raw(text))
 
-    def parse_raw(self, text: str) -> Node:
+    def parse_raw(self, text: str, *, tight_division: bool = False) -> Node:
         """Read the text and apply the aliases (lr -> eta)."""
         node = read(
             prepare(text),
@@ -108,6 +108,7 @@ class AnswerReader:
             decimal_comma=self.decimal_comma,
             functions=self.functions,
             functions_from_names=False,
+            tight_division=tight_division,
         )
         if self.aliases:
             node = rename(node, {_canon(k): _canon(v) for k, v in self.aliases.items()})
@@ -205,10 +206,15 @@ class AnswerReader:
                 yield text, self.parse_raw(text), None
             except (MathError, RecursionError) as exc:
                 yield text, str(exc), None
-        if self.decimal_comma:
-            return
         for text in texts:
-            for reading in comma_readings(text):
+            if _SLASH_PRODUCT.search(text):
+                try:
+                    tight = self.parse_raw(text, tight_division=True)
+                    if tight != self.parse_raw(text):
+                        yield text, tight, Reading(text, _TIGHT_NOTE, ambiguous=True)
+                except (MathError, RecursionError):
+                    pass
+            for reading in [] if self.decimal_comma else comma_readings(text):
                 try:
                     yield text, self.parse_raw(reading.text), reading
                 except (MathError, RecursionError):
@@ -225,6 +231,9 @@ class Reading:
     ambiguous: bool
 
 
+# "1/2x", "σ/2√n": after '/', an operand followed by another without an operator
+_SLASH_PRODUCT = re.compile(r"/\s*(?:\d+(?:\.\d+)?|[A-Za-zα-ω])\s*[A-Za-zα-ω(√\\]")
+_TIGHT_NOTE = "read the product after '/' as the divisor (1/2x as 1/(2x), not x/2)"
 _COMMA_NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d+)+(?![\w,]|\.\d)")
 
 
@@ -256,6 +265,8 @@ def comma_readings(text: str) -> list[Reading]:
         for lit, new in swaps:
             rewritten = re.sub(r"(?<![\w.,])" + re.escape(lit) + r"(?![\w,])", new, rewritten)
         note = ", ".join(f"read {lit} as {new}" for lit, new in swaps)
+        if ambiguous:
+            note += " (the comma may also separate thousands)"
         out.append(Reading(rewritten, note, ambiguous))
     return out
 

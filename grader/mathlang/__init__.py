@@ -34,17 +34,20 @@ def read(
     decimal_comma: bool = False,
     functions: Collection[str] = (),
     functions_from_names: bool = True,
+    tight_division: bool = False,
 ) -> Node:
     """Parse and validate: size limits, no constant division by zero, no ∞−∞. Names in
     `functions` are unknown functions: y(x_i, w) is a call, not y times a tuple. With
     `functions_from_names` false (how students write), any other name before a bracket
-    multiplies: 2q(1-q) is 2*q*(1-q)."""
+    multiplies: 2q(1-q) is 2*q*(1-q). With `tight_division`, 1/2x is 1/(2x) (the other
+    reading of a product written after '/')."""
     node: Any = parse(
         text,
         variables=variables,
         decimal_comma=decimal_comma,
         functions=functions,
         functions_from_names=functions_from_names,
+        tight_division=tight_division,
     )
     check_size(node)
     check_defined(node)

@@ -53,6 +53,7 @@ class CommandParser:
         # the product an undeclared name was split into (`te` -> t*e): a power after it
         # binds to its last letter, 2te^{-3t} = 2*t*e^(-3t)
         self.last_split: Node | None = None
+        self.tight_division = False
 
     # -- token helpers -------------------------------------------------------------------
     @property

@@ -158,7 +158,14 @@ class Parser(CommandParser):
                 factors.append(self.unary())
             elif t.kind == "op" and t.text == "/":
                 self.i += 1
-                factors.append(self.node("inv", self.unary()))
+                divisor = self.unary()
+                if self.tight_division and self.starts_atom():
+                    # the other reading of 1/2x: the implicit product is the divisor
+                    group = [divisor]
+                    while self.starts_atom():
+                        group.append(self.power())
+                    divisor = self.node("mul", tuple(group))
+                factors.append(self.node("inv", divisor))
             elif self.starts_atom():
                 factors.append(self.power())
             else:
@@ -275,12 +282,16 @@ def parse(
     decimal_comma: bool = False,
     functions: Collection[str] = (),
     functions_from_names: bool = True,
+    tight_division: bool = False,
 ) -> Node:
-    """Parse one expression, equation, relation or list. Raises MathError subclasses."""
-    return Parser(
+    """Parse one expression, equation, relation or list. Raises MathError subclasses.
+    With `tight_division`, an implicit product after '/' is the divisor: 1/2x = 1/(2x)."""
+    parser = Parser(
         text,
         variables=variables,
         decimal_comma=decimal_comma,
         functions=functions,
         functions_from_names=functions_from_names,
-    ).parse()
+    )
+    parser.tight_division = tight_division
+    return parser.parse()

@@ -323,3 +323,21 @@ SPELLINGS = [
 @pytest.mark.parametrize(("spec", "answer", "credit"), SPELLINGS)
 def test_answers_from_other_subjects(spec: dict[str, object], answer: str, credit: int) -> None:
     assert MathChecker().check(_spec(**spec), answer).fraction == credit
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "ambiguous"),
+    [
+        ("1/(2*x)", "y = 1/2x", True),
+        ("x/2", "y = 1/2x", False),
+        ("sigma/(2*sqrt(n))", "σ/2√n", True),
+        ("a/b*c", "a/b c", False),
+    ],
+)
+def test_a_product_after_a_slash_is_read_both_ways(
+    expected: str, answer: str, ambiguous: bool
+) -> None:
+    got = MathChecker().check(_spec(expected=expected), answer)
+    assert got.fraction == 1.0
+    assert bool(got.details.get("ambiguous")) is ambiguous
+    assert ("review_reason" in got.details) is ambiguous
