@@ -12,6 +12,7 @@ marked hostile (`details["hostile"] = "all_options"`).
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -31,6 +32,8 @@ STATED_BUT_WORDS_DISAGREE = 0.75
 UNSURE = 0.4
 
 _ARTICLES = ("the ", "a ", "an ")
+# What may come before an option named in words for the answer to open with it.
+_OPENS = re.compile(r"[\s*_$({\[>#-]*(?:(?:the|a|an)\s+)?", re.IGNORECASE)
 
 
 class ChoiceOption(CheckSpec):
@@ -46,6 +49,26 @@ class ChoiceSpec(CheckSpec):
     options: list[ChoiceOption] = Field(min_length=2)
     correct: str
 
+    @classmethod
+    def with_question(cls, fields: dict[str, Any], prompt: str) -> dict[str, Any]:
+        """Options without a `text` take theirs from the question's prompt when it lists them
+        by id ("(A) the heap (B) the stack …", "A) … B) …"), as students see them."""
+        options = fields.get("options")
+        if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
+            return fields
+        if all(o.get("text") for o in options):
+            return fields
+        texts = option_texts(prompt, [str(o.get("id", "")) for o in options])
+        if not texts:
+            return fields
+        filled = [
+            o
+            if o.get("text") or not texts.get(str(o.get("id")))
+            else {**o, "text": texts[str(o["id"])]}
+            for o in options
+        ]
+        return {**fields, "options": filled}
+
     @model_validator(mode="after")
     def _correct_is_an_option(self) -> ChoiceSpec:
         ids = [o.id for o in self.options]
@@ -55,6 +78,43 @@ class ChoiceSpec(CheckSpec):
         if self.correct not in ids:
             raise ValueError(f"correct: {self.correct!r} is not one of the options {ids}")
         return self
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])|\n\s*\n")
+MAX_OPTION_TEXT = 200
+
+
+def option_texts(prompt: str, ids: list[str]) -> dict[str, str]:
+    """The text after each id's marker in a prompt that lists every option, in order, as
+    `(A) …` or `A) …` / `A. …` at a line or sentence start; {} when it does not."""
+    found: list[tuple[str, int, int]] = []
+    pos = 0
+    for option_id in ids:
+        if not option_id:
+            return {}
+        marker = re.compile(
+            r"(?<!\w)\("
+            + re.escape(option_id)
+            + r"\)|(?:(?<=\s)|^)"
+            + re.escape(option_id)
+            + r"[).:]\s"
+        )
+        m = marker.search(prompt, pos)
+        if m is None:
+            return {}
+        found.append((option_id, m.start(), m.end()))
+        pos = m.end()
+    texts: dict[str, str] = {}
+    for i, (option_id, _start, end) in enumerate(found):
+        stop = found[i + 1][1] if i + 1 < len(found) else len(prompt)
+        text = prompt[end:stop]
+        if i + 1 == len(found):  # the last option ends with its sentence
+            cut = _SENTENCE_END.search(text)
+            text = text[: cut.start()] if cut else text
+        text = " ".join(text.split()).strip(" ;,")
+        if text and len(text) <= MAX_OPTION_TEXT:
+            texts[option_id] = text
+    return texts
 
 
 def _text_phrase(text: str) -> str:
@@ -108,9 +168,13 @@ class ChoiceChecker(BaseChecker[ChoiceSpec]):
             )
         named = tuple(words)
         start, end = words[named[0]]
-        if len(named) > 1:
-            return self._several(spec, named, quote(text, start, end), by_id=False)
-        return self._single(spec, named[0], quote(text, start, end), WORDS_ONLY, {})
+        evidence = quote(text, start, end)
+        if len(named) > 1 and not (
+            _OPENS.fullmatch(text[:start]) and not _all_options(spec, named)
+        ):
+            return self._several(spec, named, evidence, by_id=False)
+        # One option named, or the answer opens with one ("The stack, because the heap is …").
+        return self._single(spec, named[0], evidence, WORDS_ONLY, {})
 
     def _verdict(
         self,

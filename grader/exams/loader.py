@@ -152,7 +152,7 @@ def validate_exam(
         for ci, criterion in enumerate(question.criteria):
             base: tuple[str | int, ...] = ("questions", qi, "criteria", ci, "check")
             try:
-                fields = _with_examples(registry, criterion)
+                fields = _with_question(registry, criterion, question.prompt)
                 specs[(question.id, criterion.id)] = registry.parse_spec(criterion.kind, fields)
             except UnknownChecker as exc:
                 loc = (*base, "kind")
@@ -187,6 +187,14 @@ def validate_exam(
     if errors:
         raise RubricInvalid(errors)
     return LoadedExam(exam, specs, fallbacks, node)
+
+
+def _with_question(registry: CheckerRegistry, criterion: Criterion, prompt: str) -> dict[str, Any]:
+    """The criterion's check fields, completed from its question where its checker's spec
+    asks for that (`with_question`: e.g. choice options take their texts from the prompt)."""
+    fields = _with_examples(registry, criterion)
+    hook = getattr(registry.get(criterion.kind).spec_model, "with_question", None)
+    return hook(fields, prompt) if callable(hook) and prompt else fields
 
 
 def _with_examples(registry: CheckerRegistry, criterion: Criterion) -> dict[str, Any]:

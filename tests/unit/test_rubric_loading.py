@@ -116,7 +116,43 @@ questions:
 """
     loaded = load_exam(text, registry)
     assert [e.score for e in loaded.spec("q", "c").examples] == [1, 0]  # type: ignore[attr-defined]
-    broken = text.replace('check: {kind: exact, accept: ["x"]}',
-                          'check: {kind: exact, accept: ["x"]}\n        examples: [{answer: a, score: 1}]')
+    broken = text.replace(
+        'check: {kind: exact, accept: ["x"]}',
+        'check: {kind: exact, accept: ["x"]}\n        examples: [{answer: a, score: 1}]',
+    )
     with pytest.raises(RubricInvalid, match="does not use graded examples"):
         load_exam(broken, registry)
+
+
+PROMPT_OPTIONS = """\
+id: mc
+title: MC
+questions:
+  - id: q1
+    points: 1
+    prompt: >-
+      Which is private to each thread? (A) the heap (B) the global variables (C) the stack
+      (D) the open file descriptors. Give the letter and justify it.
+    criteria:
+      - id: pick
+        points: 1
+        check:
+          kind: choice
+          correct: C
+          options: [{id: A}, {id: B, text: globals}, {id: C}, {id: D}]
+"""
+
+
+def test_choice_options_take_their_text_from_the_prompt() -> None:
+    spec = load_exam(PROMPT_OPTIONS, simple_registry()).spec("q1", "pick")
+    texts = [o.text for o in spec.options]  # type: ignore[attr-defined]
+    # the rubric's own text wins; the last option ends with its sentence
+    assert texts == ["the heap", "globals", "the stack", "the open file descriptors."]
+
+
+def test_choice_prompt_without_every_marker_leaves_options_alone() -> None:
+    from grader.checks.choice import option_texts
+
+    assert option_texts("Pick A or B. (A) one thing (B) another", ["A", "B", "C"]) == {}
+    assert option_texts("A) yes\nB) no\n\nExplain.", ["A", "B"]) == {"A": "yes", "B": "no"}
+    assert option_texts("Is it i) one, ii) two?", ["i", "ii"]) == {"i": "one", "ii": "two?"}

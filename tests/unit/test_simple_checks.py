@@ -258,3 +258,19 @@ def test_choice_ids_must_be_distinct() -> None:
 def test_choice_long_hostile_answer_is_bounded() -> None:
     result = ChoiceChecker().check(ABCD, "A, " * 30_000 + "C")
     assert result.fraction == 0.0
+
+
+def test_choice_answer_opening_with_an_option_in_words_chooses_it() -> None:
+    spec = ChoiceSpec(
+        options=[
+            ChoiceOption(id="A", text="the heap"),
+            ChoiceOption(id="B", text="the global variables"),
+            ChoiceOption(id="C", text="the stack"),
+            ChoiceOption(id="D", text="the open file descriptors"),
+        ],
+        correct="C",
+    )
+    opens = ChoiceChecker().check(spec, "The stack, because the heap is shared by all threads.")
+    assert opens.fraction == 1.0 and opens.details["chosen"] == "C"
+    argued = ChoiceChecker().check(spec, "Threads share the heap but each has its own stack.")
+    assert argued.fraction == 0.0 and argued.confidence < 0.5  # two named in words: review
