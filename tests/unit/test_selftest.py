@@ -120,3 +120,20 @@ def test_json_rubrics_have_no_lines_but_the_same_warnings() -> None:
     loaded = load_exam_json(yaml.safe_load(RUBRIC), simple_registry())
     (warning,) = self_test(loaded, DirectRunner(simple_registry()))
     assert warning.line is None and str(warning).startswith("q1: the model answer")
+
+
+def test_exams_check_prints_warnings_but_only_errors_fail(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from grader.cli import main
+
+    monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "var"))
+    rubric = tmp_path / "tiny.yaml"
+    rubric.write_text(RUBRIC)
+    assert main(["exams", "check", str(rubric), "--no-text"]) == 0
+    out, err = capsys.readouterr()
+    assert f"{rubric}:6: warning: q1: the model answer scores 1 of 3" in out
+    assert "self-test: 1 warning(s)" in err
+    assert main(["exams", "check", str(rubric), "--no-text", "--no-self-test"]) == 0
+    assert "warning" not in capsys.readouterr().out
+    rubric.write_text(RUBRIC.replace("correct: C", "correct: E"))
+    assert main(["exams", "check", str(rubric), "--no-text"]) == 1
+    assert "is not one of the options" in capsys.readouterr().out
