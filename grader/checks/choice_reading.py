@@ -8,7 +8,8 @@ the rubric declares (letters, roman numerals, words, digits).
 
 Every occurrence of an id gets a rank:
 
-- `STATED` (2): the whole answer is the id, or the id opens the answer, follows a cue
+- `STATED` (2): the whole answer is the id, or the id opens the answer (or one of its
+  sentences or lines), follows a cue
   ("the answer is", "I choose", "statement", "so"), or is followed by a verdict ("is
   correct"), and in each case is followed by punctuation, the end, or a connective
   ("because") rather than by more of a sentence ("Statement A describes …" only mentions A);
@@ -85,6 +86,10 @@ _NEGATIVE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _OPENING = re.compile(r"[\s*_$({\[>#-]*(?:\\(?:text|textbf|mathrm|mathbf|boxed)\{[\s(]*)?$")
+# A sentence or line that opens with the id ("… is shared. C, because …").
+_SENTENCE_OPENING = re.compile(
+    r"(?:[.;!?]\s|\n)[\s*_$({\[>#-]*(?:\\(?:text|textbf|mathrm|mathbf|boxed)\{[\s(]*)?$"
+)
 _RUN_SEPARATOR = re.compile(
     r"[\s*$()\[\]]*(?:,\s*(?:and|or)?|/|&|\b(?:and|or|und|ou)\b)[\s*$()\[\]]*", re.IGNORECASE
 )
@@ -184,7 +189,9 @@ def _rank(text: str, run: list[_Hit], labels: set[str]) -> int | None:
     bracketed = _BRACKETED.search(before) is not None
     if _POSITIVE_AFTER.match(after):
         return Rank.STATED
-    at_start = head.start <= _WINDOW and _OPENING.fullmatch(text[: head.start]) is not None
+    at_start = (
+        head.start <= _WINDOW and _OPENING.fullmatch(text[: head.start]) is not None
+    ) or _SENTENCE_OPENING.search(before) is not None
     if follow_ok and (at_start or _DECLARATIVE_CUE.search(before) or _NOUN_CUE.search(before)):
         return Rank.STATED
     if bracketed:

@@ -150,6 +150,8 @@ ABCD = ChoiceSpec(options=[ChoiceOption(id=x) for x in "ABCD"], correct="C")
         "Options A and D are wrong, so C.",
         "The correct answer is C. Statement A describes a misconception and D is wrong.",
         "The correct answer is C. B confuses bags with means, and D confuses it with means.",
+        "B and D are wrong; C.",
+        "The heap is shared.\nC, because each thread has its own calls.",
     ],
 )
 def test_choice_reads_the_stated_id(answer: str) -> None:
