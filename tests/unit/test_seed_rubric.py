@@ -136,7 +136,7 @@ def test_text_criteria_carry_the_instructors_evidence(raw: dict[str, Any]) -> No
     assert len(texts) >= 10
     for qid, c in texts:
         check = c["check"]
-        assert len(check["exemplars"]) >= 2, (qid, c["id"])
+        assert check["exemplars"], (qid, c["id"])
         scores = [e["score"] for e in check["examples"]]
         assert len(scores) >= 3 and max(scores) == 1 and min(scores) == 0, (qid, c["id"])
         assert check["question"].strip() and check["description"].strip(), (qid, c["id"])
