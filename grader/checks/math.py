@@ -118,7 +118,8 @@ class MathSpec(CheckSpec):
 
 _NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
 _QUANTITY = re.compile(
-    r"(?<![\w.])[-−]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"
+    r"(?<![\w.])[-−]?(?:\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?![\w.,])|\d+(?:[.,]\d+)?)"
+    r"(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"
 )
 _UNIT_TAIL = re.compile(
     r"\s*[A-Za-zμµΩ°][A-Za-zμµΩ0-9]*(?:\s*[/*·^]\s*[A-Za-zμµΩ0-9][A-Za-zμµΩ0-9^]*)*"

@@ -238,15 +238,13 @@ _COMMA_NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d+)+(?![\w,]|\.\d)")
 
 
 def comma_readings(text: str) -> list[Reading]:
-    """Numbers written with commas and no spaces: 3,5 is 3.5 (a decimal comma: not a
-    thousands group), 12,000 is 12000, and 1,500 may also be 1.5 (offered second, marked
-    ambiguous). Lists keep their spaces ("1, 2") and are not touched."""
-    matches = list(_COMMA_NUMBER.finditer(text[:20_000]))[:20]
-    if not matches:
-        return []
+    """Numbers written with commas: 3,5 is 3.5 (a decimal comma: not a thousands group),
+    12,000 is 12000, and 1,500 may also be 1.5 (offered second, marked ambiguous). Lists
+    keep their spaces ("1, 2") and are not touched. (12 000 and 12'000 are one number to
+    the lexer already.)"""
     first: list[tuple[str, str]] = []  # (written, read as) for the main other reading
     second: list[tuple[str, str]] = []  # 1,500 read as 1.5
-    for m in matches:
+    for m in list(_COMMA_NUMBER.finditer(text[:20_000]))[:20]:
         lit = m.group(0)
         head, *groups = lit.split(",")
         if len(head) <= 3 and all(len(g) == 3 for g in groups):
@@ -264,6 +262,8 @@ def comma_readings(text: str) -> list[Reading]:
         rewritten = text
         for lit, new in swaps:
             rewritten = re.sub(r"(?<![\w.,])" + re.escape(lit) + r"(?![\w,])", new, rewritten)
+        if rewritten == text:
+            continue
         note = ", ".join(f"read {lit} as {new}" for lit, new in swaps)
         if ambiguous:
             note += " (the comma may also separate thousands)"

@@ -111,6 +111,9 @@ def _decorations(text: str) -> str:
     return _MARK_CMD.sub(name, text)
 
 
+_GROUPED = re.compile(
+    r"(?<![\w.,'])\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?:\.\d+)?(?![\w.,'])"
+)
 _VULGAR = re.compile(r"(\d*)\s*([½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])")
 _TIMES_X = re.compile(r"(\d)\s+[x×]\s+(10\s*(?:\^|\*\*|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]))")
 
@@ -141,6 +144,8 @@ def normalise(text: str) -> str:
     text = text.translate(INVISIBLE)
     text = _decorations(text)
     text = _VULGAR.sub(_vulgar, text)
+    # 1 000 000, 12 000 (thin or no-break space), 12'000: one number, never a product
+    text = _GROUPED.sub(lambda m: re.sub(r"[ \u00a0\u2009\u202f']", "", m.group(0)), text)
     # 3.0 x 10^8: a letter x between a number and a power of ten is a times sign
     text = _TIMES_X.sub(r"\1*\2", text)
     # Superscripts and subscripts must be read before NFKC turns '²' into a plain '2'.

@@ -50,6 +50,7 @@ HOSTILE = {
     "log bases": "log_2 " * 1600 + "8",
     "ln numbers": "ln2" * 2666,
     "choose in words": "n choose k " * 700,
+    "spaced thousands": "1 000 " * 1600,
     "everything at once": ("x̄ − μ₀ = 2q(1−q) ⇒ 3,5 kΩ; " * 300)[:8000],
 }
 

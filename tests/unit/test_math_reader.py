@@ -39,6 +39,8 @@ def reader(*rubric: str, variables: tuple[str, ...] = ()) -> AnswerReader:
         (("x",), "log₂ 8", "log(8)/log(2)"),
         (("x",), r"\log_{10}(x)", "log(x)/log(10)"),
         (("x",), "ln2", "log(2)"),
+        (("x",), "1 000 000 + 12\u2009000 + 3'000", "1000000 + 12000 + 3000"),
+        (("x",), "1 000.5", "1000.5"),
     ],
 )
 def test_students_spellings(rubric: tuple[str, ...], text: str, read_as: str) -> None:
