@@ -21,7 +21,7 @@ function pollBatch(cell) {
       cell.setAttribute("data-status", b.status);
       if (b.status === "completed") { stopped = true; return; }
     } catch (e) { /* a network hiccup: try again */ }
-    setTimeout(tick, 1000);
+    setTimeout(tick, 2000);  // every 2 s: polls count against the per-address rate limit
   }
   tick();
 }
