@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,64 +20,78 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
-    """API (gunicorn) and one worker (with the re-drive schedule), supervised together."""
+    """API (gunicorn), a grading worker and a webhook worker, supervised (grader.supervisor):
+    any that dies is restarted, stale work is re-driven from here, and SIGTERM stops it all
+    within GRADER_SHUTDOWN_GRACE, returning unfinished sheets to the queue."""
     settings = _settings()
     settings.ensure_data_dir()
+    from grader.services.submissions import requeue_claimed
     from grader.store import Database
+    from grader.supervisor import Child, Supervisor, redrive_loop
+    from workers.app import webhook_queue
+    from workers.publisher import CeleryPublisher
 
-    Database(settings.database_url).upgrade()
+    db = Database(settings.database_url)
+    db.upgrade()
     env = dict(os.environ, GRADER_DATA_DIR=settings.data_dir, HF_HUB_OFFLINE="1")
-    worker = subprocess.Popen([sys.executable, "-m", "grader", "worker"], env=env)  # noqa: S603
-    api = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"{args.host}:{args.port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(args.api_workers),
-            "--threads",
-            "8",
-            "--timeout",
-            "60",
-            "--access-logfile",
-            "-",
-            "grader.api.wsgi:app",
-        ],
-        env=env,
-    )
+    grader = [sys.executable, "-m", "grader"]
+    api = [
+        *(sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}"),
+        *("--worker-class", "gthread", "--workers", str(args.api_workers), "--threads", "8"),
+        *("--timeout", "60", "--graceful-timeout", str(int(settings.shutdown_grace))),
+        *("--access-logfile", "-", "grader.api.wsgi:app"),
+    ]
+    children = [
+        Child("api", api, env),
+        Child("worker", [*grader, "worker", "--no-beat", "--queues", settings.queue], env),
+        # Deliveries wait on other people's servers: a process of their own, so a slow
+        # receiver never delays a grade; it runs the webhook schedule too.
+        Child(
+            "webhook worker",
+            [*grader, "worker", "--queues", webhook_queue(settings), "--hostname", "webhooks@%h"],
+            {**env, "GRADER_TEXT_CHECKS": "false", "GRADER_WORKER_CONCURRENCY": "2"},
+        ),
+    ]
     print(
         f"grader: API on http://{args.host}:{args.port} (docs: /api/docs), data in "
         f"{settings.data_dir}",
         flush=True,
     )
-    stopping = False
 
-    def stop(_sig: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def release() -> None:
+        released = requeue_claimed(db)
+        if released:
+            print(f"grader: {released} unfinished sheet(s) returned to the queue", flush=True)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
-    while not stopping:
-        for name, proc in (("worker", worker), ("api", api)):
-            if proc.poll() is not None:
-                print(f"grader: the {name} exited with {proc.returncode}", file=sys.stderr)
-                stopping, code = True, 1
-        time.sleep(0.2)
-    for proc in (api, worker):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in (api, worker):
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return code
+    supervisor = Supervisor(children, grace_s=settings.shutdown_grace, on_stopped=release)
+    supervisor.background = redrive_loop(
+        settings,
+        CeleryPublisher(settings),
+        lambda stall: supervisor.restart_wedged("worker", stall.last_progress_s),
+    )
+    return supervisor.run()
+
+
+def cmd_redrive(args: argparse.Namespace, _rest: list[str]) -> int:
+    """The re-drive alone (compose runs it as a service of its own): never on a worker."""
+    import threading
+
+    settings = _settings()
+    from grader.supervisor import redrive_loop
+    from workers.publisher import CeleryPublisher
+
+    stopping = threading.Event()
+    if args.once:
+        stopping.set()
+        from grader.services.grading import redrive
+        from grader.store import Database
+
+        print(redrive(Database(settings.database_url), settings, CeleryPublisher(settings)))
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    redrive_loop(settings, CeleryPublisher(settings))(stopping)
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace, _rest: list[str]) -> int:
@@ -218,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-workers", type=int, default=1)
     p.set_defaults(handler=cmd_serve)
 
+    p = sub.add_parser("redrive", help="republish stale work every GRADER_REDRIVE_INTERVAL")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.set_defaults(handler=cmd_redrive)
+
     p = sub.add_parser("worker", help="run a Celery worker")
     p.add_argument("--concurrency", type=int, default=0)
     p.add_argument(
@@ -263,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["math", "text", "exam", "hostile"])
     p.set_defaults(handler=cmd_eval)
     p = sub.add_parser("fit", help="fit what is learned from ../shared/eval data", add_help=False)
-    p.add_argument("what", choices=["review"])
+    p.add_argument("what", choices=["review", "text"])
     p.set_defaults(handler=cmd_fit)
 
     from grader.batches.cli import add_commands as add_batch_commands

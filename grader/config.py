@@ -40,9 +40,17 @@ class Settings:
     task_time_limit: int = 90
     visibility_timeout: int = 600
     max_deliveries: int = 3
-    redrive_interval: float = 15.0
+    redrive_interval: float = 5.0  # with the lease: a killed worker's sheets resume < 30 s
     redrive_after: float = 30.0  # a `queued` row untouched this long is republished
     worker_concurrency: int = 1
+    # A claim is held this long and renewed by the grading process every third of it, so a
+    # killed worker's sheets are free again within this (plus one re-drive interval).
+    claim_lease_seconds: float = 20.0
+    # /readyz is 503 when work has waited this long and no worker took any meanwhile.
+    stall_after: float = 60.0
+    # SIGTERM: unfinished work is returned and the process is gone within this (a container
+    # runtime kills at 10 s).
+    shutdown_grace: float = 6.0
     queue: str = "grading"
     # Math sandbox
     math_timeout: float = 2.0
@@ -95,6 +103,8 @@ class Settings:
                 "need GRADER_TASK_SOFT_TIME_LIMIT < GRADER_TASK_TIME_LIMIT < "
                 "GRADER_VISIBILITY_TIMEOUT"
             )
+        if self.claim_lease_seconds < 3:
+            raise ValueError("GRADER_CLAIM_LEASE_SECONDS must be at least 3 (renewed every third)")
 
 
 def _coerce(kind: Any, raw: str, name: str) -> Any:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery
 from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
-from grader.services import chunks, grading, regrades
+from grader.services import chunks, grading, regrades, submissions
 from grader.services.batches import completed_hook, make_batch_hook
 from grader.services.runtime import Runtime
 from workers.publisher import CeleryPublisher
@@ -20,6 +22,30 @@ log = logging.getLogger(__name__)
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def leases_kept(rt: Runtime, submission_ids: list[str]) -> Iterator[None]:
+    """Renew the claims on these rows every third of the lease while the task runs. If this
+    process is killed the renewals stop, and the re-drive frees the rows within one lease
+    (not the task's whole time limit)."""
+    stop = threading.Event()
+    period = rt.settings.claim_lease_seconds / 3
+
+    def renew() -> None:
+        while not stop.wait(period):
+            try:
+                submissions.renew_leases(rt.db, rt.settings, submission_ids)
+            except Exception:  # noqa: BLE001 - a missed renewal only risks a duplicate claim
+                log.warning("could not renew the claims of %d sheets", len(submission_ids))
+
+    thread = threading.Thread(target=renew, name="grader-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def runtime(settings: Settings) -> Runtime:
@@ -49,24 +75,26 @@ def register_tasks(app: Celery) -> None:
     @app.task(name="grading.grade_submission", **retry)
     def grade_submission(submission_id: str) -> dict[str, str]:
         rt = runtime(settings)
-        return grading.grade_submissions(
-            rt.db, settings, rt.exams, rt.runner, [submission_id], [*hooks, batch_hook]
-        )
+        with leases_kept(rt, [submission_id]):
+            return grading.grade_submissions(
+                rt.db, settings, rt.exams, rt.runner, [submission_id], [*hooks, batch_hook]
+            )
 
     @app.task(name="grading.grade_chunk", **retry)
     def grade_chunk(submission_ids: list[str]) -> dict[str, str]:
         rt = runtime(settings)
         # Claimed and stored chunk-wise: two commits per chunk, not two per sheet.
-        return chunks.grade_chunk(
-            rt.db,
-            settings,
-            rt.exams,
-            rt.runner,
-            submission_ids,
-            hooks,
-            on_batch_completed,
-            batch_hook,
-        )
+        with leases_kept(rt, submission_ids):
+            return chunks.grade_chunk(
+                rt.db,
+                settings,
+                rt.exams,
+                rt.runner,
+                submission_ids,
+                hooks,
+                on_batch_completed,
+                batch_hook,
+            )
 
     @app.task(name="grading.regrade_chunk", **retry)
     def regrade_chunk(run_id: str, submission_ids: list[str]) -> dict[str, Any]:

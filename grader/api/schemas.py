@@ -88,3 +88,4 @@ class Ready(BaseModel):
     database: bool
     broker: bool
     queue: dict[str, Any]
+    reasons: list[str] = []  # why not ready, e.g. work waits and no worker takes it

@@ -48,7 +48,7 @@ def claim_many(
     returns (claims in the given order, batch id per claimed row)."""
     now = utcnow()
     token = new_id()
-    lease = timedelta(seconds=settings.task_time_limit + 10)
+    lease = timedelta(seconds=settings.claim_lease_seconds)  # renewed while grading
     claimable = or_(
         Submission.status == "queued",
         and_(Submission.status == "grading", Submission.lease_until < now),

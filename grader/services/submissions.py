@@ -8,18 +8,18 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
 from grader.services.auth import Actor, granted_exams
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge, parse_body
 from grader.store import Database
-from grader.store.models import Exam, ExamVersion, Submission
+from grader.store.models import Exam, ExamVersion, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +242,80 @@ def wait_for(db: Database, submission_id: str, seconds: float) -> str:
             return status or "missing"
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.1)
+
+
+def renew_leases(db: Database, settings: Settings, submission_ids: list[str]) -> int:
+    """Extend the claim of rows still being graded: the grading process calls this every
+    third of the lease, so a process that dies lets its sheets go within one lease."""
+    if not submission_ids:
+        return 0
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(Submission)
+            .where(Submission.id.in_(submission_ids), Submission.status == "grading")
+            # updated_at too: "a worker is at work" for the stall check below
+            .values(
+                lease_until=now + timedelta(seconds=settings.claim_lease_seconds), updated_at=now
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def requeue_claimed(db: Database) -> int:
+    """Put every row being graded back to `queued`, its delivery not counted: for a stop
+    of the only worker (`grader serve`), after it is gone, so nothing is left half-claimed."""
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(Submission)
+            .where(Submission.status == "grading")
+            .values(
+                status="queued",
+                claim_token=None,
+                lease_until=None,
+                updated_at=now,
+                deliveries=case((Submission.deliveries > 0, Submission.deliveries - 1), else_=0),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Stall:
+    """How long work has waited and how long since any worker took or finished any."""
+
+    waiting: int  # rows queued, or claimed by a worker whose lease ran out
+    oldest_waiting_s: float
+    last_progress_s: float | None  # None: no sheet was ever taken
+
+    def stalled(self, after_s: float) -> bool:
+        if self.waiting == 0 or self.oldest_waiting_s < after_s:
+            return False
+        return self.last_progress_s is None or self.last_progress_s >= after_s
+
+
+def work_stall(db: Database) -> Stall:
+    now = utcnow()
+    waiting = or_(
+        Submission.status == "queued",
+        and_(Submission.status == "grading", Submission.lease_until < now),
+    )
+    with db.session() as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(Submission.created_at)).where(waiting)
+        ).one()
+        latest = session.scalar(
+            select(func.max(Submission.updated_at)).where(Submission.status != "queued")
+        )
+
+    def age(moment: datetime | None) -> float | None:
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, (now - moment).total_seconds())
+
+    return Stall(int(count or 0), age(oldest) or 0.0, age(latest))
