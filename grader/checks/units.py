@@ -151,7 +151,7 @@ _PINT_DIMS = (
     "[substance]",
     "[luminosity]",
 )
-_NAME_OK = re.compile(r"^[A-Za-z]{1,12}$")
+_NAME_OK = re.compile(r"^[A-Za-z]{2,12}$")  # one letter: our table has the SI ones
 _pint_registry: Any = None
 
 
