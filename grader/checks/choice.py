@@ -126,11 +126,29 @@ def _text_phrase(text: str) -> str:
     return phrase
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_ORDINAL_NOUNS = ("one", "option", "statement", "choice", "alternative")
+
+
+def _ordinal_phrases(index: int, count: int) -> list[str]:
+    """How an answer names the option at `index` by its place: "the first one", "the last
+    option" (options are listed in the order students see them)."""
+    words = [_ORDINALS[index]] if index < len(_ORDINALS) else []
+    if index == count - 1:
+        words.append("last")
+    return [f"{w} {noun}" for w in words for noun in _ORDINAL_NOUNS]
+
+
 def _by_words(spec: ChoiceSpec, folded: str) -> dict[str, tuple[int, int]]:
-    """Option id -> (start, end) of its first phrase or text found in the answer."""
+    """Option id -> (start, end) of its first phrase, text or place ("the first one")."""
     found: dict[str, tuple[int, int]] = {}
-    for option in spec.options:
-        phrases = [*option.phrases, *([_text_phrase(option.text)] if option.text else [])]
+    count = len(spec.options)
+    for index, option in enumerate(spec.options):
+        phrases = [
+            *option.phrases,
+            *([_text_phrase(option.text)] if option.text else []),
+            *_ordinal_phrases(index, count),
+        ]
         spans = [
             (m.start(), m.end())
             for p in phrases

@@ -276,3 +276,8 @@ def test_choice_answer_opening_with_an_option_in_words_chooses_it() -> None:
     assert opens.fraction == 1.0 and opens.details["chosen"] == "C"
     argued = ChoiceChecker().check(spec, "Threads share the heap but each has its own stack.")
     assert argued.fraction == 0.0 and argued.confidence < 0.5  # two named in words: review
+
+
+def test_choice_option_named_by_its_place() -> None:
+    assert ChoiceChecker().check(ABCD, "The third one, since it is the stack.").fraction == 1.0
+    assert ChoiceChecker().check(ABCD, "I'd take the last option.").details["chosen"] == "D"
