@@ -160,7 +160,8 @@ def cmd_exams_check(args: argparse.Namespace, _rest: list[str]) -> int:
     from grader.exams.loader import RubricInvalid, load_exam
     from grader.services.runtime import build_registry
 
-    settings = Settings.from_env(text_checks=not args.no_text)
+    # Text checkers load their model on first use: only a self-test of text criteria pays it.
+    settings = Settings.from_env(text_checks=True)
     registry, _ = build_registry(settings)
     path = Path(args.file)
     try:
@@ -270,7 +271,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file")
     p.add_argument("--no-self-test", action="store_true", help="only validate")
-    p.add_argument("--no-text", action="store_true", help="skip text criteria (no model)")
     p.set_defaults(handler=cmd_exams_check)
 
     p = sub.add_parser(

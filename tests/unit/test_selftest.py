@@ -128,12 +128,12 @@ def test_exams_check_prints_warnings_but_only_errors_fail(tmp_path, monkeypatch,
     monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "var"))
     rubric = tmp_path / "tiny.yaml"
     rubric.write_text(RUBRIC)
-    assert main(["exams", "check", str(rubric), "--no-text"]) == 0
+    assert main(["exams", "check", str(rubric)]) == 0
     out, err = capsys.readouterr()
     assert f"{rubric}:6: warning: q1: the model answer scores 1 of 3" in out
     assert "self-test: 1 warning(s)" in err
-    assert main(["exams", "check", str(rubric), "--no-text", "--no-self-test"]) == 0
+    assert main(["exams", "check", str(rubric), "--no-self-test"]) == 0
     assert "warning" not in capsys.readouterr().out
     rubric.write_text(RUBRIC.replace("correct: C", "correct: E"))
-    assert main(["exams", "check", str(rubric), "--no-text"]) == 1
+    assert main(["exams", "check", str(rubric)]) == 1
     assert "is not one of the options" in capsys.readouterr().out
