@@ -13,6 +13,7 @@ marked hostile (`details["hostile"] = "all_options"`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -32,6 +33,7 @@ STATED_BUT_WORDS_DISAGREE = 0.75
 UNSURE = 0.4
 
 _ARTICLES = ("the ", "a ", "an ")
+_SPACES = re.compile(r"[^\S\n]+")
 # What may come before an option named in words for the answer to open with it.
 _OPENS = re.compile(r"[\s*_$({\[>#-]*(?:(?:the|a|an)\s+)?", re.IGNORECASE)
 
@@ -172,7 +174,9 @@ class ChoiceChecker(BaseChecker[ChoiceSpec]):
     spec_model: ClassVar[type[CheckSpec]] = ChoiceSpec
 
     def check(self, spec: ChoiceSpec, answer: str) -> CheckResult:
-        text = normalise_text(answer, case_sensitive=True)[:MAX_SCAN_CHARS]
+        # Lines are kept: "A. …" heading a line is a list label, not a choice.
+        text = _SPACES.sub(" ", unicodedata.normalize("NFKC", answer[: 2 * MAX_SCAN_CHARS]))
+        text = text.strip()[:MAX_SCAN_CHARS]
         reading = read_ids(text, [o.id for o in spec.options])
         words = _by_words(spec, text.casefold())
         if reading.chosen:

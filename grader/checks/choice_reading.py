@@ -57,7 +57,8 @@ _CONNECTIVE = (
 )
 # After the id: end, punctuation (not a word-joining hyphen), or a connective word.
 _FOLLOW_OK = re.compile(
-    r"(?:\s*\**\s*(?:$|[.,:;!?)\]}$—–=/\\(]|-(?!\w)|\s-\s)|\s+(?:" + _CONNECTIVE + r")\b)"
+    r"(?:[^\S\n]*\**[^\S\n]*(?:$|\n|[.,:;!?)\]}$—–=/\\(]|-(?!\w)|\s-\s)"
+    r"|\s+(?:" + _CONNECTIVE + r")\b)"
 )
 _POSITIVE_AFTER = re.compile(
     r"\W{0,3}\s*(?:is|was|'s|would\s+be|must\s+be)\s+(?:the\s+)?"
@@ -95,6 +96,8 @@ _RUN_SEPARATOR = re.compile(
 )
 _RANGE = re.compile(r"\s*(?:to|through|thru|-|–|—|\.\.\.?|…)\s*$", re.IGNORECASE)
 _LABEL_AFTER = re.compile(r"[*\s]*[:=]|\)")
+_LINE_LABEL_AFTER = re.compile(r"\.\s")  # "1. …" as the head of a line of a numbered list
+_LINE_START = re.compile(r"(?:^|\n)[ \t*#>-]*$")
 _BRACKETED = re.compile(r"(?:(?<!\w)\(|\[|\*\*)$")
 _WINDOW = 48
 # Ids read per answer: an answer that names options more often than this is padding, and each
@@ -160,14 +163,16 @@ def _is_range(text: str, run: list[_Hit]) -> bool:
     )
 
 
+def _is_label(text: str, hit: _Hit) -> bool:
+    before = text[max(0, hit.start - 8) : hit.start]
+    if _LABEL_AFTER.match(text, hit.end):
+        return not before.rstrip(" *").endswith("(")
+    return bool(_LINE_LABEL_AFTER.match(text, hit.end) and _LINE_START.search(before))
+
+
 def _label_options(text: str, hits: list[_Hit]) -> set[str]:
-    """Options used as labels of a list (`A: …` / `A) …`) when two or more are."""
-    labelled = {
-        h.option
-        for h in hits
-        if _LABEL_AFTER.match(text, h.end)
-        and not text[max(0, h.start - 8) : h.start].rstrip(" *").endswith("(")
-    }
+    """Options used as labels of a list (`A: …`, `A) …`, lines `1. …`) when two or more are."""
+    labelled = {h.option for h in hits if _is_label(text, h)}
     return labelled if len(labelled) >= 2 else set()
 
 

@@ -281,3 +281,13 @@ def test_choice_answer_opening_with_an_option_in_words_chooses_it() -> None:
 def test_choice_option_named_by_its_place() -> None:
     assert ChoiceChecker().check(ABCD, "The third one, since it is the stack.").fraction == 1.0
     assert ChoiceChecker().check(ABCD, "I'd take the last option.").details["chosen"] == "D"
+
+
+def test_choice_lines_of_an_answer() -> None:
+    assert ChoiceChecker().check(ABCD, "C\n\nA is wrong, the heap is shared").fraction == 1.0
+    listed = ChoiceChecker().check(ABCD, "A. heap\nB. globals\nC. stack\nD. files")
+    assert listed.fraction == 0.0 and "chosen" not in listed.details  # a list, not a choice
+    assert ChoiceChecker().check(ABCD, "A\nB\nC\nD").details["hostile"] == "all_options"
+    numbered = ChoiceSpec(options=[ChoiceOption(id=x) for x in "1234"], correct="3")
+    steps = "1. The heap is shared\n2. Globals are shared\nSo 3."
+    assert ChoiceChecker().check(numbered, steps).details["chosen"] == "3"
