@@ -1,0 +1,71 @@
+"""Worker faults on Redis + PostgreSQL: a killed pool process is replaced and its sheets are
+graded within 30 s, once; `grader worker` stops within 10 s of SIGTERM mid-batch and the
+sheets it held are graded by the next worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.test_worker_redis_postgres import (
+    create_demo,
+    statuses,
+    submit,
+    wait_all_graded,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+def _pool(worker) -> list[int]:  # type: ignore[no-untyped-def]
+    out = subprocess.run(
+        ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
+    )
+    rows = [line.split(None, 2) for line in out.stdout.splitlines() if line.strip()]
+    return [
+        int(p)
+        for p, pp, args in rows
+        if int(pp) == worker.proc.pid
+        and "multiprocessing" not in args
+        and "Beat" not in args
+        and "beat" not in args
+    ]
+
+
+def _long_sheets(client, tokens, n: int, tag: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [submit(client, tokens, f"{tag}{i}").get_json()["id"] for i in range(n)]
+
+
+def test_killed_pool_process_is_replaced_and_its_sheets_graded_once(
+    it_client, it_tokens, it_runtime, start_worker, demo_rubric
+) -> None:  # type: ignore[no-untyped-def]
+    create_demo(it_client, it_tokens, demo_rubric)
+    worker = start_worker("pool", GRADER_CLAIM_LEASE_SECONDS="6")
+    _long_sheets(it_client, it_tokens, 40, "k")
+    deadline = time.monotonic() + 20
+    while not _pool(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in _pool(worker):
+        os.kill(pid, signal.SIGKILL)
+    wait_all_graded(it_runtime, 40, timeout=30)
+    assert worker.proc.poll() is None  # the worker itself lives on
+    assert set(statuses(it_runtime)) == {"graded"}
+
+
+def test_sigterm_stops_the_worker_within_10_s_and_nothing_is_lost(
+    it_client, it_tokens, it_runtime, start_worker, demo_rubric
+) -> None:  # type: ignore[no-untyped-def]
+    create_demo(it_client, it_tokens, demo_rubric)
+    worker = start_worker("term", GRADER_CLAIM_LEASE_SECONDS="6")
+    _long_sheets(it_client, it_tokens, 60, "t")
+    time.sleep(0.5)
+    start = time.monotonic()
+    worker.proc.send_signal(signal.SIGTERM)
+    worker.proc.wait(timeout=30)
+    assert time.monotonic() - start < 10
+    start_worker("after", GRADER_CLAIM_LEASE_SECONDS="6")
+    wait_all_graded(it_runtime, 60, timeout=60)
