@@ -276,3 +276,23 @@ def test_corrections_become_examples_and_a_regrade_applies_them(app, tokens, run
     with runtime.db.session() as s:
         scores = dict(s.execute(select(Submission.student_id, Submission.score)).all())
     assert scores == {"a": 2.0, "b": 2.0, "c": 2.0, "d": 2.0}  # b kept its override
+
+
+def test_corrections_api_refuses_strangers_and_unknown_questions(client, tokens, demo_exam) -> None:
+    url = "/api/v1/exams/demo/questions/{}/examples"
+    assert client.post(url.format("q1"), headers=tokens.headers("student")).status_code == 403
+    assert client.post(url.format("q1"), headers=tokens.headers("instructor2")).status_code == 404
+    assert client.post(url.format("q9"), headers=tokens.headers("instructor")).status_code == 404
+    bad = client.post(
+        url.format("q1"), json={"dry_run": "x", "extra": 1}, headers=tokens.headers("instructor")
+    )
+    assert bad.status_code == 422
+    # Keywords and choice criteria do not learn from examples: nothing to add, version kept.
+    r = client.post(url.format("q1"), headers=tokens.headers("instructor"))
+    assert r.status_code == 200 and r.get_json()["learnable"] == [] and r.get_json()["version"] == 1
+    none = client.post("/api/v1/exams/demo/regrade", headers=tokens.headers("instructor"))
+    assert none.status_code == 202 and none.get_json()["runs"] == []
+    assert (
+        client.get("/api/v1/exams/demo/regrades", headers=tokens.headers("instructor")).get_json()
+        == []
+    )
