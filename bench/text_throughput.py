@@ -28,6 +28,7 @@ from grader.checks import simple_registry  # noqa: E402
 from grader.checks.text import TextChecker, register_text_checkers  # noqa: E402
 from grader.checks.text_model import texts_to_encode  # noqa: E402
 from grader.embed import Encoder, load_encoder  # noqa: E402
+from grader.embed.scorer import PairScorer, load_scorer  # noqa: E402
 from grader.exams import load_exam  # noqa: E402
 from grader.grading import DirectRunner, grade, grade_many  # noqa: E402
 
@@ -138,7 +139,11 @@ def main() -> int:
     ap.add_argument("--naive", type=int, default=100, help="answers timed on the naive path")
     ap.add_argument("--repeat", type=int, default=3, help="best of N for raw and batched")
     ap.add_argument("--quantize", action="store_true", help="int8 dynamic quantization")
+    ap.add_argument("--no-scorer", action="store_true", help="without the learned pair scorer")
     args = ap.parse_args()
+    scorer = None if args.no_scorer else load_scorer()
+    if scorer is not None:
+        scorer.score("warm-up reference.", "warm-up answer.")  # loads the model (not timed)
 
     shared = load_encoder(quantize=args.quantize)
     t0 = time.perf_counter()
@@ -152,7 +157,11 @@ def main() -> int:
 
     def registry_with(encoder: Encoder):  # type: ignore[no-untyped-def]
         reg = simple_registry()
-        register_text_checkers(reg, encoder)
+        fresh = None
+        if scorer is not None:  # the same loaded weights, an empty cache
+            fresh = PairScorer(scorer.artifact_dir, quantize=scorer.quantize)
+            fresh._parts = scorer.parts
+        register_text_checkers(reg, encoder, fresh)
         return reg
 
     # raw and batched alternate (best of --repeat each, wall clock and process CPU time): the
@@ -220,6 +229,8 @@ def main() -> int:
         "model_load_s": round(load_s, 2),
         "threads": shared.threads,
         "quantized": args.quantize,
+        "scorer": scorer is not None,
+        "batched_cpu_s": round(batched_cpu, 2),
         "peak_rss_mb": round(peak_mb, 1),
     }
     print(json.dumps(out))

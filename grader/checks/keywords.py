@@ -32,6 +32,10 @@ QUOTING_MARKERS = frozenset(("misconception", "myth"))  # "a common myth is that
 NEGATION_WINDOW = 3  # words before a phrase in which a negation denies it ("does not shrink")
 LIST_FUNCTION_SHARE = 0.12  # below this share of function words a text is a list of terms
 MEANING_MIN_WORDS = 4
+# Spelling slips: a word of at least FUZZY_MIN_LEN letters also matches a word one edit away
+# (insertion, deletion, substitution or swap of neighbours) with the same first letter; shorter
+# words have too many real neighbours ("cause" is one edit from "case").
+FUZZY_MIN_LEN = 6
 # A listed term gets no credit, but an instructor might give some: a human should look.
 LISTED_CONFIDENCE = 0.4  # a label shorter than this names a term rather than states a fact
 
@@ -82,6 +86,48 @@ def _sentences(answer: str) -> list[_Sentence]:
         # The whole answer is a list of terms even when it is cut into lines.
         out = [_Sentence(s.text, True) for s in out]
     return out
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance of at most one (a != b)."""
+    if abs(len(a) - len(b)) > 1 or a[0] != b[0]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+def _word_close(want: str, got: str) -> bool:
+    return want == got or (
+        len(want) >= FUZZY_MIN_LEN and not want.isdigit() and _one_edit(want, got)
+    )
+
+
+def fuzzy_in(phrase: str, sentence: str) -> bool:
+    """The phrase's words in a row in the sentence, each exact or one spelling slip away.
+
+    Only for phrases made of words alone (a phrase with symbols or digits is literal)."""
+    want = words(phrase)
+    if not want or " ".join(want) != " ".join(phrase.casefold().split()):
+        return False
+    if all(len(w) < FUZZY_MIN_LEN for w in want):
+        return False
+    got = words(sentence)
+    n = len(want)
+    return any(
+        all(_word_close(w, g) for w, g in zip(want, got[i : i + n], strict=True))
+        for i in range(len(got) - n + 1)
+    )
 
 
 def denied(sentence: str, start: int, end: int, phrase: str) -> bool:
@@ -181,12 +227,21 @@ class KeywordsChecker(BaseChecker[KeywordsSpec]):
 
     @staticmethod
     def _find(group: KeywordGroup, sentences: list[_Sentence]) -> _Sentence | None:
-        """The first sentence that uses a phrase of the group (a listed hit if nothing else)."""
+        """The first sentence that uses a phrase of the group (a listed hit if nothing else);
+        phrases as written first, then allowing one spelling slip per long word."""
         listed = None
         for phrase in group.any_of:
             pat = word_pattern(phrase)
             for s in sentences:
                 if pat.search(s.text):
+                    if not s.is_list:
+                        return s
+                    listed = listed or s
+        if listed is not None:
+            return listed
+        for phrase in group.any_of:
+            for s in sentences:
+                if fuzzy_in(phrase, s.text):
                     if not s.is_list:
                         return s
                     listed = listed or s

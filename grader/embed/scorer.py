@@ -3,7 +3,7 @@
 A cross-encoder built from the packaged all-MiniLM-L6-v2 weights: the reference and the
 answer are read together (one BERT pass over `[CLS] reference [SEP] answer [SEP]`), so
 negation, contrast and paraphrase are judged in context instead of from two separate vectors.
-Only the top layers and a small head were fine-tuned (`grader train text`); the artifact
+Only the top layers and a small head were fine-tuned (`grader fit text`); the artifact
 holds just those (fp16) and is laid over the packaged base when it loads. Nothing downloads.
 
 Determinism: every pair runs alone (batch of one, no padding) on one numeric path (int8

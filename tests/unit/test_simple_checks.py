@@ -291,3 +291,12 @@ def test_choice_lines_of_an_answer() -> None:
     numbered = ChoiceSpec(options=[ChoiceOption(id=x) for x in "1234"], correct="3")
     steps = "1. The heap is shared\n2. Globals are shared\nSo 3."
     assert ChoiceChecker().check(numbered, steps).details["chosen"] == "3"
+
+
+def test_keywords_tolerate_one_spelling_slip_in_long_words() -> None:
+    spec = KeywordsSpec(
+        groups=[KeywordGroup(any_of=["standard deviation"]), KeywordGroup(any_of=["cause"])]
+    )
+    res = KeywordsChecker().check(spec, "The standart deviation stays the same in this case.")
+    assert res.details["found"] == ["standard deviation"]  # "case" is no slip for "cause"
+    assert KeywordsChecker().check(spec, "The deviation is standard.").fraction == 0.0
