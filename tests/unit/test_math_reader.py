@@ -343,3 +343,27 @@ def test_a_product_after_a_slash_is_read_both_ways(
     assert got.fraction == 1.0
     assert bool(got.details.get("ambiguous")) is ambiguous
     assert ("review_reason" in got.details) is ambiguous
+
+
+@pytest.mark.parametrize(
+    ("answer", "credit", "feedback"),
+    [
+        ("x^3/3 + C", 1.0, ""),
+        ("x³/3", 0.5, "Add the constant of integration."),
+        ("x^3 + C", 0.0, "Divide by the new power."),
+    ],
+)
+def test_calculus_mistakes_include_a_missing_constant(
+    answer: str, credit: float, feedback: str
+) -> None:
+    spec = _spec(
+        expected="x^3/3 + c",
+        test="Int",
+        options="x",
+        mistakes=[
+            {"expected": "x^3/3", "credit": 0.5, "feedback": "Add the constant of integration."},
+            {"expected": "x^3", "credit": 0, "feedback": "Divide by the new power."},
+        ],
+    )
+    got = MathChecker().check(spec, answer)
+    assert got.fraction == credit and got.feedback == feedback
