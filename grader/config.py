@@ -28,6 +28,7 @@ class Settings:
     text_checks: bool = True  # False: no embedding model is loaded (text criteria disabled)
     embed_quantize: bool = True  # int8 dynamic quantization: ~2x faster on CPU, eval within .01
     embed_threads: int = 0  # torch threads per process; 0: the cores this process may use
+    preload_model: bool = True  # load the model before the worker forks its pool (shared pages)
     # HTTP
     max_content_length: int = 2_000_000
     max_answer_chars: int = 8_000

@@ -8,19 +8,36 @@ import signal
 import threading
 from typing import Any
 
-from celery.signals import worker_process_init, worker_shutting_down
+from celery.signals import worker_init, worker_process_init, worker_shutting_down
 
 from grader.config import Settings
 from workers.app import make_celery
-from workers.tasks import register_tasks, runtime
+from workers.tasks import register_tasks, runtime, runtime_loaded
 
 settings = Settings.from_env()
 celery = make_celery(settings)
 register_tasks(celery)
 
 
+@worker_init.connect
+def _load_before_fork(**_: Any) -> None:
+    """In the worker's main process, before the pool forks: build the runtime and load the
+    model's weights (no inference, so no torch thread pool exists yet to break in a fork).
+    Every pool process then shares those pages copy-on-write instead of loading its own
+    copy: an added process costs its working memory, not another model."""
+    if not settings.preload_model or not settings.text_checks:
+        return
+    rt = runtime(settings)
+    if rt.encoder is not None:
+        rt.encoder.model  # noqa: B018 - the property loads the weights
+
+
 @worker_process_init.connect
 def _warm_up(**_: Any) -> None:
+    # Connections are never shared across a fork: this process opens its own.
+    if runtime_loaded():
+        runtime(settings).db.engine.dispose(close=False)
+
     # In a thread: Celery gives a new pool child only a few seconds to report alive, and
     # loading the model takes longer. The first task waits on the runtime lock meanwhile.
     def warm() -> None:

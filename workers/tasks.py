@@ -48,6 +48,10 @@ def leases_kept(rt: Runtime, submission_ids: list[str]) -> Iterator[None]:
         thread.join(timeout=5)
 
 
+def runtime_loaded() -> bool:
+    return _runtime is not None
+
+
 def runtime(settings: Settings) -> Runtime:
     """One runtime per worker process (model and sandbox are loaded once, on first use)."""
     global _runtime
