@@ -177,7 +177,8 @@ class _Compiled:
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
         factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
         self.factor_of = str(factor_of[1])
-        self.protected = free_symbols(self.expected) | set(self.reader.variables)
+        # names an answer may define for itself (p = 1 - q, then 2pq) are all but these
+        self.protected = free_symbols(self.expected) | set(self.reader.declared)
         for node in self.accepted:
             self.protected |= free_symbols(node)
         # every comparison _judge may make, in its order: (target, outcome, factor text)

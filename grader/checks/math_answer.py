@@ -76,6 +76,7 @@ class AnswerReader:
         self.aliases = dict(aliases)
         self.functions = tuple(functions)
         self.variables = list(variables) + [a for a in self.aliases if a not in variables]
+        self.declared = tuple(self.variables)  # without the names inferred below
         self.decimal_comma = decimal_comma
         if infer_from:
             # the rubric's own expressions name the symbols of this question: with them
