@@ -215,6 +215,7 @@ _RUN_TOKEN = re.compile(
     r"|(?P<space>[ \t]+)"
     r"|(?P<other>.)"
 )
+_GLUED = re.compile(r"\d+(?:\.\d+)?[A-Za-zΑ-ω]")
 _BINARY = frozenset("-+*/^·×−⋅=←") | {"\\cdot", "\\times", "\\frac", "\\sum", "\\prod"}
 _BREAK_CMDS = frozenset({"\\text", "\\textbf", "\\mathrm", "\\quad", "\\qquad", "\\mbox"})
 MAX_RUNS = 20
@@ -247,7 +248,12 @@ def _runs_of_line(line: str, keep: frozenset[str]) -> list[str]:
                 continue
             if kind == "name":
                 core = re.sub(r"_.*$", "", tok)
-                ok = len(core.rstrip("0123456789")) == 1 or tok in keep or core in keep
+                ok = (
+                    len(core.rstrip("0123456789")) == 1
+                    or tok in keep
+                    or core in keep
+                    or (len(core) <= 6 and all(c in keep for c in core))  # pq of p and q
+                )
                 operands += ok
             elif kind == "num":
                 operands += 1
@@ -264,7 +270,8 @@ def _runs_of_line(line: str, keep: frozenset[str]) -> list[str]:
                 start = m.start() if start < 0 else start
                 end = m.end()
                 continue
-        if start >= 0 and operands >= 2 and ops >= 1 and depth == 0:
+        implicit = start >= 0 and _GLUED.match(line, start) is not None  # 2pq, 3x
+        if start >= 0 and operands >= 2 and (ops >= 1 or implicit) and depth == 0:
             run = line[start:end].strip().rstrip("-+*/^·×−⋅=(←").lstrip("*/^·×⋅=←").strip()
             if run:
                 out.append(run)

@@ -367,3 +367,20 @@ def test_calculus_mistakes_include_a_missing_constant(
     )
     got = MathChecker().check(spec, answer)
     assert got.fraction == credit and got.feedback == feedback
+
+
+@pytest.mark.parametrize(
+    ("answer", "credit"),
+    [
+        ("p = 1 - q, so the heterozygotes are 2pq", 1.0),
+        ("so the heterozygotes are 2pq", 0.5),
+        ("they are 2q(1 − q) of all", 1.0),
+        ("I have 2 apples and q", 0.0),
+    ],
+)
+def test_a_formula_glued_to_its_number_is_found_in_prose(answer: str, credit: float) -> None:
+    spec = _spec(
+        expected="2*q*(1-q)",
+        mistakes=[{"expected": "2*p*q", "credit": 0.5, "feedback": "only in q"}],
+    )
+    assert MathChecker().check(spec, answer).fraction == credit
