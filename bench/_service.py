@@ -57,7 +57,7 @@ def _port() -> int:
 
 @contextmanager
 def running_service(
-    broker: str, database: str | None = None, **extra_env: str
+    broker: str, database: str | None = None, concurrency: int = 1, **extra_env: str
 ) -> Iterator[Service]:
     tmp = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
@@ -87,7 +87,7 @@ def running_service(
     port = _port()
     logs = (tmp / "worker.log").open("wb"), (tmp / "api.log").open("wb")
     worker = subprocess.Popen(
-        [*grader, "worker", "--concurrency", "1"],
+        [*grader, "worker", "--concurrency", str(concurrency)],
         env=env,  # noqa: S603
         stdout=logs[0],
         stderr=subprocess.STDOUT,
