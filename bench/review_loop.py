@@ -30,7 +30,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batches.corrections import add_examples, examples_from_override  # noqa: E402
+from grader.batches.corrections import (  # noqa: E402
+    Corrected,
+    add_examples,
+    examples_from_override,
+    leave_one_out,
+)
 from grader.batches.review import question_uncertainty  # noqa: E402
 
 EXAMS = ROOT.parent / "shared" / "eval" / "exams"
@@ -69,7 +74,13 @@ def grade_rows(loaded: Any, rows: list[dict[str, Any]], runner: Any) -> list[dic
     return out
 
 
-def run_exam(folder: Path, k: int, registry: Any, runner: Any) -> dict[str, Any]:
+def frac(q: dict[str, Any]) -> float:
+    return float(q["score"]) / float(q["max_score"]) if q["max_score"] else 0.0
+
+
+def run_exam(
+    folder: Path, k: int, registry: Any, runner: Any, self_test: bool = False
+) -> dict[str, Any]:
     from grader.exams.loader import load_exam, load_exam_json
 
     loaded = load_exam((folder / "exam.yaml").read_text(encoding="utf-8"), registry)
@@ -88,15 +99,35 @@ def run_exam(folder: Path, k: int, registry: Any, runner: Any) -> dict[str, Any]
         by_q[r["qid"]].append(i)
     corrected: set[int] = set()
     new = []
+    gated: list[str] = []
     for qid, idx in by_q.items():
         order = sorted(idx, key=lambda i: (-question_uncertainty(before[i]), rows[i]["id"]))
+        q = questions[qid]
+        mine: list[tuple[int, list[Any]]] = []
         for i in order[:k]:
             corrected.add(i)
-            q = questions[qid]
             override = {"criterion_id": None, "score": rows[i]["gold"] * float(q["points"])}
-            new += examples_from_override(
+            made = examples_from_override(
                 q, {"questions": [before[i]]}, override, rows[i]["answer"], learnable[qid]
             )
+            mine.append((i, made))
+        if self_test:
+            check = leave_one_out(
+                definition,
+                [
+                    Corrected(rows[i]["answer"], frac(before[i]), rows[i]["gold"], tuple(m))
+                    for i, m in mine
+                ],
+                lambda d, answer, qid=qid: frac(
+                    grade_rows(
+                        load_exam_json(d, registry), [{"qid": qid, "answer": answer}], runner
+                    )[0]
+                ),
+            )
+            if check is not None and check["error_held_out"] >= check["error_before"]:
+                gated.append(qid)
+                continue
+        new += [e for _, m in mine for e in m]
     taught, added = add_examples(definition, new)
     relearnt = load_exam_json(taught, registry)
     changed = {ex.question_id for ex in added}
@@ -105,9 +136,6 @@ def run_exam(folder: Path, k: int, registry: Any, runner: Any) -> dict[str, Any]
     after = list(before)
     for i, q in zip(again, grade_rows(relearnt, [rows[i] for i in again], runner), strict=True):
         after[i] = q
-
-    def frac(q: dict[str, Any]) -> float:
-        return float(q["score"]) / float(q["max_score"]) if q["max_score"] else 0.0
 
     err_b = {i: abs(frac(before[i]) - rows[i]["gold"]) for i in rest}
     err_a = {i: abs(frac(after[i]) - rows[i]["gold"]) for i in rest}
@@ -125,6 +153,7 @@ def run_exam(folder: Path, k: int, registry: Any, runner: Any) -> dict[str, Any]
     return {
         "n_rest": n,
         "examples": len(added),
+        "not_taught": gated,
         "sum_before": sum(err_b.values()),
         "sum_after": sum(err_a.values()),
         "mae_before": round(sum(err_b.values()) / n, 4) if n else 0.0,
@@ -138,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=3, help="corrections per question")
     parser.add_argument("--exams", type=Path, default=EXAMS)
     parser.add_argument("--only", action="append", help="exam folder name(s) to run")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="teach a question only if, leaving each correction out in turn, the others "
+        "bring it closer to its score than the rubric alone",
+    )
     args = parser.parse_args(argv)
     from grader.config import Settings
     from grader.grading.core import DirectRunner
@@ -155,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     by_exam: dict[str, Any] = {}
     start = time.monotonic()
     for folder in folders:
-        out = run_exam(folder, args.k, registry, runner)
+        out = run_exam(folder, args.k, registry, runner, args.self_test)
         by_exam[folder.name] = out
         print(
             f"{folder.name:14s} rest {out['n_rest']:5d}  examples {out['examples']:3d}  "
@@ -176,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ) / len(by_exam)
     summary = {
         "k": args.k,
+        "self_test": args.self_test,
         "n_rest": n,
         "mae_before": round(before, 4),
         "mae_after": round(after, 4),
@@ -183,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_change_per_exam": round(mean_change, 4),
         "seconds": round(time.monotonic() - start, 1),
         "by_exam": {
-            name: {k: e[k] for k in ("n_rest", "examples", "mae_before", "mae_after")}
+            name: {k: e[k] for k in ("n_rest", "examples", "not_taught", "mae_before", "mae_after")}
             for name, e in by_exam.items()
         },
     }

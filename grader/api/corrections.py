@@ -25,6 +25,11 @@ class ExamplesIn(BaseModel):
         default=None, max_length=1000, description="Only these submissions' overrides."
     )
     dry_run: bool = Field(default=False, description="Show the examples, store nothing.")
+    force: bool = Field(
+        default=False,
+        description="Store the examples even when the corrections' self-test (leave one "
+        "out) finds they do not bring the corrected answers closer to their scores.",
+    )
 
 
 @bp.post("/exams/<exam_id>/questions/<question_id>/examples")
@@ -49,6 +54,8 @@ def examples_from_overrides(exam_id: str, question_id: str) -> tuple[Response, i
         question_id,
         body.submission_ids,
         dry_run=body.dry_run,
+        runner=rt.runner,
+        force=body.force,
     )
     return jsonify(out), 201 if out["version"] != out["from_version"] else 200
 

@@ -12,7 +12,7 @@ N points" that does not invent a verdict for a criterion the instructor did not 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -119,3 +119,36 @@ def add_examples(
         holder["examples"] = kept[-MAX_EXAMPLES:]
         added.append(ex)
     return out, added
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """One corrected answer of a question: what the grader gave it and what it should get
+    (fractions of the question's points), and the examples its correction teaches."""
+
+    answer: str
+    auto: float
+    target: float
+    examples: tuple[NewExample, ...]
+
+
+def leave_one_out(
+    definition: Mapping[str, Any],
+    corrected: list[Corrected],
+    grade: Callable[[dict[str, Any], str], float],
+) -> dict[str, float] | None:
+    """Do a question's corrections generalise? Each corrected answer is graded (`grade`:
+    rubric definition, answer -> fraction of the question) under the rubric taught by the
+    *other* corrections, and its error compared with the automatic one. None when there are
+    fewer than two teaching corrections (nothing to hold out)."""
+    teaching = [c for c in corrected if c.examples]
+    if len(teaching) < 2:
+        return None
+    before = after = 0.0
+    for c in teaching:
+        others = [e for o in teaching if o is not c for e in o.examples]
+        taught, _ = add_examples(definition, others)
+        after += abs(grade(taught, c.answer) - c.target)
+        before += abs(c.auto - c.target)
+    n = len(teaching)
+    return {"n": n, "error_before": round(before / n, 4), "error_held_out": round(after / n, 4)}

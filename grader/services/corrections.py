@@ -13,8 +13,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from grader.batches.corrections import NewExample, add_examples, examples_from_override
+from grader.batches.corrections import (
+    Corrected,
+    NewExample,
+    add_examples,
+    examples_from_override,
+    leave_one_out,
+)
 from grader.checks.registry import CheckerRegistry
+from grader.exams.loader import load_exam_json
+from grader.grading import CheckRunner, grade_many
 from grader.services.auth import Actor
 from grader.services.batches import managed_exam
 from grader.services.errors import Forbidden, NotFound
@@ -66,9 +74,16 @@ def examples_from_corrections(
     submission_ids: list[str] | None = None,
     *,
     dry_run: bool = False,
+    runner: CheckRunner | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Turn the overrides of `question_id` (of the given submissions, or all) into graded
-    examples of its criteria, stored as a new version of the exam (unless `dry_run`)."""
+    examples of its criteria, stored as a new version of the exam (unless `dry_run`).
+
+    With a `runner`, the corrections first test themselves (leave one out: each corrected
+    answer graded under the examples of the others): if that does not bring them closer to
+    the instructor's scores than the rubric alone, nothing is stored unless `force`, and the
+    answer says so (`self_test`)."""
     if not actor.can_author:
         raise Forbidden("corrections are for instructors and admins")
     with db.session() as session:
@@ -84,12 +99,14 @@ def examples_from_corrections(
         wanted = set(submission_ids) if submission_ids else None
         new: list[NewExample] = []
         skipped: list[dict[str, Any]] = []
+        corrected: list[Corrected] = []
         for sid, overrides in _latest_overrides(session, exam_id, question_id, wanted).items():
             row = session.get(Submission, sid)
             if row is None:  # pragma: no cover - overrides reference existing rows
                 continue
             auto = session.get(AutoResult, sid)
             answer = str(row.answers.get(question_id) or "")
+            made_here: list[NewExample] = []
             for o in overrides:
                 made = examples_from_override(
                     question,
@@ -100,7 +117,7 @@ def examples_from_corrections(
                     sid,
                 )
                 if made:
-                    new += made
+                    made_here += made
                 else:
                     skipped.append(
                         {
@@ -109,6 +126,20 @@ def examples_from_corrections(
                             "reason": _why_not(question, o.criterion_id, learnable, answer),
                         }
                     )
+            new += made_here
+            corrected.append(
+                Corrected(
+                    answer,
+                    _fraction_of(auto.result if auto else row.result, question_id),
+                    _fraction_of(row.result, question_id),
+                    tuple(made_here),
+                )
+            )
+    check = None
+    if runner is not None and new:
+        check = leave_one_out(
+            definition, corrected, lambda d, a: _grade_one(registry, runner, d, question_id, a)
+        )
     taught, added = add_examples(definition, new)
     out: dict[str, Any] = {
         "exam_id": exam_id,
@@ -118,11 +149,32 @@ def examples_from_corrections(
         "added": [e.to_dict() for e in added],
         "skipped": skipped,
         "learnable": sorted(learnable),
+        "self_test": check,
     }
+    held_back = check is not None and check["error_held_out"] >= check["error_before"]
+    if held_back and not force:
+        out["held_back"] = True
+        return out
     if added and not dry_run:
         ref = update_exam(db, registry, actor, exam_id, json.dumps(taught), True)
         out["version"] = ref["version"]
     return out
+
+
+def _fraction_of(result: dict[str, Any] | None, question_id: str) -> float:
+    q = next((q for q in (result or {}).get("questions", []) if q["id"] == question_id), None)
+    return float(q["score"]) / float(q["max_score"]) if q and q["max_score"] else 0.0
+
+
+def _grade_one(
+    registry: CheckerRegistry,
+    runner: CheckRunner,
+    definition: dict[str, Any],
+    question_id: str,
+    answer: str,
+) -> float:
+    (result,) = grade_many(load_exam_json(definition, registry), [{question_id: answer}], runner)
+    return _fraction_of(result.to_dict(), question_id)
 
 
 def _why_not(question: dict[str, Any], cid: str | None, learnable: set[str], answer: str) -> str:

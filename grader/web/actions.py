@@ -151,7 +151,14 @@ def make_examples(exam_id: str, question_id: str) -> str:
     rt = runtime()
     ids = request.form.getlist("submission_ids") or None
     out = corrections.examples_from_corrections(
-        rt.db, rt.registry, who(*AUTHORS), exam_id, question_id, ids
+        rt.db,
+        rt.registry,
+        who(*AUTHORS),
+        exam_id,
+        question_id,
+        ids,
+        runner=rt.runner,
+        force=request.form.get("force") == "1",
     )
     return render_template("examples.html", actor=who(), out=out)
 

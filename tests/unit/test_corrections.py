@@ -99,3 +99,23 @@ def test_add_examples_copies_replaces_same_answer_and_uses_the_rubrics_list() ->
     assert none == []
     _, same = add_examples(again, [NewExample("q1", "explain", "Because x", 1.0)])
     assert same == []  # already taught
+
+
+def test_leave_one_out_grades_each_correction_with_the_others_as_examples() -> None:
+    from grader.batches.corrections import Corrected, leave_one_out
+
+    definition = {"questions": [QUESTION]}
+    corrected = [
+        Corrected(f"a{i}", 0.0, 1.0, (NewExample("q1", "explain", f"a{i}", 1.0),)) for i in range(3)
+    ]
+    seen: list[int] = []
+
+    def grade(d: dict, answer: str) -> float:  # credit = share of examples taught
+        n = len(d["questions"][0]["criteria"][1].get("examples", []))
+        seen.append(n)
+        assert answer not in [e["answer"] for e in d["questions"][0]["criteria"][1]["examples"]]
+        return n / 4
+
+    out = leave_one_out(definition, corrected, grade)
+    assert seen == [2, 2, 2] and out == {"n": 3, "error_before": 1.0, "error_held_out": 0.5}
+    assert leave_one_out(definition, corrected[:1], grade) is None
