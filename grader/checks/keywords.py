@@ -23,7 +23,9 @@ from grader.checks.text_words import NEGATIONS, STOPWORDS, words
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
 from grader.embed.sentences import split_sentences
 
-_ITEM_SPLIT = re.compile(r"[,;/•·|]|\s-\s|\band\b|\bor\b")
+# Data rather than a term: a digit not inside a name (H0, P1), or a formula's operator.
+_DATA = re.compile(r"(?<![^\W\d_])\d|[=<>+*^()|√∑−]")
+_ITEM_SPLIT = re.compile(r"[,;•·]|\band\b|\bor\b")
 # Words by which a student marks a statement they quote as wrong.
 WRONG_MARKERS = frozenset(
     "wrong incorrect false untrue misconception myth mistaken mistake".split()  # noqa: SIM905
@@ -64,11 +66,11 @@ class _Sentence:
 def is_term_list(sentence: str) -> bool:
     """Three or more short word items with hardly any function words: a list, not a statement.
 
-    Items with digits (times, values, intervals) are data, not terms, so "P1 0-1, P2 1-4" is
-    not a list of terms."""
+    When over a third of the items are numbers or formulas they are data, not terms: neither
+    "P1 0-1, P2 1-4, P4 4-6" nor "z = (53-50)/(10/5) = 1.5" is a list of terms."""
     items = [i.strip() for i in _ITEM_SPLIT.split(sentence) if i.strip()]
     ws = words(sentence)
-    if len(items) < 3 or any(ch.isdigit() for ch in sentence):
+    if len(items) < 3 or 3 * sum(bool(_DATA.search(i)) for i in items) > len(items):
         return False
     if any(len(words(i)) > 4 for i in items):
         return False
@@ -82,7 +84,7 @@ def _sentences(answer: str) -> list[_Sentence]:
     out = [_Sentence(normalise_text(p), is_term_list(p)) for p in parts]
     ws = words(text)
     share = sum(1 for w in ws if w in STOPWORDS) / max(1, len(ws))
-    if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not any(ch.isdigit() for ch in text):
+    if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not _DATA.search(text):
         # The whole answer is a list of terms even when it is cut into lines.
         out = [_Sentence(s.text, True) for s in out]
     return out

@@ -300,3 +300,19 @@ def test_keywords_tolerate_one_spelling_slip_in_long_words() -> None:
     res = KeywordsChecker().check(spec, "The standart deviation stays the same in this case.")
     assert res.details["found"] == ["standard deviation"]  # "case" is no slip for "cause"
     assert KeywordsChecker().check(spec, "The deviation is standard.").fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "is_list"),
+    [
+        ("standard error, s/√n, z*, margin of error, confidence interval, grams", True),
+        ("stack, heap, global variables, open file descriptors, registers", True),
+        ("z = (xbar - mu0)/(sigma/sqrt(n)) = 3/2 = 1.5. |z| < 1.96 -> fail to reject H0.", False),
+        ("def update_w2(w1, w2, x, t, lr):", False),
+        ("Heap, globals and files are shared by all the threads of a process.", False),
+    ],
+)
+def test_term_lists_are_told_from_data_and_statements(answer: str, is_list: bool) -> None:
+    from grader.checks.keywords import _sentences
+
+    assert any(s.is_list for s in _sentences(answer)) is is_list
