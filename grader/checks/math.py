@@ -126,6 +126,9 @@ _UNIT_TAIL = re.compile(
 )
 
 
+_PERCENT_TAIL = re.compile(r"\s*(?:%|percent\b|per cent\b)", re.I)
+
+
 def _specificity(feedback: str) -> int:
     if not feedback:
         return 0
@@ -146,6 +149,9 @@ def _quantities(answer: str, *, with_units: bool) -> list[str]:
             tail = _UNIT_TAIL.match(answer, m.end())
             text += tail.group(0) if tail else ""
         out.append(text.strip())
+        if _PERCENT_TAIL.match(answer, m.end()):
+            # "5 percent" is 0.05 when a fraction is expected, and 5 when a percentage is
+            out.append(m.group(0).strip() + "%")
     return out[::-1]
 
 

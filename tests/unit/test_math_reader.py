@@ -384,3 +384,40 @@ def test_a_formula_glued_to_its_number_is_found_in_prose(answer: str, credit: fl
         mistakes=[{"expected": "2*p*q", "credit": 0.5, "feedback": "only in q"}],
     )
     assert MathChecker().check(spec, answer).fraction == credit
+
+
+_NUM = {"expected": "0.05", "test": "NumAbsolute", "options": "0.001"}
+_UNIT = {"expected": "130*ns", "test": "UnitsRelative", "options": "0.01"}
+N, U = _NUM, _UNIT
+# One value written the ways students write it, in prose, LaTeX and with units.
+ONE_VALUE = [
+    (N, "q=.05", 1),
+    (N, "q = 5 × 10^-2", 1),
+    (N, "q = 5·10⁻²", 1),
+    (N, "q = 0.05 → 5%", 1),
+    (N, "q = 1/20", 1),
+    (N, "q ≈ 0,05", 1),
+    (N, "q is five percent", 1),
+    (N, "q = √(1/400) = 1/20", 1),
+    (N, r"$q=\sqrt{\frac{1}{400}}=0.05$", 1),
+    (N, "q = 0.5", 0),
+    (N, "q² = 0.0025", 0),
+    (N, "p-value = 0.05", 1),
+    (U, "130ns", 1),
+    (U, "130 nanoseconds", 1),
+    (U, "1.3e2 ns", 1),
+    (U, "1.3×10² ns", 1),
+    (U, "0.13 μs", 1),
+    (U, "EAT = 0.9·120 + 0.1·220 = 130 ns", 1),
+    (U, "EAT = 130 ms", 0),
+    (U, r"$130\,\text{ns}$", 1),
+    (U, r"$130\ \mathrm{ns}$", 1),
+    (U, "1.3 × 10^-7 s", 1),
+    (U, "0,13 µs", 1),
+    (U, "130 nsec", 1),
+]
+
+
+@pytest.mark.parametrize(("spec", "answer", "credit"), ONE_VALUE)
+def test_one_value_many_spellings(spec: dict[str, object], answer: str, credit: int) -> None:
+    assert MathChecker().check(_spec(**spec), answer).fraction == credit
