@@ -12,6 +12,7 @@ sentence it was found in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -61,6 +62,7 @@ class KeywordsSpec(CheckSpec):
 class _Sentence:
     text: str  # normalised (case folded)
     is_list: bool
+    words: tuple[str, ...] = ()
 
 
 def is_term_list(sentence: str) -> bool:
@@ -81,12 +83,12 @@ def is_term_list(sentence: str) -> bool:
 def _sentences(answer: str) -> list[_Sentence]:
     text = normalise_text(answer[:MAX_SCAN_CHARS])
     parts = split_sentences(answer[:MAX_SCAN_CHARS].replace("\n", "\n\n")) or [text]
-    out = [_Sentence(normalise_text(p), is_term_list(p)) for p in parts]
+    out = [_Sentence(normalise_text(p), is_term_list(p), tuple(words(p))) for p in parts]
     ws = words(text)
     share = sum(1 for w in ws if w in STOPWORDS) / max(1, len(ws))
     if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not _DATA.search(text):
         # The whole answer is a list of terms even when it is cut into lines.
-        out = [_Sentence(s.text, True) for s in out]
+        out = [_Sentence(s.text, True, s.words) for s in out]
     return out
 
 
@@ -115,21 +117,23 @@ def _word_close(want: str, got: str) -> bool:
     )
 
 
-def fuzzy_in(phrase: str, sentence: str) -> bool:
-    """The phrase's words in a row in the sentence, each exact or one spelling slip away.
-
-    Only for phrases made of words alone (a phrase with symbols or digits is literal)."""
+def fuzzy_in(phrase: str, got: Sequence[str]) -> bool:
+    """The phrase's words in a row among the sentence's words `got`, each exact or one
+    spelling slip away. Only for phrases made of words alone (symbols or digits: literal)."""
     want = words(phrase)
     if not want or " ".join(want) != " ".join(phrase.casefold().split()):
         return False
     if all(len(w) < FUZZY_MIN_LEN for w in want):
         return False
-    got = words(sentence)
-    n = len(want)
-    return any(
-        all(_word_close(w, g) for w, g in zip(want, got[i : i + n], strict=True))
-        for i in range(len(got) - n + 1)
-    )
+    n, first = len(want), want[0]
+    for i in range(len(got) - n + 1):
+        # Cheap test first: a slip keeps the first letter and the length within one.
+        g = got[i]
+        if g[0] != first[0] or abs(len(g) - len(first)) > 1:
+            continue
+        if all(_word_close(w, x) for w, x in zip(want, got[i : i + n], strict=True)):
+            return True
+    return False
 
 
 def denied(sentence: str, start: int, end: int, phrase: str) -> bool:
@@ -243,11 +247,9 @@ class KeywordsChecker(BaseChecker[KeywordsSpec]):
             return listed
         for phrase in group.any_of:
             for s in sentences:
-                if fuzzy_in(phrase, s.text):
-                    if not s.is_list:
-                        return s
-                    listed = listed or s
-        return listed
+                if not s.is_list and fuzzy_in(phrase, s.words):
+                    return s
+        return None
 
     def _by_meaning(self, group: KeywordGroup, answer: str) -> float | None:
         label = group.label or ""
