@@ -178,8 +178,19 @@ class _Compiled:
         parse = self.reader.parse
         self.expected = parse(spec.expected)
         self.accepted = [self.expected] + [parse(a) for a in spec.alternatives]
+        self.labels = ["expected"] + [f"alternatives[{i}]" for i in range(len(spec.alternatives))]
+        # "z = (x̄ − μ0)/(σ/√n)" defines z: the right-hand side alone is the same answer
+        for i, node in enumerate(list(self.accepted)):
+            rhs = _defined_by(node)
+            if rhs is not None:
+                self.accepted.append(rhs)
+                self.labels.append(self.labels[i] + " (right-hand side)")
+        self.wants_expression = any(kind_of(n) == "expression" for n in self.accepted)
         self.factors = [parse(f) for f in spec.accept_factors]
         self.mistakes = [(parse(m.expected), m) for m in spec.mistakes]
+        self.mistakes += [
+            (rhs, m) for node, m in list(self.mistakes) if (rhs := _defined_by(node)) is not None
+        ]
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
         factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
         self.factor_of = str(factor_of[1])
@@ -209,6 +220,14 @@ class _Compiled:
             else:
                 out.append((("mul", (f, target)), text))
         return out
+
+
+def _defined_by(node: Node) -> Node | None:
+    """The right-hand side of an equation that defines its left side (EAT = …), else None."""
+    if node[0] != "eq" or node[1][0] not in ("sym", "idx"):
+        return None
+    name = free_symbols(node[1])
+    return None if name & free_symbols(node[2]) else node[2]
 
 
 def _spec_texts(spec: MathSpec) -> list[str]:
@@ -416,9 +435,9 @@ class MathChecker(BaseChecker[MathSpec]):
         out = [node]
         if node[0] == "chain" and all(op in ("=", "approx") for op in node[1]):
             # P = (D+1)*100 + ... = 100D + 101K + 10200: every member is a candidate
-            out.extend(node[2][1:] if kind_of(comp.expected) == "expression" else [])
+            out.extend(node[2][1:] if comp.wants_expression else [])
             out.append(("eq", node[2][0], node[2][-1]))
-        if kind in ("equation", "assignment") and kind_of(comp.expected) == "expression":
+        if kind in ("equation", "assignment") and comp.wants_expression:
             out.append(node[2])
             # an update rule w <- w - eta*G also states the gradient G = (w - rhs)/eta
             rhs_syms = free_symbols(node[2])
@@ -467,7 +486,7 @@ class MathChecker(BaseChecker[MathSpec]):
                     },
                 )
             details = {
-                "matched": "expected" if outcome == 0 else f"alternatives[{outcome - 1}]",
+                "matched": comp.labels[outcome],
                 "read_as": to_text(node),
             }
             if factor:

@@ -421,3 +421,23 @@ ONE_VALUE = [
 @pytest.mark.parametrize(("spec", "answer", "credit"), ONE_VALUE)
 def test_one_value_many_spellings(spec: dict[str, object], answer: str, credit: int) -> None:
     assert MathChecker().check(_spec(**spec), answer).fraction == credit
+
+
+@pytest.mark.parametrize(
+    ("answer", "credit"),
+    [
+        ("z = (x̄ − μ₀)/(σ/√n)", 1.0),
+        ("(x̄ − μ₀)/(σ/√n)", 1.0),
+        ("T = (x̄ − μ₀)/(σ/√n)", 1.0),
+        ("(x̄ − μ₀)/σ", 0.25),
+        ("z = 1.5", 0.0),
+    ],
+)
+def test_an_expected_definition_also_accepts_its_right_hand_side(
+    answer: str, credit: float
+) -> None:
+    spec = _spec(
+        expected="z = (xbar - mu0)/(sigma/sqrt(n))",
+        mistakes=[{"expected": "z = (xbar - mu0)/sigma", "credit": 0.25, "feedback": "√n"}],
+    )
+    assert MathChecker().check(spec, answer).fraction == credit
