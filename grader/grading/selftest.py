@@ -19,7 +19,7 @@ self-test costs one encoder batch, not one per answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,30 +141,58 @@ def _model_answer_warning(
     return SelfTestWarning(line, message, question.id)
 
 
-def self_test(loaded: LoadedExam, runner: CheckRunner) -> list[SelfTestWarning]:
-    """Grade the rubric's model answers and graded examples; warn where they disagree."""
+def self_test(
+    loaded: LoadedExam, runner: CheckRunner, *, stop: Callable[[], bool] | None = None
+) -> list[SelfTestWarning]:
+    """Grade the rubric's model answers and graded examples; warn where they disagree.
+
+    `stop` is asked before each case; once it says yes, the remaining cases are skipped and
+    one warning says how many (a caller with a time budget, e.g. an upload, passes it)."""
     examples = _examples(loaded)
     _warm(loaded, examples, runner)
+    questions = [(qi, q) for qi, q in enumerate(loaded.exam.questions) if q.model_answer.strip()]
+    cases = [ex for ex in examples if ex.answer.strip()]  # blanks are 0 by rule, never checked
+    total, done = len(questions) + len(cases), 0
     warnings: list[SelfTestWarning] = []
-    for qi, question in enumerate(loaded.exam.questions):
-        if question.model_answer.strip():
-            warning = _model_answer_warning(loaded, qi, question, runner)
-            if warning is not None:
-                warnings.append(warning)
-    for ex in examples:
-        question = loaded.exam.questions[ex.qi]
-        criterion = question.criteria[ex.ci]
-        if not ex.answer.strip():
-            continue  # a blank answer is never checked; grading gives it 0 by rule
-        result = _check(loaded, question, criterion, ex.answer, runner)
-        if abs(result.fraction - ex.score) <= EXAMPLE_TOLERANCE + 1e-9:
-            continue
-        review = " (sent to review)" if result.status == Status.NEEDS_REVIEW else ""
-        message = (
-            f"{question.id}/{criterion.id}: graded example {ex.index + 1} "
-            f"({_short(ex.answer)!r}) scores {result.fraction:.2f}{review}, "
-            f"the rubric says {ex.score:.2f}"
-        )
-        warnings.append(SelfTestWarning(loaded.line(*ex.loc), message, question.id, criterion.id))
+    for qi, question in questions:
+        if stop is not None and stop():
+            break
+        done += 1
+        warning = _model_answer_warning(loaded, qi, question, runner)
+        if warning is not None:
+            warnings.append(warning)
+    for ex in cases:
+        if done < len(questions) or (stop is not None and stop()):
+            break
+        done += 1
+        warning = _example_warning(loaded, ex, runner)
+        if warning is not None:
+            warnings.append(warning)
     warnings.sort(key=lambda w: w.line or 0)
+    if done < total:
+        warnings.append(
+            SelfTestWarning(
+                None,
+                f"the self-test stopped early: {total - done} of {total} model answers and "
+                "graded examples were not graded (`grader exams check FILE` grades them all)",
+                "",
+            )
+        )
     return warnings
+
+
+def _example_warning(
+    loaded: LoadedExam, ex: _Example, runner: CheckRunner
+) -> SelfTestWarning | None:
+    question = loaded.exam.questions[ex.qi]
+    criterion = question.criteria[ex.ci]
+    result = _check(loaded, question, criterion, ex.answer, runner)
+    if abs(result.fraction - ex.score) <= EXAMPLE_TOLERANCE + 1e-9:
+        return None
+    review = " (sent to review)" if result.status == Status.NEEDS_REVIEW else ""
+    message = (
+        f"{question.id}/{criterion.id}: graded example {ex.index + 1} "
+        f"({_short(ex.answer)!r}) scores {result.fraction:.2f}{review}, "
+        f"the rubric says {ex.score:.2f}"
+    )
+    return SelfTestWarning(loaded.line(*ex.loc), message, question.id, criterion.id)

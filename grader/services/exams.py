@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,14 +44,24 @@ def parse_rubric(registry: CheckerRegistry, body: str, is_json: bool) -> LoadedE
         raise Invalid(f"the rubric has {len(errors)} error(s)", errors) from None
 
 
-def rubric_warnings(loaded: LoadedExam, runner: CheckRunner | None) -> list[dict[str, Any]]:
+# An upload's self-test stops after this long (one more case may finish): gunicorn kills a
+# request after 60 s (`grader serve`), and text criteria cost a fraction of a second of CPU
+# each, so a large rubric is tested in full by `grader exams check` rather than at upload.
+SELF_TEST_SECONDS = 20.0
+
+
+def rubric_warnings(
+    loaded: LoadedExam, runner: CheckRunner | None, budget_s: float = SELF_TEST_SECONDS
+) -> list[dict[str, Any]]:
     """The rubric's self-test (model answers and graded examples graded by the rubric) as
     `{"line", "message"}` items. A self-test that cannot run is itself a warning: the rubric
     is valid, so the upload must not fail because of it."""
     if runner is None:
         return []
+    deadline = time.monotonic() + budget_s
     try:
-        return [w.to_dict() for w in self_test(loaded, runner)]
+        warnings = self_test(loaded, runner, stop=lambda: time.monotonic() > deadline)
+        return [w.to_dict() for w in warnings]
     except Exception as exc:  # noqa: BLE001 - a warning, never a failed upload
         log.exception("self-test of exam %s failed", loaded.exam.id)
         return [{"line": None, "message": f"the self-test could not run ({type(exc).__name__})"}]

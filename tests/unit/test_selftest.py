@@ -137,3 +137,13 @@ def test_exams_check_prints_warnings_but_only_errors_fail(tmp_path, monkeypatch,
     rubric.write_text(RUBRIC.replace("correct: C", "correct: E"))
     assert main(["exams", "check", str(rubric)]) == 1
     assert "is not one of the options" in capsys.readouterr().out
+
+
+def test_a_stopped_self_test_says_how_much_it_did_not_grade() -> None:
+    loaded = load_exam(RUBRIC, simple_registry())
+    (stopped,) = self_test(loaded, DirectRunner(simple_registry()), stop=lambda: True)
+    assert stopped.line is None and "2 of 2 model answers and graded examples" in stopped.message
+    calls = iter([False, True])
+    partial = self_test(loaded, DirectRunner(simple_registry()), stop=lambda: next(calls))
+    assert [w.question for w in partial] == ["q1", ""]  # q1 graded, q2 not
+    assert "1 of 2" in partial[-1].message
