@@ -9,8 +9,6 @@ potential-response trees).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -26,13 +24,23 @@ from grader.checks.answertests import _difference as difference
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.math_answer import (
     AnswerReader,
-    Reading,
     expand_definitions,
     prepare,
     strip_prose,
 )
+from grader.checks.math_outcomes import (
+    NUMERIC_TESTS,
+    Note,
+    about_this_quantity,
+    best,
+    defined_by,
+    has_unit,
+    mistake_test,
+    quantities,
+    specificity,
+    with_reading,
+)
 from grader.checks.registry import CheckerRegistry
-from grader.checks.units import common_unit
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
@@ -116,45 +124,6 @@ class MathSpec(CheckSpec):
         return self
 
 
-_NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
-_QUANTITY = re.compile(
-    r"(?<![\w.,])[-−]?(?:\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?![\w.,])|\d+(?:[.,]\d+)?)"
-    r"(?![.,]\d)(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"  # 3,5,7 is a list
-)
-_UNIT_TAIL = re.compile(
-    r"\s*[A-Za-zμµΩ°][A-Za-zμµΩ0-9]*(?:\s*[/*·^]\s*[A-Za-zμµΩ0-9][A-Za-zμµΩ0-9^]*)*"
-)
-
-
-_PERCENT_TAIL = re.compile(r"\s*(?:%|percent\b|per cent\b)", re.I)
-
-
-def _specificity(feedback: str) -> int:
-    if not feedback:
-        return 0
-    return (
-        2
-        if re.search(r"significant|decimal places|tolerance|expected units|compatible", feedback)
-        else 1
-    )
-
-
-def _quantities(answer: str, *, with_units: bool) -> list[str]:
-    """Numbers written in prose ("A has 7880 more parameters"), last first; with units if
-    the test needs them ("12.3 m/s")."""
-    out = []
-    for m in list(_QUANTITY.finditer(answer[:20_000]))[-20:]:
-        text = m.group(0)
-        if with_units:
-            tail = _UNIT_TAIL.match(answer, m.end())
-            text += tail.group(0) if tail else ""
-        out.append(text.strip())
-        if _PERCENT_TAIL.match(answer, m.end()):
-            # "5 percent" is 0.05 when a fraction is expected, and 5 when a percentage is
-            out.append(m.group(0).strip() + "%")
-    return out[::-1]
-
-
 def _lhs_key(n: Node) -> str:
     if n[0] == "deriv":
         return f"d{_lhs_key(n[1])}/d{_lhs_key(n[2])}"
@@ -181,7 +150,7 @@ class _Compiled:
         self.labels = ["expected"] + [f"alternatives[{i}]" for i in range(len(spec.alternatives))]
         # "z = (x̄ − μ0)/(σ/√n)" defines z: the right-hand side alone is the same answer
         for i, node in enumerate(list(self.accepted)):
-            rhs = _defined_by(node)
+            rhs = defined_by(node)
             if rhs is not None:
                 self.accepted.append(rhs)
                 self.labels.append(self.labels[i] + " (right-hand side)")
@@ -189,7 +158,7 @@ class _Compiled:
         self.factors = [parse(f) for f in spec.accept_factors]
         self.mistakes = [(parse(m.expected), m) for m in spec.mistakes]
         self.mistakes += [
-            (rhs, m) for node, m in list(self.mistakes) if (rhs := _defined_by(node)) is not None
+            (rhs, m) for node, m in list(self.mistakes) if (rhs := defined_by(node)) is not None
         ]
         self.target = _lhs_key(parse(spec.target)) if spec.target else None
         factor_of = parse(spec.factor_of) if spec.factor_of else ("sym", "")
@@ -222,84 +191,9 @@ class _Compiled:
         return out
 
 
-def _defined_by(node: Node) -> Node | None:
-    """The right-hand side of an equation that defines its left side (EAT = …), else None."""
-    if node[0] != "eq" or node[1][0] not in ("sym", "idx"):
-        return None
-    name = free_symbols(node[1])
-    return None if name & free_symbols(node[2]) else node[2]
-
-
 def _spec_texts(spec: MathSpec) -> list[str]:
     """The rubric's expressions for one criterion: expected, alternatives, mistakes."""
     return [spec.expected, *spec.alternatives, *(m.expected for m in spec.mistakes)]
-
-
-@dataclass
-class _Note:
-    """Per check: the most specific reason a candidate failed, and that candidate."""
-
-    feedback: str = ""
-    candidate: tuple[str, Node] | None = None
-    units_written: bool = False  # a number in the answer is followed by a known unit
-
-
-_UNITLESS = {
-    "Units": "NumSigFigs",
-    "UnitsStrict": "NumSigFigs",
-    "UnitsRelative": "NumRelative",
-    "UnitsStrictRelative": "NumRelative",
-    "UnitsAbsolute": "NumAbsolute",
-    "UnitsStrictAbsolute": "NumAbsolute",
-}
-
-
-def _has_unit(quantity: str) -> bool:
-    """'1.5 mg', '12 m/s': a number followed by a unit we know (not '3 processes')."""
-    words = re.findall(r"[A-Za-zΩµμ]+", quantity)
-    return bool(words) and common_unit(words[0])
-
-
-def _mistake_test(test: str, mistake: Mistake) -> str:
-    """A Units criterion's mistake written without a unit ("1.5") is the missing-unit
-    mistake: the bare number is compared by the same test without units."""
-    if test in _UNITLESS and not re.search(r"[A-Za-zΩµμ]", mistake.expected):
-        return _UNITLESS[test]
-    return test
-
-
-def _about_this_quantity(spec: MathSpec, student: str, expected: str) -> bool:
-    """Feedback on the form of a number ("3 significant figures") is about the quantity
-    the criterion asks for only if the number is that quantity, within STACK's default
-    relative tolerance (NumRelative without options); another number of the answer (a
-    count, an intermediate step) gets no such remark."""
-    if not spec.test.startswith(_NUMERIC_TESTS):
-        return True
-    test = "UnitsRelative" if spec.test.startswith("Units") else "NumRelative"
-    return answer_test(test, student, prepare(expected), "").passed
-
-
-def _with_reading(result: CheckResult, reading: Reading) -> CheckResult:
-    """Say which reading gave the verdict; where two readings disagree (1,500: 1500 or
-    1.5; 1/2x: x/2 or 1/(2x)) the instructor is told which one was graded."""
-    details = dict(result.details, reading=reading.note)
-    if reading.ambiguous:
-        details["ambiguous"] = True
-        details["review_reason"] = reading.note
-    return replace(result, details=details)
-
-
-def _best(found: dict[str, CheckResult]) -> CheckResult:
-    """The best verdict among the outcomes the answer states. A right answer is not
-    lowered by a known mistake written on the way to it (2pq = 2q(1-q)); how many
-    outcomes were offered is left in `details` for the grading core to judge."""
-    best = max(found.values(), key=lambda r: r.fraction)
-    if len(found) == 1:
-        return best
-    details = dict(best.details)
-    details["candidates"] = len(found)
-    details["matched"] = int("expected" in found)
-    return replace(best, details=details)
 
 
 def _fp_node(n: Node) -> Node:
@@ -355,19 +249,19 @@ class MathChecker(BaseChecker[MathSpec]):
         errors: list[str] = []
         readable: list[tuple[str, Node]] = []
         undecided = False
-        numeric = spec.test.startswith(_NUMERIC_TESTS) and spec.find != "whole"
+        numeric = spec.test.startswith(NUMERIC_TESTS) and spec.find != "whole"
         extra: list[str] = []
         if numeric:
             units = spec.test.startswith("Units")
-            extra = _quantities(answer, with_units=units)
+            extra = quantities(answer, with_units=units)
             spoken = spoken_numbers(answer)  # "three and a half milliseconds"
             if spoken != answer:
-                extra += [q for q in _quantities(spoken, with_units=units) if q not in extra]
+                extra += [q for q in quantities(spoken, with_units=units) if q not in extra]
         # every rubric outcome the answer states (expected, alternatives, each mistake):
         # the best one is the grade, and several of them mean the answer offers choices
         found: dict[str, CheckResult] = {}
         # the most specific reason a candidate failed the test, and that candidate
-        note = _Note(units_written=any(_has_unit(q) for q in extra))
+        note = Note(units_written=any(has_unit(q) for q in extra))
         for text, parsed, reading in comp.reader.snippets(
             answer, whole=spec.find == "whole", extra=extra
         ):
@@ -386,13 +280,13 @@ class MathChecker(BaseChecker[MathSpec]):
                     continue
                 if result is not None:
                     if reading is not None:
-                        result = _with_reading(result, reading)
+                        result = with_reading(result, reading)
                     key = str(result.details.get("mistake", "expected"))
                     found.setdefault(key, result)
             if "expected" in found or (spec.find == "last" and (readable or found)):
                 break  # full credit cannot be beaten: the candidates so far are counted
         if found:
-            return _best(found)
+            return best(found)
         if readable:
             return self._miss(spec, comp, readable, undecided, note)
         reason = errors[0] if errors else "no expression was found"
@@ -409,7 +303,7 @@ class MathChecker(BaseChecker[MathSpec]):
         comp: _Compiled,
         readable: list[tuple[str, Node]],
         undecided: bool,
-        note: _Note,
+        note: Note,
     ) -> CheckResult:
         hint = note.feedback if spec.test != "AlgEquiv" else ""
         shown = note.candidate or readable[0]
@@ -462,7 +356,7 @@ class MathChecker(BaseChecker[MathSpec]):
         return kind, hit[1]
 
     def _judge(
-        self, spec: MathSpec, comp: _Compiled, node: Node, text: str, note: _Note
+        self, spec: MathSpec, comp: _Compiled, node: Node, text: str, note: Note
     ) -> CheckResult | None:
         evidence = text.strip()[:300]
         if spec.test != "AlgEquiv":
@@ -494,7 +388,7 @@ class MathChecker(BaseChecker[MathSpec]):
             return CheckResult(1.0, evidence=evidence, details=details)
         return None
 
-    def _judge_test(self, spec: MathSpec, node: Node, text: str, note: _Note) -> CheckResult | None:
+    def _judge_test(self, spec: MathSpec, node: Node, text: str, note: Note) -> CheckResult | None:
         """Any other answer test, run against the expected answer, the alternatives and
         then each mistake (a value off by a known factor, a missing unit, a wrong prefix)."""
         # the found value as written (literals keep their digits for significant figures)
@@ -511,12 +405,12 @@ class MathChecker(BaseChecker[MathSpec]):
             # keep the most specific reason: "3 significant figures" beats "a number"
             if (
                 v.feedback
-                and _specificity(v.feedback) > _specificity(note.feedback)
-                and _about_this_quantity(spec, student, expected)
+                and specificity(v.feedback) > specificity(note.feedback)
+                and about_this_quantity(spec.test, student, expected)
             ):
                 note.feedback, note.candidate = v.feedback, (text, node)
         for m in spec.mistakes:
-            test = _mistake_test(spec.test, m)
+            test = mistake_test(spec.test, m.expected)
             if test != spec.test and (free_symbols(node) or note.units_written):
                 continue  # the missing-unit mistake is for answers that give no unit
             mine = prepare(m.expected)

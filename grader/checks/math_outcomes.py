@@ -1,0 +1,130 @@
+"""What a math criterion makes of the candidates it found: the numbers written in prose,
+which rubric outcome a candidate meets under which test (mistakes for every test, the
+missing unit), how a second reading is reported, and the best of several outcomes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from grader.checks.answertests import answer_test
+from grader.checks.base import CheckResult
+from grader.checks.math_answer import Reading, prepare
+from grader.checks.units import common_unit
+from grader.mathlang.calculus import free_symbols
+
+Node = tuple[Any, ...]
+
+NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
+_QUANTITY = re.compile(
+    r"(?<![\w.,])[-−]?(?:\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?![\w.,])|\d+(?:[.,]\d+)?)"
+    r"(?![.,]\d)(?:[eE][-+]?\d+)?(?:\s*(?:\*|·|×)\s*10\^[-+]?\d+)?"  # 3,5,7 is a list
+)
+_UNIT_TAIL = re.compile(
+    r"\s*[A-Za-zμµΩ°][A-Za-zμµΩ0-9]*(?:\s*[/*·^]\s*[A-Za-zμµΩ0-9][A-Za-zμµΩ0-9^]*)*"
+)
+
+
+_PERCENT_TAIL = re.compile(r"\s*(?:%|percent\b|per cent\b)", re.I)
+
+
+def specificity(feedback: str) -> int:
+    if not feedback:
+        return 0
+    return (
+        2
+        if re.search(r"significant|decimal places|tolerance|expected units|compatible", feedback)
+        else 1
+    )
+
+
+def quantities(answer: str, *, with_units: bool) -> list[str]:
+    """Numbers written in prose ("A has 7880 more parameters"), last first; with units if
+    the test needs them ("12.3 m/s")."""
+    out = []
+    for m in list(_QUANTITY.finditer(answer[:20_000]))[-20:]:
+        text = m.group(0)
+        if with_units:
+            tail = _UNIT_TAIL.match(answer, m.end())
+            text += tail.group(0) if tail else ""
+        out.append(text.strip())
+        if _PERCENT_TAIL.match(answer, m.end()):
+            # "5 percent" is 0.05 when a fraction is expected, and 5 when a percentage is
+            out.append(m.group(0).strip() + "%")
+    return out[::-1]
+
+
+def defined_by(node: Node) -> Node | None:
+    """The right-hand side of an equation that defines its left side (EAT = …), else None."""
+    if node[0] != "eq" or node[1][0] not in ("sym", "idx"):
+        return None
+    name = free_symbols(node[1])
+    return None if name & free_symbols(node[2]) else node[2]
+
+
+@dataclass
+class Note:
+    """Per check: the most specific reason a candidate failed, and that candidate."""
+
+    feedback: str = ""
+    candidate: tuple[str, Node] | None = None
+    units_written: bool = False  # a number in the answer is followed by a known unit
+
+
+_UNITLESS = {
+    "Units": "NumSigFigs",
+    "UnitsStrict": "NumSigFigs",
+    "UnitsRelative": "NumRelative",
+    "UnitsStrictRelative": "NumRelative",
+    "UnitsAbsolute": "NumAbsolute",
+    "UnitsStrictAbsolute": "NumAbsolute",
+}
+
+
+def has_unit(quantity: str) -> bool:
+    """'1.5 mg', '12 m/s': a number followed by a unit we know (not '3 processes')."""
+    words = re.findall(r"[A-Za-zΩµμ]+", quantity)
+    return bool(words) and common_unit(words[0])
+
+
+def mistake_test(test: str, mistake_expected: str) -> str:
+    """A Units criterion's mistake written without a unit ("1.5") is the missing-unit
+    mistake: the bare number is compared by the same test without units."""
+    if test in _UNITLESS and not re.search(r"[A-Za-zΩµμ]", mistake_expected):
+        return _UNITLESS[test]
+    return test
+
+
+def about_this_quantity(test: str, student: str, expected: str) -> bool:
+    """Feedback on the form of a number ("3 significant figures") is about the quantity
+    the criterion asks for only if the number is that quantity, within STACK's default
+    relative tolerance (NumRelative without options); another number of the answer (a
+    count, an intermediate step) gets no such remark."""
+    if not test.startswith(NUMERIC_TESTS):
+        return True
+    loose = "UnitsRelative" if test.startswith("Units") else "NumRelative"
+    return answer_test(loose, student, prepare(expected), "").passed
+
+
+def with_reading(result: CheckResult, reading: Reading) -> CheckResult:
+    """Say which reading gave the verdict; where two readings disagree (1,500: 1500 or
+    1.5; 1/2x: x/2 or 1/(2x)) the instructor is told which one was graded."""
+    details = dict(result.details, reading=reading.note)
+    if reading.ambiguous:
+        details["ambiguous"] = True
+        details["review_reason"] = reading.note
+    return replace(result, details=details)
+
+
+def best(found: dict[str, CheckResult]) -> CheckResult:
+    """The best verdict among the outcomes the answer states. A right answer is not
+    lowered by a known mistake written on the way to it (2pq = 2q(1-q)); how many
+    outcomes were offered is left in `details` for the grading core to judge."""
+    best = max(found.values(), key=lambda r: r.fraction)
+    if len(found) == 1:
+        return best
+    details = dict(best.details)
+    details["candidates"] = len(found)
+    details["matched"] = int("expected" in found)
+    return replace(best, details=details)
