@@ -36,6 +36,7 @@ from grader.checks.math_outcomes import (
     defined_by,
     has_unit,
     mistake_test,
+    power_of_ten_slip,
     quantities,
     specificity,
     with_reading,
@@ -307,6 +308,10 @@ class MathChecker(BaseChecker[MathSpec]):
     ) -> CheckResult:
         hint = note.feedback if spec.test != "AlgEquiv" else ""
         shown = note.candidate or readable[0]
+        if not hint and spec.hints and spec.test.startswith(("Num", "GT")):
+            slip = power_of_ten_slip(comp.expected, readable)
+            if slip is not None:
+                hint, shown = slip
         for _, sub in readable[:6] if spec.hints and spec.test == "AlgEquiv" else []:
             hint = self._hint(spec, comp, sub)
             if hint:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
-from grader.checks.answertests import answer_test
+from grader.checks.answertests import Invalid, answer_test
 from grader.checks.base import CheckResult
 from grader.checks.math_answer import Reading, prepare
 from grader.checks.units import common_unit
 from grader.mathlang.calculus import free_symbols
+from grader.mathlang.unparse import to_text
 
 Node = tuple[Any, ...]
 
@@ -128,3 +130,36 @@ def best(found: dict[str, CheckResult]) -> CheckResult:
     details["candidates"] = len(found)
     details["matched"] = int("expected" in found)
     return replace(best, details=details)
+
+
+def power_of_ten_slip(
+    expected: Node, readable: list[tuple[str, Node]]
+) -> tuple[str, tuple[str, Node]] | None:
+    """A number off by exactly 10, 100 or 1000 (either way) is a slip of the decimal point
+    or of a unit: say so (no credit; a rubric gives credit with a mistake)."""
+    from grader.checks.answertests_num import value  # numeric tests only
+
+    try:
+        want = value(expected)
+    except (Invalid, ArithmeticError, ValueError, TypeError):
+        return None  # no value, no hint
+    if not isinstance(want, (int, float, Fraction)) or want == 0:
+        return None
+    for text, node in readable[:20]:
+        if free_symbols(node) or node[0] not in ("num", "mul", "neg", "pos", "add", "pow"):
+            continue
+        try:
+            got = value(node)
+        except (Invalid, ArithmeticError, ValueError, TypeError):
+            continue  # an unreadable candidate gives no hint
+        if not isinstance(got, (int, float, Fraction)) or got == 0:
+            continue
+        ratio = Fraction(got) / Fraction(want)
+        for k in (1, 2, 3):
+            if ratio in (Fraction(10) ** k, Fraction(1, 10**k)):
+                return (
+                    f"Your value {to_text(node)} is off by a factor of {10**k}: "
+                    "check the decimal point and the units.",
+                    (text, node),
+                )
+    return None

@@ -441,3 +441,10 @@ def test_an_expected_definition_also_accepts_its_right_hand_side(
         mistakes=[{"expected": "z = (xbar - mu0)/sigma", "credit": 0.25, "feedback": "√n"}],
     )
     assert MathChecker().check(spec, answer).fraction == credit
+
+
+def test_a_decimal_slip_is_named_without_credit() -> None:
+    spec = _spec(expected="0.095", test="NumAbsolute", options="0.002")
+    got = MathChecker().check(spec, "Carriers: 2 × 0.05 × 0.95 = 0.0095, so about 1%.")
+    assert got.fraction == 0.0 and "factor of 10" in got.feedback and "0.0095" in got.feedback
+    assert "factor" not in MathChecker().check(spec, "carriers = 0.5").feedback
