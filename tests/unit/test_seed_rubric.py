@@ -142,6 +142,22 @@ def test_text_criteria_carry_the_instructors_evidence(raw: dict[str, Any]) -> No
         assert check["question"].strip() and check["description"].strip(), (qid, c["id"])
 
 
+def test_numbers_are_not_judged_by_meaning(raw: dict[str, Any]) -> None:
+    """A keywords label of MEANING_MIN_WORDS words or more is also met by meaning; a scorer
+    of meaning cannot tell 10200 from 10000, so the groups of numbers keep short labels."""
+    from grader.checks.keywords import MEANING_MIN_WORDS
+    from grader.checks.text_words import words
+
+    numeric = {("q1a", "count-a"), ("q1a", "count-b"), ("q1a", "how-much"), ("q1b", "bound")}
+    numeric |= {("q3b", "times-d")}
+    for qid, c in _criteria(raw):
+        if (qid, c["id"]) not in numeric:
+            continue
+        for check in (c["check"], c.get("fallback") or {}):
+            for group in check.get("groups", []):
+                assert len(words(group["label"])) < MEANING_MIN_WORDS, (qid, c["id"])
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if len(s.strip()) >= 40]
 
