@@ -12,6 +12,9 @@ question's review features (`grader.grading.review.FEATURES`), and fits:
 3. per checker kind, a Platt map of the checker's own confidence onto how often its question
    was right, the criterion confidence shown in results.
 
+`--rows FILE` keeps the graded rows; `--regrade seed,stats101 --rows FILE` grades only those
+sets again and reuses the others' rows (when their files are unchanged).
+
 Writes `grader/grading/review_model.json` with the seed, a hash of every data and rubric file
 read, and the figures: in-sample and leave-one-exam-out (each exam scored by a model fitted
 without it, the honest figure for a stranger's exam). Re-run it whenever checkers change.
@@ -51,19 +54,45 @@ def sources(data: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def collect(data: Path) -> tuple[list[dict[str, Any]], str]:
-    """Grade every source; one row per answered question (features, label, criteria)."""
+def collect(
+    data: Path, saved: dict[str, Any] | None = None, regrade: set[str] | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """Grade every source; one row per answered question (features, label, criteria).
+
+    With `saved` rows (a previous run's `--rows` file), sources not named in `regrade` whose
+    files are unchanged are taken from it instead of being graded again."""
     rows: list[dict[str, Any]] = []
     digest = hashlib.sha256()
     for name, rubric, gold in sources(data):
+        own = hashlib.sha256()
         for path in (rubric, gold):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            own.update(path.name.encode() + b"\0" + path.read_bytes())
+        kept = (saved or {}).get("sources", {}).get(name)
+        fresh = kept is not None and kept["hash"] == own.hexdigest()[:16]
+        if fresh and regrade is not None and name not in regrade:
+            print(f"{name}: {len(kept['rows'])} rows reused from the saved run")
+            rows += kept["rows"]
+            continue
         cases, _ = read_cases(gold)
         started = time.monotonic()
         grade_cases(rubric.read_text(encoding="utf-8"), cases)
         print(f"{name}: {len(cases)} answers graded in {time.monotonic() - started:.0f} s")
         rows += [_row(name, c) for c in cases if c.features]
     return rows, digest.hexdigest()[:16]
+
+
+def by_source(rows: list[dict[str, Any]], data: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, rubric, gold in sources(data):
+        own = hashlib.sha256()
+        for path in (rubric, gold):
+            own.update(path.name.encode() + b"\0" + path.read_bytes())
+        out[name] = {
+            "hash": own.hexdigest()[:16],
+            "rows": [r for r in rows if r["source"] == name],
+        }
+    return out
 
 
 def _row(source: str, case: Case) -> dict[str, Any]:
@@ -189,19 +218,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--budget", type=float, default=0.18, help="share of answers flagged")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
-    parser.add_argument("--rows", type=Path, help="reuse (or write) the graded rows here")
+    parser.add_argument("--rows", type=Path, help="write the graded rows here (for --regrade)")
+    parser.add_argument(
+        "--regrade",
+        help="with --rows of an earlier run: grade only these sources (comma-separated, e.g. "
+        "seed,stats101), reuse the others' rows; all: grade everything",
+    )
     parser.add_argument("--seed", type=int, default=0, help="recorded; the fit is deterministic")
     args = parser.parse_args(argv)
     if not (args.data / "exams").is_dir():
         print(f"no eval data under {args.data}", file=sys.stderr)
         return 2
-    if args.rows and args.rows.is_file():
+    saved = None
+    regrade: set[str] | None = None
+    if args.rows and args.rows.is_file() and args.regrade:
         saved = json.loads(args.rows.read_text(encoding="utf-8"))
-        rows, data_hash = saved["rows"], saved["data_hash"]
-    else:
-        rows, data_hash = collect(args.data)
-        if args.rows:
-            args.rows.write_text(json.dumps({"rows": rows, "data_hash": data_hash}))
+        regrade = None if args.regrade == "all" else set(args.regrade.split(","))
+    rows, data_hash = collect(args.data, saved, regrade)
+    if args.rows:
+        rows_file = {"data_hash": data_hash, "sources": by_source(rows, args.data)}
+        args.rows.write_text(json.dumps(rows_file), encoding="utf-8")
     model = fit(rows, args.budget)
     model = {
         "command": "grader fit review --data ../shared/eval",
