@@ -105,6 +105,8 @@ def _one_edit(a: str, b: str) -> bool:
             and a[diff[1]] == b[diff[0]]
         )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if long_ == short + "s":
+        return False  # a plural is another word here ("weights decay" is not "weight decay")
     i = 0
     while i < len(short) and short[i] == long_[i]:
         i += 1

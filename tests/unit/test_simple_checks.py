@@ -316,3 +316,8 @@ def test_term_lists_are_told_from_data_and_statements(answer: str, is_list: bool
     from grader.checks.keywords import _sentences
 
     assert any(s.is_list for s in _sentences(answer)) is is_list
+
+
+def test_keywords_a_plural_is_no_spelling_slip() -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=["weights decay"])])
+    assert KeywordsChecker().check(spec, "Weight decay is like dropout.").fraction == 0.0
