@@ -153,7 +153,11 @@ def figures(
 def platt(raw: Sequence[float], right: Sequence[bool]) -> tuple[float, float]:
     r = np.clip(np.asarray(raw, dtype=np.float64), 1e-3, 1 - 1e-3)
     z = np.log(r / (1 - r))[:, None]
-    w, b = fit_logistic(z, np.asarray(right, dtype=np.float64), l2=1.0)
+    y = np.asarray(right, dtype=np.float64)
+    w, b = fit_logistic(z, y, l2=1.0)
+    if w[0] < 0:  # a checker surer of itself is never taken as less right: its base rate only
+        share = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+        return 0.0, round(float(np.log(share / (1 - share))), 4)
     return round(float(w[0]), 4), round(b, 4)
 
 
