@@ -127,15 +127,21 @@ def cmd_db_upgrade(_args: argparse.Namespace, _rest: list[str]) -> int:
 def cmd_tokens_create(args: argparse.Namespace, _rest: list[str]) -> int:
     settings = _settings()
     settings.ensure_data_dir()
-    from grader.services.auth import create_token
+    from grader.services.auth import create_token, parse_duration
     from grader.services.errors import ServiceError
     from grader.store import Database
 
     db = Database(settings.database_url)
     db.upgrade()
     try:
+        expires = parse_duration(args.expires_in) if args.expires_in else None
         key_id, token = create_token(
-            db, args.role, student_id=args.student_id, name=args.name, exams=args.exam
+            db,
+            args.role,
+            student_id=args.student_id,
+            name=args.name,
+            exams=args.exam,
+            expires_in=expires,
         )
     except ServiceError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
@@ -255,7 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=["admin", "instructor", "student", "lms"])
     p.add_argument("--student-id")
     p.add_argument("--name", default="")
-    p.add_argument("--exam", action="append", help="(lms) an exam the key may submit for")
+    p.add_argument(
+        "--exam",
+        action="append",
+        help="an exam the key may submit to (lms, student); repeat for several",
+    )
+    p.add_argument("--expires-in", help="the key stops working after this: 90d, 12h, 30m")
     p.set_defaults(handler=cmd_tokens_create)
     p = tokens.add_parser("revoke", help="revoke a key by id")
     p.add_argument("key_id")

@@ -116,4 +116,8 @@ def demo_exam(client, tokens, demo_rubric) -> str:  # type: ignore[no-untyped-de
         headers=tokens.headers("instructor", **{"Content-Type": "application/yaml"}),
     )
     assert r.status_code == 201, r.get_json()
+    # the students of the Tokens fixture take this exam (issue 15: exam audiences)
+    roster = {"student_ids": ["s1", "s2"]}
+    r = client.put("/api/v1/exams/demo/roster", json=roster, headers=tokens.headers("instructor"))
+    assert r.status_code == 200, r.get_json()
     return "demo"

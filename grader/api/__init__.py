@@ -8,7 +8,16 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from grader.api import batches, corrections, exams, health, math, submissions, webhooks
+from grader.api import (
+    audience,
+    batches,
+    corrections,
+    exams,
+    health,
+    math,
+    submissions,
+    webhooks,
+)
 from grader.api.errors import register_error_handlers
 from grader.api.limits import exempt_blueprints, init_limiter, limit_streamed_bodies
 from grader.config import Settings
@@ -54,7 +63,7 @@ def create_app(
     register_error_handlers(app)
     limit_streamed_bodies(app)
     exempt_blueprints(init_limiter(app, settings), health.bp)
-    for module in (health, exams, submissions, math, webhooks, batches, corrections):
+    for module in (health, exams, audience, submissions, math, webhooks, batches, corrections):
         app.register_blueprint(module.bp)
     from grader.web import init_web  # the pages under /ui share this app and its runtime
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 
 from grader.services.errors import Invalid, NotFound, Unauthorized
 from grader.store import Database
-from grader.store.models import ApiKey, Exam, ExamGrant, utcnow
+from grader.store.models import ApiKey, Exam, ExamAudience, ExamGrant, utcnow
 
 Role = Literal["admin", "instructor", "student", "lms"]
 ROLES: tuple[str, ...] = ("admin", "instructor", "student", "lms")
 TOKEN_PREFIX = "grd"  # noqa: S105 - a public prefix, not a secret
+_DURATION = re.compile(r"([0-9]{1,9})([dhms]?)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,11 @@ def create_token(
     student_id: str | None = None,
     name: str = "",
     exams: list[str] | None = None,
+    expires_in: timedelta | None = None,
 ) -> tuple[str, str]:
-    """Create an API key; returns (key id, token). The token is shown once, stored hashed."""
+    """Create an API key; returns (key id, token). The token is shown once, stored hashed.
+    `exams` grants an `lms` key the exams it submits for, a `student` key the exams it may
+    read and submit to; `expires_in` makes the key stop working after that long."""
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
     if role == "student" and not student_id:
@@ -64,7 +71,14 @@ def create_token(
         missing = [e for e in wanted if e not in known]
         if missing:
             raise NotFound(f"no exam {', '.join(repr(e) for e in missing)}; upload it first")
-        key = ApiKey(secret_hash=_hash(secret), role=role, student_id=student_id, name=name)
+        expires = utcnow() + expires_in if expires_in is not None else None
+        key = ApiKey(
+            secret_hash=_hash(secret),
+            role=role,
+            student_id=student_id,
+            name=name,
+            expires_at=expires,
+        )
         session.add(key)
         session.flush()
         for exam_id in wanted:
@@ -88,7 +102,34 @@ def authenticate(db: Database, authorization: str | None) -> Actor:
         ok = hmac.compare_digest(expected, _hash(secret))
         if key is None or not ok or key.revoked_at is not None:
             raise Unauthorized("invalid or revoked token")
+        if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+            raise Unauthorized("the token has expired")
         return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `45s` or plain seconds -> a positive timedelta."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or int(match.group(1)) <= 0:
+        raise Invalid(f"cannot read {text!r} as a duration (e.g. 90d, 12h, 30m)")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2) or "s"])
+
+
+def may_take_exam(db: Database, actor: Actor, exam_id: str) -> bool:
+    """A student key reaches an exam it is granted, or whose roster names its student."""
+    if actor.role != "student":
+        return True
+    with db.session() as session:
+        granted = session.get(ExamGrant, (actor.key_id, exam_id)) is not None
+        listed = (
+            actor.student_id is not None
+            and session.get(ExamAudience, (exam_id, actor.student_id)) is not None
+        )
+        return granted or listed
 
 
 def revoke_token(db: Database, key_id: str) -> bool:

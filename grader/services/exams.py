@@ -15,7 +15,7 @@ from grader.checks.registry import CheckerRegistry
 from grader.exams.loader import LoadedExam, RubricInvalid, load_exam, load_exam_json
 from grader.grading.core import CheckRunner
 from grader.grading.selftest import self_test
-from grader.services.auth import Actor, granted_exams
+from grader.services.auth import Actor, granted_exams, may_take_exam
 from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion
@@ -155,7 +155,7 @@ def current_versions(db: Database, limit: int) -> list[tuple[str, int]]:
 
 def may_read_exam(db: Database, actor: Actor, row: Exam) -> bool:
     if actor.role in ("admin", "student"):
-        return True
+        return may_take_exam(db, actor, row.id)  # a student: only the exams open to them
     if actor.role == "instructor":
         return row.owner_key_id == actor.key_id
     return row.id in granted_exams(db, actor.key_id)

@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
-from grader.services.auth import Actor, granted_exams
+from grader.services.auth import Actor, granted_exams, may_take_exam
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge, parse_body
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion, Submission, utcnow
@@ -113,6 +113,8 @@ def _exam_for_submit(db: Database, actor: Actor, exam_id: str) -> tuple[int, lis
         if exam is None:
             raise NotFound(f"no exam {exam_id!r}")
         if actor.role == "lms" and exam_id not in granted_exams(db, actor.key_id):
+            raise NotFound(f"no exam {exam_id!r}")
+        if not may_take_exam(db, actor, exam_id):  # a student outside the exam's audience
             raise NotFound(f"no exam {exam_id!r}")
         if actor.role == "instructor" and exam.owner_key_id != actor.key_id:
             raise NotFound(f"no exam {exam_id!r}")

@@ -45,10 +45,23 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ExamAudience(Base):
+    """A student an exam is open to (the instructor's roster): that student's keys may read
+    its prompts and submit to it."""
+
+    __tablename__ = "exam_audience"
+
+    exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExamGrant(Base):
-    """An `lms` key may submit for, and read, the submissions of exams it is granted."""
+    """An `lms` key may submit for, and read, the submissions of exams it is granted; a
+    `student` key may read and submit to the exams it is granted."""
 
     __tablename__ = "exam_grants"
 
