@@ -34,7 +34,7 @@ REASONS: dict[str, str] = {
     "padding": "answer offers many values or formulas; only some match",
 }
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’-][^\W_]+)*")
 _ITEM_SPLIT = re.compile(r"[,;\n•·|/]+|\s-\s|\s+(?:and|&)\s+")
 # Function words: their absence is what makes a run of words a list rather than a sentence.
 # A closed class of English (articles, auxiliaries, pronouns, conjunctions, prepositions).
@@ -115,7 +115,7 @@ def is_term_list(answer: str) -> bool:
     short = sum(1 for i in items if len(words(i)) <= 4)
     function = sum(1 for w in alpha if w in FUNCTION_WORDS)
     # keyword phrases carry a few function words ("at least as extreme"); sentences many
-    limit = 0.2 if len(items) == 3 else 0.25
+    limit = 0.2 if len(items) == 3 else 0.3
     return short >= 0.8 * len(items) and function <= limit * len(alpha)
 
 
