@@ -35,7 +35,7 @@ def _port() -> int:
 
 
 class Service:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **extra: str) -> None:
         self.data = tmp / "data"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
         self.env.update(
@@ -43,6 +43,7 @@ class Service:
             GRADER_TEXT_CHECKS="false",
             GRADER_RATE_LIMIT="100000/minute",
         )
+        self.env.update(extra)
         grader = [sys.executable, "-m", "grader"]
         out = subprocess.run(
             [*grader, "tokens", "create", "--role", "admin"],
