@@ -238,7 +238,9 @@ class SandboxRunner:
         self.ctx = mp.get_context(method)
         if method == "forkserver":
             # the fork server imports the math stack once; each child forks from it warm
-            self.ctx.set_forkserver_preload(["grader.checks.math", "grader.sandbox"])
+            self.ctx.set_forkserver_preload(
+                ["grader.checks.math", "grader.sandbox", "grader.sandbox_warm"]
+            )
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()

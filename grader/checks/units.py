@@ -8,9 +8,12 @@ in STACK's fixtures, `cc`, `dpt`, `Kj`) and a table lookup costs microseconds.
 
 from __future__ import annotations
 
+import logging
 import re
 from fractions import Fraction
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 Node = tuple[Any, ...]
 Dim = tuple[int, int, int, int, int, int, int]  # m kg s A K mol cd
@@ -154,6 +157,19 @@ _PINT_DIMS = (
 )
 _NAME_OK = re.compile(r"^[A-Za-z]{2,12}$")  # one letter: our table has the SI ones
 _pint_registry: Any = None
+
+
+def preload_pint() -> None:
+    """Build pint's registry now (about a second) instead of inside the first check's time
+    limit; the sandbox's fork server calls it once, so every math child starts with it."""
+    global _pint_registry
+    if _pint_registry is None:
+        try:
+            import pint
+
+            _pint_registry = pint.UnitRegistry()
+        except Exception:  # noqa: BLE001 - without pint, units outside our table stay unknown
+            log.warning("pint's unit registry could not be loaded", exc_info=True)
 
 
 def _pint_info(name: str) -> tuple[Fraction, Dim] | None:
