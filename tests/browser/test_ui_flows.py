@@ -41,9 +41,12 @@ def _csv(tmp: Path) -> Path:
 
 
 def _wait(driver: Any, condition: Any, timeout: float = WAIT) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
+    # A page being replaced under the condition is "not yet", not a failure.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, 0.25, ignored).until(condition)
 
 
 def _css(driver: Any, selector: str) -> Any:
