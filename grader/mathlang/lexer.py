@@ -111,9 +111,7 @@ def _decorations(text: str) -> str:
     return _MARK_CMD.sub(name, text)
 
 
-_GROUPED = re.compile(
-    r"(?<![\w.,'])\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?:\.\d+)?(?![\w.,'])"
-)
+_GROUPED = re.compile(r"(?<![\w.,'])\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+(?:\.\d+)?(?![\w.,'])")
 _VULGAR = re.compile(r"(\d*)\s*([½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])")
 _TIMES_X = re.compile(r"(\d)\s+[x×]\s+(10\s*(?:\^|\*\*|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]))")
 
