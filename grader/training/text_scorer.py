@@ -287,7 +287,7 @@ def main(argv: list[str]) -> int:  # noqa: PLR0915 - one linear recipe, easier t
                 )
                 running = 0.0
 
-    layers.eval()
+    layers.eval()  # safe: torch module mode, not Python eval
     preds: list[float] = []
     with torch.inference_mode():
         for h, length in held_h:
