@@ -100,11 +100,29 @@ def authenticate(db: Database, authorization: str | None) -> Actor:
         # Compare a hash even for unknown ids so timing says nothing about which ids exist.
         expected = key.secret_hash if key else _hash("")
         ok = hmac.compare_digest(expected, _hash(secret))
-        if key is None or not ok or key.revoked_at is not None:
+        if key is None or not ok:
             raise Unauthorized("invalid or revoked token")
-        if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
-            raise Unauthorized("the token has expired")
-        return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
+        return _usable(key)
+
+
+def actor_for_key(db: Database, key_id: str) -> Actor:
+    """The actor of a key already authenticated once (a browser session holds its id): the
+    key must still exist, not be revoked and not have expired."""
+    with db.session() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            raise Unauthorized("invalid or revoked token")
+        return _usable(key)
+
+
+def _usable(key: ApiKey) -> Actor:
+    """One rule for every way in (bearer token or browser session): revoked or expired keys
+    are refused."""
+    if key.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token")
+    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+        raise Unauthorized("the token has expired")
+    return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -15,10 +15,9 @@ from pathlib import Path
 from flask import Flask, Request, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from grader.services.auth import Actor
+from grader.services.auth import Actor, actor_for_key
 from grader.services.errors import ServiceError, Unauthorized
 from grader.store import Database
-from grader.store.models import ApiKey
 
 SESSION_HOURS = 8  # a working day of reviewing; then the key is asked for again
 COOKIE = "grader_ui"
@@ -103,9 +102,10 @@ def current_actor(db: Database) -> Actor:
     if time.time() - at > SESSION_HOURS * 3600:
         session.clear()
         raise Unauthorized("the session has expired; please log in again")
-    with db.session() as s:
-        key = s.get(ApiKey, key_id)
-        if key is None or key.revoked_at is not None:
-            session.clear()
-            raise Unauthorized("this key was revoked; please log in with another")
-        return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
+    try:
+        return actor_for_key(db, key_id)
+    except Unauthorized:
+        session.clear()
+        raise Unauthorized(
+            "this key was revoked or has expired; please log in with another"
+        ) from None

@@ -296,3 +296,15 @@ def test_corrections_api_refuses_strangers_and_unknown_questions(client, tokens,
         client.get("/api/v1/exams/demo/regrades", headers=tokens.headers("instructor")).get_json()
         == []
     )
+
+
+def test_a_key_that_expires_during_a_session_logs_out(app, tokens, runtime) -> None:
+    from datetime import timedelta
+
+    from grader.store.models import ApiKey, utcnow
+
+    client = login(app, tokens.tokens["instructor"])
+    assert client.get("/ui/").status_code == 200
+    with runtime.db.session() as s:
+        s.get(ApiKey, tokens.ids["instructor"]).expires_at = utcnow() - timedelta(seconds=1)
+    assert client.get("/ui/").status_code == 302
