@@ -186,7 +186,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
-def submission_view(row: Submission) -> dict[str, Any]:
+def submission_view(row: Submission, actor: Actor | None = None) -> dict[str, Any]:
+    """The submission as `actor` may see it: a student does not see why an answer was sent to
+    review (the reasons are written for the instructor and name what the grader looks for)."""
     out: dict[str, Any] = {
         "id": row.id,
         "exam_id": row.exam_id,
@@ -204,7 +206,10 @@ def submission_view(row: Submission) -> dict[str, Any]:
     if row.status == "failed":
         out["error"] = row.error
     if row.result is not None:
-        out["questions"] = row.result["questions"]
+        questions = row.result["questions"]
+        if actor is not None and actor.role == "student":
+            questions = [{**q, "review_reasons": []} for q in questions]
+        out["questions"] = questions
     return out
 
 
@@ -213,7 +218,7 @@ def get_submission(db: Database, actor: Actor, submission_id: str) -> dict[str, 
         row = session.get(Submission, submission_id)
     if row is None or not _visible(db, actor, row):
         raise NotFound(f"no submission {submission_id!r}")
-    return submission_view(row)
+    return submission_view(row, actor)
 
 
 def list_submissions(
@@ -230,7 +235,7 @@ def list_submissions(
         owned = select(Exam.id).where(Exam.owner_key_id == actor.key_id)
         query = query.where(Submission.exam_id.in_(owned))
     with db.session() as session:
-        return [submission_view(r) for r in session.scalars(query)]
+        return [submission_view(r, actor) for r in session.scalars(query)]
 
 
 def wait_for(db: Database, submission_id: str, seconds: float) -> str:

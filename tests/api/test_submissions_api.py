@@ -105,3 +105,24 @@ def test_no_internals_in_errors(client, tokens) -> None:  # type: ignore[no-unty
     assert r.status_code == 404
     text = r.get_data(as_text=True)
     assert "Traceback" not in text and "SELECT" not in text
+
+
+def test_review_reasons_are_for_the_instructor_only(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+    from grader.store.models import Submission
+
+    sid = post(client, tokens, "student", {"answers": {"q1": "relu"}}).get_json()["id"]
+    grade_all(runtime, [sid])
+    with runtime.db.session() as s:
+        row = s.get(Submission, sid)
+        result = json.loads(json.dumps(row.result))
+        result["questions"][0].update(needs_review=True, review_reasons=["answer is a list of terms"])
+        row.result = result
+    seen = {
+        who: client.get(f"/api/v1/submissions/{sid}", headers=tokens.headers(who)).get_json()
+        for who in ("student", "instructor")
+    }
+    assert seen["instructor"]["questions"][0]["review_reasons"] == ["answer is a list of terms"]
+    assert seen["student"]["questions"][0]["review_reasons"] == []
+    assert seen["student"]["questions"][0]["needs_review"] is True  # the student knows a person will look
+    listed = client.get("/api/v1/submissions", headers=tokens.headers("student")).get_json()["items"]
+    assert listed[0]["questions"][0]["review_reasons"] == []
