@@ -262,9 +262,10 @@ def _combine(question: Question, criteria: list[CriterionResult]) -> float:
     return round(min(score, question.points), 4)
 
 
-def _check(
+def check_criterion(
     loaded: LoadedExam, qid: str, criterion: Criterion, answer: str, runner: CheckRunner
 ) -> CheckResult:
+    """The criterion's verdict as grading gives it: the check, then its fallback if better."""
     result = runner.run(criterion.kind, loaded.spec(qid, criterion.id), answer)
     fallback = loaded.fallback(qid, criterion.id)
     if fallback is None or result.fraction >= 1.0:
@@ -281,7 +282,7 @@ def grade_question(
     if answer is None or not answer.strip():
         return _unanswered(question)
     criteria = [
-        _criterion_result(c, _check(loaded, question.id, c, answer, runner))
+        _criterion_result(c, check_criterion(loaded, question.id, c, answer, runner))
         for c in question.criteria
     ]
     score = _combine(question, criteria)

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grader.checks.base import CheckResult, CheckSpec, Status
+from grader.checks.base import CheckSpec, Status
 from grader.exams.loader import LoadedExam
 from grader.exams.schema import Criterion, Question
-from grader.grading.core import CheckRunner, grade_question
+from grader.grading.core import CheckRunner, check_criterion, grade_question
 
 MODEL_ANSWER_LOSS = 0.05
 EXAMPLE_TOLERANCE = 0.25
@@ -109,20 +109,6 @@ def _warm(loaded: LoadedExam, examples: Sequence[_Example], runner: CheckRunner)
         runner.warm(kind, items)
 
 
-def _check(
-    loaded: LoadedExam, question: Question, criterion: Criterion, answer: str, runner: CheckRunner
-) -> CheckResult:
-    """The criterion's verdict as grading gives it: the check, then its fallback if better."""
-    result = runner.run(criterion.kind, loaded.spec(question.id, criterion.id), answer)
-    fallback = loaded.fallback(question.id, criterion.id)
-    if fallback is None or result.fraction >= 1.0:
-        return result
-    alternative = runner.run(fallback[0], fallback[1], answer)
-    if alternative.status == Status.OK and alternative.fraction > result.fraction:
-        return alternative
-    return result
-
-
 def _model_answer_warning(
     loaded: LoadedExam, qi: int, question: Question, runner: CheckRunner
 ) -> SelfTestWarning | None:
@@ -186,7 +172,7 @@ def _example_warning(
 ) -> SelfTestWarning | None:
     question = loaded.exam.questions[ex.qi]
     criterion = question.criteria[ex.ci]
-    result = _check(loaded, question, criterion, ex.answer, runner)
+    result = check_criterion(loaded, question.id, criterion, ex.answer, runner)
     if abs(result.fraction - ex.score) <= EXAMPLE_TOLERANCE + 1e-9:
         return None
     review = " (sent to review)" if result.status == Status.NEEDS_REVIEW else ""
