@@ -12,6 +12,8 @@ delivery a no-op, so nothing is graded twice.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
@@ -31,6 +33,24 @@ RESTART_BACKOFF_MAX = 10.0  # seconds between restarts of a process that keeps d
 BOOT_ALLOWANCE = 90.0  # seconds a worker may take to start (the model loads) before it is wedged
 
 
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if os.name == "posix" else None
+
+
+def _die_with_supervisor(supervisor_pid: int) -> Callable[[], None]:
+    """Run in the child between fork and exec (Linux): the kernel sends it SIGKILL when the
+    supervisor dies, even by SIGKILL, so a killed `grader serve` leaves no API or worker
+    running on without it. The libc handle is made before the fork; nothing here takes a lock."""
+
+    def preexec() -> None:
+        if _LIBC is not None and hasattr(_LIBC, "prctl"):
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != supervisor_pid:  # it died before the line above took effect
+            os._exit(1)
+
+    return preexec
+
+
 @dataclass
 class Child:
     """One supervised command, started in a session (process group) of its own so that a
@@ -46,7 +66,12 @@ class Child:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True)  # noqa: S603 - fixed argv
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            list(self.argv),
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_supervisor(os.getpid()),  # only prctl: safe beside threads
+        )
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
