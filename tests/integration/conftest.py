@@ -88,12 +88,14 @@ def service_env(tmp_path: Path, pg_url: str, redis_url: str) -> dict[str, str]:
 class Worker:
     """A real `grader worker` process (prefork pool), in its own process group."""
 
-    def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, name: str, args: tuple[str, ...] = ()
+    ) -> None:
         self.log = log
         full_env = {**os.environ, **env}
         self.proc = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "grader", "worker", "--concurrency", "1",
-             "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO"],
+             "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO", *args],
             cwd=ROOT, env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -127,8 +129,8 @@ class Worker:
 def start_worker(service_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     workers: list[Worker] = []
 
-    def start(name: str = "w", **extra: str) -> Worker:
-        worker = Worker({**service_env, **extra}, tmp_path / f"{name}.log", name)
+    def start(name: str = "w", *args: str, **extra: str) -> Worker:
+        worker = Worker({**service_env, **extra}, tmp_path / f"{name}.log", name, args)
         workers.append(worker)
         worker.wait_ready()
         return worker

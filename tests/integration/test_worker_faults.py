@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -41,19 +42,33 @@ def _long_sheets(client, tokens, n: int, tag: str) -> list[str]:  # type: ignore
 
 
 def test_killed_pool_process_is_replaced_and_its_sheets_graded_once(
-    it_client, it_tokens, it_runtime, start_worker, demo_rubric
+    it_client, it_tokens, it_runtime, start_worker, demo_rubric, service_env
 ) -> None:  # type: ignore[no-untyped-def]
     create_demo(it_client, it_tokens, demo_rubric)
-    worker = start_worker("pool", GRADER_CLAIM_LEASE_SECONDS="6")
-    _long_sheets(it_client, it_tokens, 40, "k")
-    deadline = time.monotonic() + 20
-    while not _pool(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in _pool(worker):
-        os.kill(pid, signal.SIGKILL)
-    wait_all_graded(it_runtime, 40, timeout=30)
-    assert worker.proc.poll() is None  # the worker itself lives on
-    assert set(statuses(it_runtime)) == {"graded"}
+    # The re-drive runs outside the worker it rescues (as `grader serve` and compose run it):
+    # with an embedded beat, a forked beat process is a child of the worker like its pool and
+    # cannot be told from it by its command line, so killing "the pool" could kill beat too.
+    redrive = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "grader", "redrive"],
+        env={**os.environ, **service_env, "GRADER_CLAIM_LEASE_SECONDS": "6"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        worker = start_worker("pool", "--no-beat", GRADER_CLAIM_LEASE_SECONDS="6")
+        _long_sheets(it_client, it_tokens, 40, "k")
+        deadline = time.monotonic() + 20
+        while not _pool(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in _pool(worker):
+            os.kill(pid, signal.SIGKILL)
+        wait_all_graded(it_runtime, 40, timeout=30)
+        assert worker.proc.poll() is None  # the worker itself lives on
+        assert set(statuses(it_runtime)) == {"graded"}
+    finally:
+        os.killpg(redrive.pid, signal.SIGKILL)
+        redrive.wait(timeout=10)
 
 
 def test_sigterm_stops_the_worker_within_10_s_and_nothing_is_lost(
