@@ -17,6 +17,7 @@ from grader.services import batch_reports as reports
 from grader.services import batches as service
 from grader.services import overrides, regrades
 from grader.services.errors import Invalid, UnsupportedMediaType
+from grader.services.webhook_outbox import grade_overridden_hook
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
 
@@ -327,16 +328,4 @@ def apply_regrade(run_id: str) -> Response:
 
 def _override_hook() -> Any:
     """Queues the `grade.overridden` webhook in the override's transaction."""
-    try:
-        from grader.services.webhook_outbox import record_grade_overridden
-        from grader.services.webhooks import WebhookOptions
-    except ImportError:  # pragma: no cover
-        return None
-    options = WebhookOptions.from_settings(runtime().settings)
-
-    def hook(session: Any, row: Any, previous: float, author: str) -> None:
-        record_grade_overridden(
-            session, options, row, previous_score=previous, overridden_by=author
-        )
-
-    return hook
+    return grade_overridden_hook(runtime().settings)

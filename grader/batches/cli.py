@@ -216,13 +216,13 @@ def _write(out: str | None, body: bytes) -> None:
 
 
 def _registry_for(settings: Any) -> Any:
-    from grader.services.runtime import build_registry
+    from grader.assembly import build_registry
 
     return build_registry(settings)[0]
 
 
 def _runner_for(settings: Any, registry: Any) -> Any:
-    from grader.services.runtime import build_runner
+    from grader.assembly import build_runner
 
     return build_runner(settings, registry)
 

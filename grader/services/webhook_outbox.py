@@ -6,13 +6,14 @@ owns; an admin's endpoint gets every event. Disabled endpoints get nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from grader.config import Settings
 from grader.services.webhooks import WebhookOptions, aware
 from grader.store.models import ApiKey, Exam, Submission, utcnow
 from grader.store.webhooks import WebhookEndpoint, WebhookMessage
@@ -160,3 +161,16 @@ def record_grade_overridden(
         f"grade.overridden:{row.id}:{at.isoformat()}",
         owner_key_id=_exam_owner(session, row.exam_id),
     )
+
+
+def grade_overridden_hook(settings: Settings) -> Callable[[Session, Submission, float, str], None]:
+    """The override hook (services.overrides.OverrideHook) that queues `grade.overridden`
+    in the override's transaction; the API and the pages pass the same one."""
+    options = WebhookOptions.from_settings(settings)
+
+    def hook(session: Session, row: Submission, previous: float, author: str) -> None:
+        record_grade_overridden(
+            session, options, row, previous_score=previous, overridden_by=author
+        )
+
+    return hook
