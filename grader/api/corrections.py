@@ -1,6 +1,7 @@
 """Corrections teach the grader, over the API: overrides -> graded examples (a new rubric
-version) -> a dry-run regrade of the exam's batches -> apply (`POST /regrades/{id}/apply`).
-Thin handlers over grader.services.corrections and grader.services.regrades."""
+version) -> a dry-run regrade of the exam's batches and single submissions -> apply
+(`POST /regrades/{id}/apply`). Thin handlers over grader.services.corrections and
+grader.services.regrades."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def examples_from_overrides(exam_id: str, question_id: str) -> tuple[Response, i
 @api_spec.operation(
     "POST",
     "/api/v1/exams/{exam_id}/regrade",
-    'Dry runs of every batch of the exam under a version ({"version": N}, default: the '
-    "current one); each run's diff comes at GET /api/v1/regrades/{id}",
+    "Dry runs of every batch of the exam and one of its graded single submissions (a run "
+    'with "batch_id": null) under a version ({"version": N}, default: the current one); '
+    "each run's diff comes at GET /api/v1/regrades/{id}; overrides are kept at apply",
     roles=OWNER,
     status=202,
     errors=(404, 422, 503),
@@ -81,7 +83,7 @@ def regrade_exam(exam_id: str) -> tuple[Response, int]:
 @api_spec.operation(
     "GET",
     "/api/v1/exams/{exam_id}/regrades",
-    "The newest regrade runs of the exam's batches",
+    "The newest regrade runs of the exam (of its batches and of its single submissions)",
     roles=OWNER,
     errors=(404,),
 )

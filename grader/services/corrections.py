@@ -1,6 +1,7 @@
 """Corrections teach the grader: the overrides of one question become graded examples of its
-criteria in a new rubric version; a dry-run regrade under that version (`regrades`) shows what
-they change, and applying it keeps every override (they are laid over the new results).
+criteria in a new rubric version; a dry-run regrade under that version (`regrades`: one run per
+batch and one for the exam's single submissions) shows what they change, and applying it keeps
+every override (they are laid over the new results).
 
 Only criteria whose checker calibrates on graded examples (text) learn; the answer says which
 overrides taught nothing and why, so the instructor is never left guessing.

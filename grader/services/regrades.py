@@ -1,5 +1,6 @@
-"""Regrading a batch under a rubric version: a dry run graded by workers in chunks, its diff
-(who changes, by how much), then an explicit apply. Overrides survive: they are laid over the
+"""Regrading a batch, or an exam's single submissions (those not in a batch), under a rubric
+version: a dry run graded by workers in chunks, its diff (who changes, by how much), then an
+explicit apply. Overrides survive: they are laid over the
 new automatic results, at the dry run for the diff and again at apply time.
 
 The run row is the truth, like a submission row: chunk tasks carry (run id, submission ids),
@@ -13,14 +14,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from grader.batches.regrade import apply_overrides, diff_results
 from grader.grading import CheckRunner, grade_many
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
-from grader.services.errors import Conflict, Invalid, NotFound, Unavailable
+from grader.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from grader.services.exams import ExamCache
 from grader.services.overrides import combine_rules, override_dicts
 from grader.services.submissions import iso
@@ -40,7 +41,8 @@ def _iso(when: Any) -> str | None:
 def run_view(run: RegradeRun) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": run.id,
-        "batch_id": run.batch_id,
+        "exam_id": run.exam_id,
+        "batch_id": run.batch_id,  # None: the exam's single submissions
         "to_version": run.exam_version,
         "status": run.status,
         "total": run.total,
@@ -67,6 +69,20 @@ def _version(body: Any) -> int | None:
     return version
 
 
+def _sheets(batch_id: str | None, exam_id: str) -> ColumnElement[bool]:
+    """The submissions a run covers: its batch's, or the exam's submitted one by one."""
+    if batch_id is not None:
+        return Submission.batch_id == batch_id
+    return and_(Submission.exam_id == exam_id, Submission.batch_id.is_(None))
+
+
+def _runs_of(batch_id: str | None, exam_id: str) -> ColumnElement[bool]:
+    """The runs over the same submissions."""
+    if batch_id is not None:
+        return RegradeRun.batch_id == batch_id
+    return and_(RegradeRun.exam_id == exam_id, RegradeRun.batch_id.is_(None))
+
+
 def request_regrade(
     db: Database,
     publisher: Any,
@@ -75,13 +91,10 @@ def request_regrade(
     body: Any,
     chunk_size: int = CHUNK_SIZE,
 ) -> dict[str, Any]:
-    """Start a dry run: the run row first, then its chunks on the queue."""
+    """Start a dry run of a batch: the run row first, then its chunks on the queue."""
     version = _version(body)
     with db.session() as session:
-        batch, exam = managed_batch(session, actor, batch_id)
-        target = version or exam.current_version
-        if session.get(ExamVersion, (exam.id, target)) is None:
-            raise NotFound(f"exam {exam.id!r} has no version {target}")
+        _, exam = managed_batch(session, actor, batch_id)
         busy = session.scalar(
             select(Submission.id)
             .where(Submission.batch_id == batch_id, Submission.status.in_(("queued", "grading")))
@@ -89,33 +102,75 @@ def request_regrade(
         )
         if busy is not None:
             raise Conflict("the batch is still being graded; regrade when it is complete")
-        running = session.scalar(
-            select(RegradeRun.id)
-            .where(RegradeRun.batch_id == batch_id, RegradeRun.status == "grading")
-            .limit(1)
+        run_id, view, ids = _new_run(session, actor, exam.id, batch_id, version)
+    _publish(db, publisher, run_id, ids, chunk_size)
+    return view
+
+
+def request_singles_regrade(
+    db: Database,
+    publisher: Any,
+    actor: Actor,
+    exam_id: str,
+    body: Any,
+    chunk_size: int = CHUNK_SIZE,
+) -> dict[str, Any] | None:
+    """Start a dry run of the exam's graded single submissions (None: there are none).
+    Singles arrive one by one at any time, so those not graded yet do not hold the run back
+    (as a batch still grading does); they are left out of it."""
+    version = _version(body)
+    with db.session() as session:
+        exam = managed_exam(session, actor, exam_id)
+        graded = _sheets(None, exam_id) & (Submission.status == "graded")
+        if session.scalar(select(Submission.id).where(graded).limit(1)) is None:
+            return None
+        run_id, view, ids = _new_run(session, actor, exam.id, None, version)
+    _publish(db, publisher, run_id, ids, chunk_size)
+    return view
+
+
+def _new_run(
+    session: Session, actor: Actor, exam_id: str, batch_id: str | None, version: int | None
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The run row of a dry run over the graded sheets of a batch (or of the singles)."""
+    exam = managed_exam(session, actor, exam_id)
+    target = version or exam.current_version
+    if session.get(ExamVersion, (exam_id, target)) is None:
+        raise NotFound(f"exam {exam_id!r} has no version {target}")
+    running = session.scalar(
+        select(RegradeRun.id)
+        .where(_runs_of(batch_id, exam_id), RegradeRun.status == "grading")
+        .limit(1)
+    )
+    if running is not None:
+        what = "this batch" if batch_id else "the single submissions"
+        raise Conflict(f"regrade {running} of {what} is still running")
+    ids = list(
+        session.scalars(
+            select(Submission.id)
+            .where(_sheets(batch_id, exam_id), Submission.status == "graded")
+            .order_by(Submission.id)
         )
-        if running is not None:
-            raise Conflict(f"regrade {running} of this batch is still running")
-        ids = list(
-            session.scalars(
-                select(Submission.id)
-                .where(Submission.batch_id == batch_id, Submission.status == "graded")
-                .order_by(Submission.id)
-            )
-        )
-        run = RegradeRun(
-            batch_id=batch_id,
-            exam_version=target,
-            requested_by=actor.key_id,
-            total=len(ids),
-            done=0,
-            status="grading",
-        )
-        session.add(run)
-        session.flush()
-        if not ids:
-            _finish(session, run, batch)
-        run_id, view = run.id, run_view(run)
+    )
+    run = RegradeRun(
+        batch_id=batch_id,
+        exam_id=exam_id,
+        exam_version=target,
+        requested_by=actor.key_id,
+        total=len(ids),
+        done=0,
+        status="grading",
+    )
+    session.add(run)
+    session.flush()
+    if not ids:
+        _finish(session, run)
+    return run.id, run_view(run), ids
+
+
+def _publish(db: Database, publisher: Any, run_id: str, ids: list[str], chunk_size: int) -> None:
+    """Queue the run's chunks; if the queue fails, the run is marked failed (nothing is
+    half-done)."""
     publish = getattr(publisher, "publish_regrade_chunk", None)
     try:
         if ids and publish is None:
@@ -131,7 +186,6 @@ def request_regrade(
                 .values(status="failed", error=f"could not be queued: {exc}"[:200])
             )
         raise Unavailable("the queue is unavailable; try the regrade again later") from None
-    return view
 
 
 def regrade_chunk(
@@ -143,8 +197,6 @@ def regrade_chunk(
         run = session.get(RegradeRun, run_id)
         if run is None or run.status != "grading":
             return {"run": run_id, "stored": 0, "skipped": len(submission_ids)}
-        batch = session.get(Batch, run.batch_id)
-        assert batch is not None
         have = set(
             session.scalars(
                 select(RegradeResult.submission_id).where(
@@ -156,12 +208,12 @@ def regrade_chunk(
             (r.id, dict(r.answers))
             for r in session.scalars(
                 select(Submission).where(
-                    Submission.id.in_(submission_ids), Submission.batch_id == run.batch_id
+                    Submission.id.in_(submission_ids), _sheets(run.batch_id, run.exam_id)
                 )
             )
             if r.id not in have
         ]
-        exam_id, version = batch.exam_id, run.exam_version
+        exam_id, version = run.exam_id, run.exam_version
     loaded = exams.get(db, exam_id, version)
     results = grade_many(loaded, [answers for _, answers in todo], runner)
     with db.session() as session:
@@ -181,17 +233,15 @@ def regrade_chunk(
         )
         run = session.get(RegradeRun, run_id, populate_existing=True)
         if run is not None and run.status == "grading" and run.done >= run.total:
-            batch = session.get(Batch, run.batch_id)
-            assert batch is not None
-            _finish(session, run, batch)
+            _finish(session, run)
     return {"run": run_id, "stored": stored, "skipped": len(submission_ids) - len(todo)}
 
 
 def _effective(
-    session: Session, run: RegradeRun, exam_id: str
+    session: Session, run: RegradeRun
 ) -> tuple[list[tuple[Submission, dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
     """(row, new automatic, new effective) per sheet, and the overrides that no longer fit."""
-    combine = combine_rules(session, exam_id, run.exam_version)
+    combine = combine_rules(session, run.exam_id, run.exam_version)
     out = []
     orphaned: list[dict[str, Any]] = []
     pairs = session.execute(
@@ -207,8 +257,8 @@ def _effective(
     return out, orphaned
 
 
-def _finish(session: Session, run: RegradeRun, batch: Batch) -> None:
-    sheets, orphaned = _effective(session, run, batch.exam_id)
+def _finish(session: Session, run: RegradeRun) -> None:
+    sheets, orphaned = _effective(session, run)
     diff = diff_results(
         {row.id: row.result for row, _, _ in sheets},
         {row.id: eff for row, _, eff in sheets},
@@ -224,15 +274,20 @@ def _finish(session: Session, run: RegradeRun, batch: Batch) -> None:
     run.ready_at = utcnow()
 
 
-def _managed_run(session: Session, actor: Actor, run_id: str) -> tuple[RegradeRun, Batch]:
+def _managed_run(session: Session, actor: Actor, run_id: str) -> tuple[RegradeRun, Batch | None]:
     run = session.get(RegradeRun, run_id)
     if run is None:
         raise NotFound(f"no regrade {run_id!r}")
     try:
-        batch, _ = managed_batch(session, actor, run.batch_id)
+        if run.batch_id is not None:
+            batch, _ = managed_batch(session, actor, run.batch_id)
+            return run, batch
+        if not actor.can_author:
+            raise Forbidden("regrades are for instructors and admins")
+        managed_exam(session, actor, run.exam_id)
     except NotFound:
         raise NotFound(f"no regrade {run_id!r}") from None
-    return run, batch
+    return run, None
 
 
 def get_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
@@ -253,7 +308,7 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
         newer = session.scalar(
             select(RegradeRun.id)
             .where(
-                RegradeRun.batch_id == batch.id,
+                _runs_of(run.batch_id, run.exam_id),
                 RegradeRun.status == "applied",
                 RegradeRun.applied_at > run.created_at,
             )
@@ -261,7 +316,7 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
         )
         if newer is not None:
             raise Conflict(f"regrade {newer} was applied since this dry run; start a new one")
-        sheets, _ = _effective(session, run, batch.exam_id)
+        sheets, _ = _effective(session, run)
         for row, auto, effective in sheets:
             if row.status != "graded":
                 continue
@@ -289,7 +344,8 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
             row.score, row.max_score = effective["score"], effective["max_score"]
             row.needs_review = bool(effective["needs_review"])
             row.updated_at = now
-        batch.exam_version = run.exam_version
+        if batch is not None:
+            batch.exam_version = run.exam_version
         run.status = "applied"
         run.applied_at = now
         return run_view(run)
@@ -298,9 +354,10 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
 def request_exam_regrade(
     db: Database, publisher: Any, actor: Actor, exam_id: str, body: Any
 ) -> dict[str, Any]:
-    """A dry run of every batch of the exam under a version (default: the current one), e.g.
-    after corrections became graded examples. Batches still grading or already on that
-    version with a run in progress are listed as skipped, with the reason."""
+    """A dry run of every batch of the exam, and one of its single submissions (those not in
+    a batch), under a version (default: the current one), e.g. after corrections became
+    graded examples. A batch still grading, or a batch or the singles with a run in progress,
+    is listed as skipped with the reason (`batch_id` None: the singles)."""
     version = _version(body)
     with db.session() as session:
         exam = managed_exam(session, actor, exam_id)
@@ -310,25 +367,31 @@ def request_exam_regrade(
                 select(Batch.id).where(Batch.exam_id == exam_id).order_by(Batch.created_at)
             )
         )
-    runs, skipped = [], []
+    runs: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     for batch_id in batch_ids:
         try:
             runs.append(request_regrade(db, publisher, actor, batch_id, {"version": target}))
         except Conflict as exc:
             skipped.append({"batch_id": batch_id, "reason": exc.detail})
+    try:
+        singles = request_singles_regrade(db, publisher, actor, exam_id, {"version": target})
+        if singles is not None:
+            runs.append(singles)
+    except Conflict as exc:
+        skipped.append({"batch_id": None, "reason": exc.detail})
     return {"exam_id": exam_id, "to_version": target, "runs": runs, "skipped": skipped}
 
 
 def exam_regrades(
     db: Database, actor: Actor, exam_id: str, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The newest regrade runs of the exam's batches."""
+    """The newest regrade runs of the exam (of its batches and of its single submissions)."""
     with db.session() as session:
         managed_exam(session, actor, exam_id)
         rows = session.scalars(
             select(RegradeRun)
-            .join(Batch, Batch.id == RegradeRun.batch_id)
-            .where(Batch.exam_id == exam_id)
+            .where(RegradeRun.exam_id == exam_id)
             .order_by(RegradeRun.created_at.desc())
             .limit(limit)
         )

@@ -82,13 +82,15 @@ class AutoResult(Base):
 
 
 class RegradeRun(Base):
-    """A regrade of a batch under a rubric version: graded in chunks by workers (dry run),
-    then, once `ready`, applied by the instructor after reading its diff."""
+    """A regrade under a rubric version, of a batch or (no batch) of the exam's single
+    submissions: graded in chunks by workers (dry run), then, once `ready`, applied by the
+    instructor after reading its diff."""
 
     __tablename__ = "regrade_runs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    exam_id: Mapped[str] = mapped_column(String(64), index=True)
     exam_version: Mapped[int] = mapped_column(Integer)
     requested_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
     # grading -> ready -> applied; failed

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from grader.services import batches as batch_service
 from grader.services import corrections, overrides, overview, regrades
 from grader.services import exams as exam_service
-from grader.services.auth import authenticate
+from grader.services.auth import Actor, authenticate
 from grader.services.errors import Conflict, Invalid, ServiceError, Unauthorized
 from grader.services.webhook_outbox import grade_overridden_hook
 from grader.web.blueprint import AUTHORS, back_to, bp, runtime, who
@@ -82,13 +82,19 @@ def group_override(exam_id: str) -> Response:
 
 @bp.post("/exams")
 def upload_rubric() -> Any:
-    """Check a rubric (`grader exams check`'s errors with their lines), and unless only a
-    check was asked for, store it: a new exam, or a new version of one's own exam."""
+    """Check a rubric (`grader exams check`'s errors with their lines, then its self-test's
+    warnings with theirs, under the API's time budget), and unless only a check was asked
+    for, store it: a new exam, or a new version of one's own exam. A stored rubric with
+    warnings stays on this page to show them; without, it goes to the exam's page."""
     actor = who(*AUTHORS)
     rt = runtime()
     upload = request.files.get("rubric")
     data = upload.read(RUBRIC_MAX_BYTES + 1) if upload else b""
-    check: dict[str, Any] = {"filename": upload.filename if upload else "", "errors": []}
+    check: dict[str, Any] = {
+        "filename": upload.filename if upload else "",
+        "errors": [],
+        "warnings": [],
+    }
     try:
         if not data.strip():
             raise Invalid("choose a rubric file (YAML or JSON)")
@@ -105,13 +111,14 @@ def upload_rubric() -> Any:
             f"exam {exam.id!r}: {len(exam.questions)} questions, "
             f"{sum(len(q.criteria) for q in exam.questions)} criteria, {exam.max_score:g} points"
         )
-        if request.form.get("action") != "check":
-            try:
-                ref = exam_service.create_exam(rt.db, rt.registry, actor, text, is_json)
-            except Conflict:
-                ref = exam_service.update_exam(rt.db, rt.registry, actor, exam.id, text, is_json)
-            flash(f"Stored exam {ref['id']} version {ref['version']}.")
-            return redirect(url_for("web.exam", exam_id=ref["id"]))
+        if request.form.get("action") == "check":
+            check["warnings"] = exam_service.rubric_warnings(loaded, rt.runner)
+        else:
+            ref = _store_rubric(actor, exam.id, text, is_json)
+            if not ref["warnings"]:
+                flash(f"Stored exam {ref['id']} version {ref['version']}.")
+                return redirect(url_for("web.exam", exam_id=ref["id"]))
+            check["stored"], check["warnings"] = ref, ref["warnings"]
     except ServiceError as exc:
         if not isinstance(exc, Invalid):
             raise
@@ -120,6 +127,17 @@ def upload_rubric() -> Any:
     exams = overview.managed_exams(rt.db, actor)
     status = 422 if check["errors"] or "detail" in check else 200
     return render_template("index.html", actor=actor, exams=exams, check=check), status
+
+
+def _store_rubric(actor: Actor, exam_id: str, text: str, is_json: bool) -> dict[str, Any]:
+    """A new exam, or a new version of one's own; with the self-test's warnings."""
+    rt = runtime()
+    try:
+        return exam_service.create_exam(rt.db, rt.registry, actor, text, is_json, rt.runner)
+    except Conflict:
+        return exam_service.update_exam(
+            rt.db, rt.registry, actor, exam_id, text, is_json, rt.runner
+        )
 
 
 @bp.post("/exams/<exam_id>/batches")
@@ -176,9 +194,11 @@ def regrade_exam(exam_id: str) -> Response:
     )
     question = request.form.get("question_id", "")
     for run in out["runs"]:
-        flash(f"Dry run {run['id']} of batch {run['batch_id']} started.")
+        of = f"batch {run['batch_id']}" if run["batch_id"] else "the single submissions"
+        flash(f"Dry run {run['id']} of {of} started.")
     for skip in out["skipped"]:
-        flash(f"Batch {skip['batch_id']} skipped: {skip['reason']}")
+        of = f"Batch {skip['batch_id']}" if skip["batch_id"] else "The single submissions"
+        flash(f"{of} skipped: {skip['reason']}")
     if len(out["runs"]) == 1:
         return redirect(
             url_for("web.regrade", run_id=out["runs"][0]["id"], question=question or None)
