@@ -215,10 +215,15 @@ def zero_shot(values: dict[str, float]) -> float:
 
 
 # The zero-shot score estimates the chance that an answer is fully right (fitted on 0/1
-# labels), so a complete answer lands near 0.6-0.75. Without graded examples the criterion's
-# credit is that score stretched linearly: on the 0-5 source full-credit answers average
-# ~0.73 and Pearson is unchanged (0.577 -> 0.586 on the development half).
-ZERO_STRETCH = (0.05, 0.75)
+# labels), so a complete answer lands near 0.6-0.75 of the scale, and a criterion's credit is
+# that score stretched linearly and clipped. The band comes from `grader fit credit` (seed 0,
+# grader/evaluation/credit_fit.py): the least mean absolute error of the credit, averaged
+# over the dev sources (mohler, scientsbank, beetle and the dev exams' one-text-criterion
+# questions), without costing a graded source more than 0.02 of Pearson. Dev figures, MAE
+# unclipped -> stretched: mohler 0.397 -> 0.157, saf-networks 0.360 -> 0.161 (0.180 when
+# fitted without it), scientsbank 0.398 -> 0.364, beetle 0.380 -> 0.409; Pearson mohler
+# 0.577 -> 0.571. Before, the band was (0.05, 0.75): right answers got ~0.6 of the points.
+ZERO_STRETCH = (0.18, 0.42)
 
 
 def zero_shot_fraction(z: float) -> float:
@@ -308,6 +313,17 @@ def with_shots(values: dict[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, raw))))
 
 
+# The k-shot probability stretched the same way (`grader fit credit`, 3 shots, seed 0);
+# here Mohler's Pearson limits it (0.692 -> 0.678). Dev MAE mohler 0.125 -> 0.102,
+# scientsbank 0.331 -> 0.282, beetle 0.325 -> 0.282, saf-networks 0.202 -> 0.168.
+SHOT_STRETCH = (0.16, 0.86)
+
+
+def shot_fraction(p: float) -> float:
+    lo, hi = SHOT_STRETCH
+    return min(1.0, max(0.0, (p - lo) / (hi - lo)))
+
+
 def _zero_or_prior(
     values: dict[str, float], exemplars: Sequence[TextRep], shots: Shots | None
 ) -> float:
@@ -326,7 +342,7 @@ def score(answer: TextRep, ref: Reference) -> tuple[float, Features, ShotFeature
     if ref.shots is None or len(ref.shots.scores) == 0:
         return (zero_shot_fraction(z) if ref.exemplars else z), feats, None
     sf = shot_features(answer, z, ref.shots)
-    return with_shots(sf.values), feats, sf
+    return shot_fraction(with_shots(sf.values)), feats, sf
 
 
 def make_shots(reps: Sequence[TextRep], scores: Sequence[float], ref: Reference) -> Shots | None:

@@ -1,0 +1,244 @@
+"""`grader fit credit`: fit the map from the text model's score to the credit it gives.
+
+The alignment model's zero-shot score and its k-shot probability rank answers well but are
+not credit: fitted on 0/1 labels, a complete answer lands near 0.6-0.75 of the points, so
+on a whole exam every right explanation lost a third of its points (saf-networks: answers
+the instructors gave full marks got 0.60 on average). The credit is the score stretched
+linearly and clipped, `(s - lo) / (hi - lo)` in [0, 1], with (lo, hi) chosen here:
+
+- data (read from ../shared/eval/, never copied): every answer of `text_dev.jsonl`, and the
+  answers of each dev exam's questions that are a single `text` criterion (an exam built
+  from reference answers); each scored against its question's reference, zero-shot and
+  with K graded answers of the same question (picked by hash with SEED, never the answer
+  scored), as `grader eval text` does;
+- objective: the mean over sources of the mean absolute error of the credit (each source
+  weighs the same, whatever its size), on a grid of (lo, hi);
+- constraint: no source graded on a scale (more than two distinct scores) loses more than
+  MAX_PEARSON_LOSS of the unclipped score's Pearson correlation (clipping ties the best
+  answers together, which costs ranking); 0/1 sources count through their error alone;
+- leave-one-source-out figures show how the fitted map does on a source it did not see.
+
+Prints a table and, last, one JSON line with the constants, the figures and the data's hash;
+the constants go into grader/checks/text_model.py (ZERO_STRETCH, SHOT_STRETCH) by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from grader.checks import text_model as tm
+from grader.evaluation.text_eval import Row, pick_shots, read_rows
+
+SEED = 0
+SHOTS = 3  # the dev exams' text criteria carry three graded examples
+MAX_PEARSON_LOSS = 0.02
+LOS = tuple(round(x, 2) for x in np.arange(-0.2, 0.61, 0.02))
+HIS = tuple(round(x, 2) for x in np.arange(0.2, 1.21, 0.02))
+
+Arr = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Scored:
+    source: str
+    target: float  # fraction of the points the human gave
+    zero: float  # zero-shot score (before any stretch)
+    shot: float | None  # k-shot probability (None for the answers used as shots)
+
+
+def stretch(values: Arr, lo: float, hi: float) -> Arr:
+    return np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _pearson(a: Arr, b: Arr) -> float:
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def fit_stretch(
+    values: Arr, targets: Arr, sources: npt.NDArray[np.str_], exclude: str | None = None
+) -> tuple[float, float]:
+    """(lo, hi) minimising the source-averaged MAE under the Pearson constraint."""
+    names = [s for s in dict.fromkeys(sources.tolist()) if s != exclude]
+    masks = [sources == s for s in names]
+    floor = [
+        _pearson(values[m], targets[m]) - MAX_PEARSON_LOSS
+        if len(np.unique(targets[m])) > 2
+        else -1.0
+        for m in masks
+    ]
+    best: tuple[float, float, float] | None = None
+    for lo in LOS:
+        for hi in HIS:
+            if hi <= lo + 0.1:
+                continue
+            credit = stretch(values, lo, hi)
+            if any(_pearson(credit[m], targets[m]) < f for m, f in zip(masks, floor, strict=True)):
+                continue
+            err = float(np.mean([np.mean(np.abs(credit[m] - targets[m])) for m in masks]))
+            if best is None or err < best[0]:
+                best = (err, lo, hi)
+    if best is None:
+        return (0.0, 1.0)
+    return best[1], best[2]
+
+
+def figures(values: Arr, targets: Arr, lo: float, hi: float) -> dict[str, float]:
+    credit = stretch(values, lo, hi)
+    err = np.abs(credit - targets)
+    return {
+        "n": len(values),
+        "mae": round(float(err.mean()), 4),
+        "within_0_25": round(float((err <= 0.25).mean()), 4),
+        "pearson": round(_pearson(credit, targets), 4),
+    }
+
+
+def exam_rows(exams_dir: Path) -> list[Row]:
+    """Answers to dev-exam questions that are one `text` criterion, as text rows."""
+    rows: list[Row] = []
+    for exam_dir in sorted(p for p in exams_dir.iterdir() if (p / "exam.yaml").is_file()):
+        exam = yaml.safe_load((exam_dir / "exam.yaml").read_text(encoding="utf-8"))
+        single: dict[str, dict[str, Any]] = {}
+        for q in exam.get("questions", []):
+            crits = q.get("criteria") or []
+            if len(crits) == 1 and (crits[0].get("check") or {}).get("kind") == "text":
+                single[str(q["id"])] = crits[0]["check"]
+        if not single:
+            continue
+        with (exam_dir / "gold.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                check = single.get(str(d["qid"]))
+                if check is None or not check.get("exemplars"):
+                    continue
+                rows.append(
+                    Row(
+                        id=str(d["id"]),
+                        source=exam_dir.name,
+                        qid=f"{exam_dir.name}:{d['qid']}",
+                        question=str(check.get("question") or ""),
+                        reference=[str(e) for e in check["exemplars"]],
+                        answer=str(d.get("answer") or ""),
+                        score=float(d["gold"]),
+                        max_score=1.0,
+                    )
+                )
+    return rows
+
+
+def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list[Scored]:
+    texts = [
+        t
+        for r in rows
+        for text in (r.answer, r.question, *r.reference)
+        for t in tm.texts_to_encode(text)
+    ]
+    encoder.encode(list(dict.fromkeys(t for t in texts if t)))
+    by_qid: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_qid[r.qid].append(r)
+    out: list[Scored] = []
+    for group in by_qid.values():
+        first = group[0]
+        shot_rows, _ = pick_shots(group, shots, seed)
+        exemplars = [e for e in tm.prepare(encoder, first.reference) if not e.empty]
+        (question,) = tm.prepare(encoder, [first.question])
+        ref = tm.Reference(tuple(exemplars), question=None if question.empty else question)
+        if not ref.exemplars:
+            continue
+        reps = tm.prepare(encoder, [r.answer for r in shot_rows])
+        keep = [i for i, rep in enumerate(reps) if not rep.empty]
+        shot_obj = tm.make_shots(
+            [reps[i] for i in keep],
+            [shot_rows[i].score / shot_rows[i].max_score for i in keep],
+            ref,
+        )
+        shot_ids = {r.id for r in shot_rows}
+        for r, rep in zip(group, tm.prepare(encoder, [r.answer for r in group]), strict=True):
+            if rep.empty:
+                continue
+            z = tm.zero_shot(tm.features(rep, ref).values)
+            p = None
+            if shot_obj is not None and r.id not in shot_ids:
+                p = tm.with_shots(tm.shot_features(rep, z, shot_obj).values)
+            out.append(Scored(r.source, r.score / r.max_score, z, p))
+    return out
+
+
+def _sha256(paths: list[Path]) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
+
+
+def fit_all(scored: list[Scored]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for path in ("zero", "shot"):
+        use = [s for s in scored if getattr(s, path) is not None]
+        values = np.array([getattr(s, path) for s in use], dtype=np.float64)
+        targets = np.array([s.target for s in use], dtype=np.float64)
+        sources = np.array([s.source for s in use])
+        lo, hi = fit_stretch(values, targets, sources)
+        per_source: dict[str, Any] = {}
+        for src in dict.fromkeys(sources.tolist()):
+            m = sources == src
+            lo_o, hi_o = fit_stretch(values, targets, sources, exclude=src)
+            per_source[src] = {
+                "unclipped": figures(values[m], targets[m], 0.0, 1.0),
+                "fitted": figures(values[m], targets[m], lo, hi),
+                "left_out": {"stretch": [lo_o, hi_o], **figures(values[m], targets[m], lo_o, hi_o)},
+            }
+        result[path] = {"stretch": [lo, hi], "by_source": per_source}
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grader fit credit", description=__doc__.split("\n")[0])
+    parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"))
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--shots", type=int, default=SHOTS)
+    args = parser.parse_args(argv)
+    text_file, exams_dir = args.eval_dir / "text_dev.jsonl", args.eval_dir / "exams"
+    if not text_file.is_file():
+        print(f"no such file: {text_file}", file=sys.stderr)
+        return 2
+    from grader.embed import load_encoder
+
+    started = time.monotonic()
+    rows = read_rows(text_file)
+    if exams_dir.is_dir():
+        rows += exam_rows(exams_dir)
+    encoder = load_encoder(None, cache_size=max(100_000, 8 * len(rows)))
+    result = fit_all(score_rows(rows, encoder, args.shots, args.seed))
+    for path in ("zero", "shot"):
+        lo, hi = result[path]["stretch"]
+        print(f"{path}: stretch ({lo}, {hi})")
+        for src, f in result[path]["by_source"].items():
+            u, g, o = f["unclipped"], f["fitted"], f["left_out"]
+            print(
+                f"  {src:<14} n {g['n']:>5}  mae {u['mae']:.3f} -> {g['mae']:.3f} "
+                f"(left out {o['mae']:.3f})  within {u['within_0_25']:.2f} -> "
+                f"{g['within_0_25']:.2f}  pearson {u['pearson']:.3f} -> {g['pearson']:.3f}"
+            )
+    data = [text_file] + sorted(exams_dir.glob("*/*.*")) if exams_dir.is_dir() else [text_file]
+    result.update(
+        seed=args.seed,
+        shots=args.shots,
+        max_pearson_loss=MAX_PEARSON_LOSS,
+        data_sha256=_sha256([p for p in data if p.is_file()]),
+        seconds=round(time.monotonic() - started, 1),
+    )
+    print(json.dumps(result))
+    return 0
