@@ -42,6 +42,11 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             detail = "the request body is larger than the limit"
         response = problem(status, exc.name, detail)
+        # The exception's own headers (Allow on a 405, Retry-After on a 429 or 503) are part
+        # of the answer; only its HTML Content-Type is replaced by the problem's.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         if exc.response is not None and exc.response.headers.get("Retry-After"):
             response.headers["Retry-After"] = exc.response.headers["Retry-After"]
         return response

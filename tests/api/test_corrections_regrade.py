@@ -135,10 +135,7 @@ def test_exam_regrade_covers_single_submissions_and_keeps_overrides(
         client.post(f"/api/v1/regrades/{singles_run['id']}/apply", headers=other).status_code == 404
     )
     student = tokens.headers("student")
-    assert client.get(f"/api/v1/regrades/{singles_run['id']}", headers=student).status_code in (
-        403,
-        404,
-    )
+    assert client.get(f"/api/v1/regrades/{singles_run['id']}", headers=student).status_code == 403
 
     applied = client.post(f"/api/v1/regrades/{singles_run['id']}/apply", headers=h)
     assert applied.status_code == 200 and applied.get_json()["status"] == "applied"

@@ -25,3 +25,30 @@ def test_openapi_is_generated_from_the_schemas(client) -> None:  # type: ignore[
 def test_unknown_route_is_problem_json(client) -> None:  # type: ignore[no-untyped-def]
     r = client.get("/api/v1/nothing")
     assert r.status_code == 404 and r.content_type == "application/problem+json"
+
+
+def test_method_not_allowed_names_the_allowed_methods(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.delete("/api/v1/submissions")
+    assert r.status_code == 405 and r.content_type == "application/problem+json"
+    assert r.get_json()["status"] == 405
+    allowed = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert {"GET", "HEAD", "OPTIONS"} <= allowed and "DELETE" not in allowed
+    r = client.get("/api/v1/math/validate")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_every_api_405_carries_allow(app, client) -> None:  # type: ignore[no-untyped-def]
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
+    assert rules
+    for rule in rules:
+        url = rule.build({arg: "x" for arg in rule.arguments}, append_unknown=False)[1]
+        methods = {
+            m for r in app.url_map.iter_rules() if r.rule == rule.rule for m in r.methods or ()
+        }
+        missing = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods)
+        if not missing:
+            continue
+        r = client.open(url, method=missing[0])
+        assert r.status_code == 405, (url, missing[0], r.status_code)
+        assert r.content_type == "application/problem+json", url
+        assert {m.strip() for m in r.headers["Allow"].split(",")} == methods, url
