@@ -256,6 +256,7 @@ class TextChecker(BaseChecker[TextSpec]):
                 near = [int(i) for i in np.flatnonzero(sims >= MISCONCEPTION_MATCH)]
             verdict = tl.judge(self.scorer, lref, " ".join(rep.sentences), near)
             fraction = verdict.fraction
+            feats.values.pop("certainty", None)  # the scorer's verdict, not the alignment's
         return self._verdict(spec, ref, info, fraction, feats, shot, verdict)
 
     def _truncated(self, rep: tm.TextRep) -> bool:
@@ -276,7 +277,8 @@ class TextChecker(BaseChecker[TextSpec]):
         flags = list(info.flags)
         v = feats.values
         notes: list[str] = []
-        confidence = 0.35 + 1.3 * abs(fraction - 0.5)
+        # Sure where the model's score is far from its credit band's middle (text_model).
+        confidence = 0.35 + 1.3 * abs(v.get("certainty", fraction) - 0.5)
         if shot is not None and shot.nearest_sim >= 0.95:
             confidence += 0.2  # nearly the same as an answer the instructor graded
         # Guards: each caps credit for a way of looking right without being right.

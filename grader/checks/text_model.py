@@ -324,6 +324,18 @@ def shot_fraction(p: float) -> float:
     return min(1.0, max(0.0, (p - lo) / (hi - lo)))
 
 
+# How sure a verdict is grows with the model's score's distance from the middle of its credit
+# band, measured over this width of score (the band of the model before credit was fitted):
+# the credit band is narrow, so a score just past its top gets full credit without being sure.
+CERTAINTY_WIDTH = 0.7
+
+
+def certainty_fraction(raw: float, with_examples: bool) -> float:
+    """Where `raw` lies on the wide band around the credit band's middle, in [0, 1]."""
+    lo, hi = SHOT_STRETCH if with_examples else ZERO_STRETCH
+    return min(1.0, max(0.0, 0.5 + (raw - (lo + hi) / 2) / CERTAINTY_WIDTH))
+
+
 def _zero_or_prior(
     values: dict[str, float], exemplars: Sequence[TextRep], shots: Shots | None
 ) -> float:
@@ -340,9 +352,12 @@ def score(answer: TextRep, ref: Reference) -> tuple[float, Features, ShotFeature
     feats = features(answer, ref)
     z = _zero_or_prior(feats.values, ref.exemplars, ref.shots)
     if ref.shots is None or len(ref.shots.scores) == 0:
+        feats.values["certainty"] = certainty_fraction(z, False) if ref.exemplars else z
         return (zero_shot_fraction(z) if ref.exemplars else z), feats, None
     sf = shot_features(answer, z, ref.shots)
-    return shot_fraction(with_shots(sf.values)), feats, sf
+    p = with_shots(sf.values)
+    feats.values["certainty"] = certainty_fraction(p, True)
+    return shot_fraction(p), feats, sf
 
 
 def make_shots(reps: Sequence[TextRep], scores: Sequence[float], ref: Reference) -> Shots | None:
