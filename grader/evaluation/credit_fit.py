@@ -16,10 +16,16 @@ linearly and clipped, `(s - lo) / (hi - lo)` in [0, 1], with (lo, hi) chosen her
 - constraint: no source graded on a scale (more than two distinct scores) loses more than
   MAX_PEARSON_LOSS of the unclipped score's Pearson correlation (clipping ties the best
   answers together, which costs ranking); 0/1 sources count through their error alone;
-- leave-one-source-out figures show how the fitted map does on a source it did not see.
+- leave-one-source-out figures show how the fitted map does on a source it did not see;
+- then, zero-shot only, a cap for answers much shorter than what they must state: credit at
+  most `len_ratio / SHORT_RATIO` (`len_ratio` is half the answer's content words over its
+  best exemplar's, at most 1). SHORT_RATIO is chosen on a grid by the same source-averaged
+  error with one more source: fragments, three consecutive content words of each question's
+  reference (target 0), the "short on-topic phrase" that the stretch alone would credit.
 
 Prints a table and, last, one JSON line with the constants, the figures and the data's hash;
-the constants go into grader/checks/text_model.py (ZERO_STRETCH, SHOT_STRETCH) by hand.
+the constants go into grader/checks/text_model.py (ZERO_STRETCH, SHOT_STRETCH,
+SHORT_RATIO) by hand.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import sys
 import time
 from collections import defaultdict
@@ -44,6 +51,8 @@ from grader.evaluation.text_eval import Row, pick_shots, read_rows
 SEED = 0
 SHOTS = 3  # the dev exams' text criteria carry three graded examples
 MAX_PEARSON_LOSS = 0.02
+FRAGMENTS = "fragments"  # the synthetic source of short on-topic phrases
+SHORT_RATIOS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)  # 0: no cap
 LOS = tuple(round(x, 2) for x in np.arange(-0.2, 0.61, 0.02))
 HIS = tuple(round(x, 2) for x in np.arange(0.2, 1.21, 0.02))
 
@@ -56,6 +65,7 @@ class Scored:
     target: float  # fraction of the points the human gave
     zero: float  # zero-shot score (before any stretch)
     shot: float | None  # k-shot probability (None for the answers used as shots)
+    len_ratio: float = 1.0  # the answer's length against its best exemplar's (text_model)
 
 
 def stretch(values: Arr, lo: float, hi: float) -> Arr:
@@ -94,6 +104,41 @@ def fit_stretch(
     if best is None:
         return (0.0, 1.0)
     return best[1], best[2]
+
+
+def capped(credit: Arr, len_ratio: Arr, ratio: float) -> Arr:
+    return credit if ratio <= 0 else np.minimum(credit, len_ratio / ratio)
+
+
+def fit_short_ratio(
+    credit: Arr, len_ratio: Arr, targets: Arr, sources: npt.NDArray[np.str_]
+) -> float:
+    """The cap (SHORT_RATIOS) with the least source-averaged MAE; ties go to the gentler."""
+    masks = [sources == s for s in dict.fromkeys(sources.tolist())]
+    best: tuple[float, float] | None = None
+    for ratio in SHORT_RATIOS:
+        c = capped(credit, len_ratio, ratio)
+        err = float(np.mean([np.mean(np.abs(c[m] - targets[m])) for m in masks]))
+        if best is None or err < best[0] - 1e-9:
+            best = (err, ratio)
+    return best[1] if best is not None else 0.0
+
+
+def fragments(rows: list[Row], seed: int) -> list[Row]:
+    """Per question, three consecutive content words of its reference, scored 0."""
+    rng = random.Random(seed)
+    seen: dict[str, Row] = {}
+    for r in rows:
+        seen.setdefault(r.qid, r)
+    out: list[Row] = []
+    for qid, r in seen.items():
+        content = [w for w in tm.words(" ".join(r.reference)) if w not in tm.STOPWORDS]
+        if len(content) < 4:
+            continue
+        i = rng.randrange(len(content) - 2)
+        text = " ".join(content[i : i + 3]).capitalize() + "."
+        out.append(Row(f"{qid}:fragment", FRAGMENTS, qid, r.question, r.reference, text, 0.0, 1.0))
+    return out
 
 
 def figures(values: Arr, targets: Arr, lo: float, hi: float) -> dict[str, float]:
@@ -154,7 +199,7 @@ def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) 
     out: list[Scored] = []
     for group in by_qid.values():
         first = group[0]
-        shot_rows, _ = pick_shots(group, shots, seed)
+        shot_rows, _ = pick_shots([r for r in group if r.source != FRAGMENTS], shots, seed)
         exemplars = [e for e in tm.prepare(encoder, first.reference) if not e.empty]
         (question,) = tm.prepare(encoder, [first.question])
         ref = tm.Reference(tuple(exemplars), question=None if question.empty else question)
@@ -171,11 +216,12 @@ def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) 
         for r, rep in zip(group, tm.prepare(encoder, [r.answer for r in group]), strict=True):
             if rep.empty:
                 continue
-            z = tm.zero_shot(tm.features(rep, ref).values)
+            values = tm.features(rep, ref).values
+            z = tm.zero_shot(values)
             p = None
-            if shot_obj is not None and r.id not in shot_ids:
+            if shot_obj is not None and r.id not in shot_ids and r.source != FRAGMENTS:
                 p = tm.with_shots(tm.shot_features(rep, z, shot_obj).values)
-            out.append(Scored(r.source, r.score / r.max_score, z, p))
+            out.append(Scored(r.source, r.score / r.max_score, z, p, values["len_ratio"]))
     return out
 
 
@@ -185,8 +231,9 @@ def _sha256(paths: list[Path]) -> dict[str, str]:
 
 def fit_all(scored: list[Scored]) -> dict[str, Any]:
     result: dict[str, Any] = {}
+    real = [s for s in scored if s.source != FRAGMENTS]
     for path in ("zero", "shot"):
-        use = [s for s in scored if getattr(s, path) is not None]
+        use = [s for s in real if getattr(s, path) is not None]
         values = np.array([getattr(s, path) for s in use], dtype=np.float64)
         targets = np.array([s.target for s in use], dtype=np.float64)
         sources = np.array([s.source for s in use])
@@ -201,6 +248,27 @@ def fit_all(scored: list[Scored]) -> dict[str, Any]:
                 "left_out": {"stretch": [lo_o, hi_o], **figures(values[m], targets[m], lo_o, hi_o)},
             }
         result[path] = {"stretch": [lo, hi], "by_source": per_source}
+    # The short-answer cap, zero-shot, with the fragments as one more source.
+    lo, hi = result["zero"]["stretch"]
+    zs = np.array([s.zero for s in scored], dtype=np.float64)
+    lr = np.array([s.len_ratio for s in scored], dtype=np.float64)
+    ys = np.array([s.target for s in scored], dtype=np.float64)
+    srcs = np.array([s.source for s in scored])
+    credit = stretch(zs, lo, hi)
+    ratio = fit_short_ratio(credit, lr, ys, srcs)
+    result["short_ratio"] = {
+        "ratio": ratio,
+        "by_source": {
+            src: {
+                "uncapped_mae": round(float(np.mean(np.abs(credit[m] - ys[m]))), 4),
+                "capped_mae": round(
+                    float(np.mean(np.abs(capped(credit, lr, ratio)[m] - ys[m]))), 4
+                ),
+            }
+            for src in dict.fromkeys(srcs.tolist())
+            for m in [srcs == src]
+        },
+    }
     return result
 
 
@@ -221,6 +289,7 @@ def main(argv: list[str]) -> int:
     if exams_dir.is_dir():
         rows += exam_rows(exams_dir)
     encoder = load_encoder(None, cache_size=max(100_000, 8 * len(rows)))
+    rows += fragments(rows, args.seed)
     result = fit_all(score_rows(rows, encoder, args.shots, args.seed))
     for path in ("zero", "shot"):
         lo, hi = result[path]["stretch"]
@@ -232,6 +301,10 @@ def main(argv: list[str]) -> int:
                 f"(left out {o['mae']:.3f})  within {u['within_0_25']:.2f} -> "
                 f"{g['within_0_25']:.2f}  pearson {u['pearson']:.3f} -> {g['pearson']:.3f}"
             )
+    cap = result["short_ratio"]
+    print(f"zero-shot short-answer cap: len_ratio / {cap['ratio']}")
+    for src, f in cap["by_source"].items():
+        print(f"  {src:<14} mae {f['uncapped_mae']:.3f} -> {f['capped_mae']:.3f}")
     data = [text_file] + sorted(exams_dir.glob("*/*.*")) if exams_dir.is_dir() else [text_file]
     result.update(
         seed=args.seed,

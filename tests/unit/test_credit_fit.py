@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from grader.checks import text_model as tm
-from grader.evaluation.credit_fit import exam_rows, figures, fit_stretch, stretch
+from grader.evaluation.credit_fit import (
+    capped,
+    exam_rows,
+    figures,
+    fit_short_ratio,
+    fit_stretch,
+    fragments,
+    stretch,
+)
 
 
 def test_stretch_maps_linearly_and_clips() -> None:
@@ -92,3 +100,30 @@ def test_the_checker_uses_the_fitted_stretches() -> None:
     lo, hi = tm.SHOT_STRETCH
     assert tm.shot_fraction(lo) == 0.0 and tm.shot_fraction(hi) == 1.0
     assert tm.shot_fraction((lo + hi) / 2) == pytest.approx(0.5)
+
+
+def test_short_ratio_fit_caps_fragments_only_as_far_as_real_answers_allow() -> None:
+    # Real answers: credit right whatever their length; fragments: short and credited 1.
+    real_len = np.linspace(0.05, 1.0, 200)
+    real_target = np.ones(200)
+    frag_len = np.full(50, 0.1)
+    credit = np.ones(250)
+    len_ratio = np.concatenate([real_len, frag_len])
+    targets = np.concatenate([real_target, np.zeros(50)])
+    sources = np.array(["real"] * 200 + ["fragments"] * 50)
+    ratio = fit_short_ratio(credit, len_ratio, targets, sources)
+    assert ratio > 0  # the fragments pull a cap in
+    c = capped(credit, len_ratio, ratio)
+    assert c[200:].max() < 0.5
+    assert fit_short_ratio(credit[:200], len_ratio[:200], targets[:200], sources[:200]) == 0.0
+
+
+def test_fragments_are_three_content_words_of_the_reference() -> None:
+    from grader.evaluation.text_eval import Row
+
+    row = Row("a", "src", "q1", "Why?", ["The gradient of the sigmoid vanishes for large inputs."],
+              "x", 1.0, 1.0)  # fmt: skip
+    (frag,) = fragments([row, row], seed=0)
+    assert frag.score == 0.0 and frag.qid == "q1"
+    assert len(frag.answer.rstrip(".").split()) == 3
+    assert set(frag.answer.rstrip(".").lower().split()) <= set(row.reference[0].lower().split())
