@@ -24,12 +24,26 @@ def _load_before_fork(**_: Any) -> None:
     """In the worker's main process, before the pool forks: build the runtime and load the
     model's weights (no inference, so no torch thread pool exists yet to break in a fork).
     Every pool process then shares those pages copy-on-write instead of loading its own
-    copy: an added process costs its working memory, not another model."""
+    copy: an added process costs its working memory, not another model.
+
+    Only with one torch thread (GRADER_EMBED_THREADS=1): with more, loading (the dynamic
+    quantisation) starts libgomp's thread team in this process, and libgomp does not survive
+    a fork: every pool child then hangs forever at its first parallel region (an OpenMP
+    barrier in layer_norm) until the task's hard time limit kills it. Then each child loads
+    its own copy after the fork instead."""
     if not settings.preload_model or not settings.text_checks:
         return
     rt = runtime(settings)
-    if rt.encoder is not None:
-        rt.encoder.model  # noqa: B018 - the property loads the weights
+    if rt.encoder is None:
+        return
+    if rt.encoder.threads > 1:
+        logging.getLogger(__name__).warning(
+            "not loading the model before the fork: %d torch threads per process "
+            "(GRADER_EMBED_THREADS=1 shares one copy between the pool's processes)",
+            rt.encoder.threads,
+        )
+        return
+    rt.encoder.model  # noqa: B018 - the property loads the weights
 
 
 @worker_process_init.connect
