@@ -147,3 +147,34 @@ def test_a_stopped_self_test_says_how_much_it_did_not_grade() -> None:
     partial = self_test(loaded, DirectRunner(simple_registry()), stop=lambda: next(calls))
     assert [w.question for w in partial] == ["q1", ""]  # q1 graded, q2 not
     assert "1 of 2" in partial[-1].message
+
+
+class _SlowWarmChecker(_LengthChecker):
+    """Warming takes long (a model loading on a busy machine); checking is instant."""
+
+    kind: ClassVar[str] = "length"
+    release = __import__("threading").Event()
+
+    def warm(self, items: Sequence[tuple[_LengthSpec, str]]) -> None:
+        self.release.wait(5.0)
+
+
+def test_an_upload_waits_a_bounded_time_for_its_self_test(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from grader.services import exams as exam_service
+
+    registry = simple_registry()
+    registry.register(_SlowWarmChecker())
+    loaded = load_exam(EXAMPLES % 1, registry)
+    monkeypatch.setattr(exam_service, "SELF_TEST_GRACE_SECONDS", 0.1)
+    started = time.monotonic()
+    try:
+        (warning,) = exam_service.rubric_warnings(loaded, DirectRunner(registry), budget_s=0.2)
+    finally:
+        _SlowWarmChecker.release.set()
+    assert time.monotonic() - started < 2.0
+    assert warning["line"] is None and "did not finish within 0.2 s" in warning["message"]
+    # Given the time, the same rubric's warnings come back as usual.
+    done = exam_service.rubric_warnings(loaded, DirectRunner(registry), budget_s=5.0)
+    assert [w["line"] for w in done] == [12, 13]  # examples 2 and 3 score 0, the rubric says 1
