@@ -284,8 +284,10 @@ class MathChecker(BaseChecker[MathSpec]):
                         result = with_reading(result, reading)
                     key = str(result.details.get("mistake", "expected"))
                     found.setdefault(key, result)
-            if "expected" in found or (spec.find == "last" and (readable or found)):
-                break  # full credit cannot be beaten: the candidates so far are counted
+            if spec.find == "last" and (readable or found):
+                break
+            # Full credit cannot be beaten, but the reading goes on: mistakes stated after
+            # the right value make an answer that offers several (one right among guesses).
         if found:
             return best(found)
         if readable:

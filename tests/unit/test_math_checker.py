@@ -249,3 +249,24 @@ def test_numeric_criterion_in_free_text(answer: str, fraction: float, needle: st
 def test_number_in_prose() -> None:
     spec = MathSpec(expected="7880", test="NumAbsolute", options="0.5")
     assert MathChecker().check(spec, "A has 7880 more parameters than B").fraction == 1.0
+
+
+def test_known_mistakes_after_the_right_value_are_counted() -> None:
+    """Padding: the right value first, then the rubric's known mistakes. Full credit stays
+    (the best verdict counts) but the answer is seen to offer several outcomes."""
+    from grader.grading.review import guessed
+
+    spec = MathSpec(
+        expected="3.5",
+        test="NumAbsolute",
+        options="0.01",
+        mistakes=[
+            {"expected": v, "feedback": f"{v} is a known mistake."} for v in ("4.5", "8.25", "2.25")
+        ],
+    )
+    padded = MathChecker().check(spec, "It is one of: 3.5; 4.5; 8.25; 2.25")
+    assert padded.fraction == 1.0
+    assert padded.details["candidates"] == 4 and padded.details["matched"] == 1
+    assert guessed(padded.details)
+    single = MathChecker().check(spec, "The average waiting time is 3.5 ms.")
+    assert single.fraction == 1.0 and "candidates" not in single.details
