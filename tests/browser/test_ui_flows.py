@@ -105,6 +105,12 @@ def test_rubric_check_shows_errors_with_lines_then_upload(
     assert "questions.0.points" in report and re.search(r"\b5\b", report)  # the line
     _css(browser, "#rubric-file").send_keys(str(HERE / "rubric.yaml"))
     _css(browser, "#rubric-upload").click()
+    # Stored, with the self-test's warning (its text criterion gives the model answer less
+    # than full credit) and its line; the page links to the exam.
+    _wait(browser, lambda d: _all(d, "#rubric-stored"))
+    cells = [td.text for td in _all(browser, "#rubric-warnings td")]
+    assert cells[0] == "18" and cells[1].startswith("q2: the model answer scores")
+    _css(browser, "#rubric-stored a").click()
     _wait(browser, lambda d: d.current_url.endswith("/ui/exams/ui-demo"))
     assert "Activation functions" in _css(browser, "h1").text
 
