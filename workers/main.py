@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+from dataclasses import replace
 from typing import Any
 
 from celery.signals import worker_init, worker_process_init, worker_shutting_down
@@ -19,8 +20,14 @@ celery = make_celery(settings)
 register_tasks(celery)
 
 
+def threads_per_process(embed_threads: int, concurrency: int, cores: int) -> int:
+    """Torch threads of each pool process: as configured, else the cores shared out between
+    the pool's processes (2 processes on 2 cores: 1 each, so the model can load pre-fork)."""
+    return embed_threads or max(1, cores // max(1, concurrency))
+
+
 @worker_init.connect
-def _load_before_fork(**_: Any) -> None:
+def _load_before_fork(sender: Any = None, **_: Any) -> None:
     """In the worker's main process, before the pool forks: build the runtime and load the
     model's weights (no inference, so no torch thread pool exists yet to break in a fork).
     Every pool process then shares those pages copy-on-write instead of loading its own
@@ -30,10 +37,15 @@ def _load_before_fork(**_: Any) -> None:
     quantisation) starts libgomp's thread team in this process, and libgomp does not survive
     a fork: every pool child then hangs forever at its first parallel region (an OpenMP
     barrier in layer_norm) until the task's hard time limit kills it. Then each child loads
-    its own copy after the fork instead."""
+    its own copy after the fork instead. Unless GRADER_EMBED_THREADS says otherwise, the
+    cores are shared out between the pool's processes, so a pool of one process per core
+    shares one copy."""
     if not settings.preload_model or not settings.text_checks:
         return
-    rt = runtime(settings)
+    concurrency = int(getattr(sender, "concurrency", 0) or settings.worker_concurrency or 1)
+    threads = threads_per_process(settings.embed_threads, concurrency, os.cpu_count() or 1)
+    # The first call builds this process's runtime (inherited by the pool's children).
+    rt = runtime(replace(settings, embed_threads=threads))
     if rt.encoder is None:
         return
     if rt.encoder.threads > 1:
