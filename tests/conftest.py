@@ -46,6 +46,16 @@ questions:
 """
 
 
+def model_installed() -> bool:
+    """The packaged sentence-transformers model is on disk (tests that need it skip without)."""
+    try:
+        from grader.embed.encoder import default_model_path
+
+        return default_model_path().is_dir()
+    except ImportError:
+        return False
+
+
 @pytest.fixture
 def demo_rubric() -> str:
     return DEMO_RUBRIC

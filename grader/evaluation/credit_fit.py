@@ -46,7 +46,13 @@ import numpy.typing as npt
 import yaml
 
 from grader.checks import text_model as tm
-from grader.evaluation.text_eval import Row, pick_shots, read_rows
+from grader.evaluation.text_eval import (
+    Row,
+    all_texts,
+    pick_shots,
+    question_reference,
+    read_rows,
+)
 
 SEED = 0
 SHOTS = 3  # the dev exams' text criteria carry three graded examples
@@ -186,13 +192,7 @@ def exam_rows(exams_dir: Path) -> list[Row]:
 
 
 def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list[Scored]:
-    texts = [
-        t
-        for r in rows
-        for text in (r.answer, r.question, *r.reference)
-        for t in tm.texts_to_encode(text)
-    ]
-    encoder.encode(list(dict.fromkeys(t for t in texts if t)))
+    encoder.encode(all_texts(rows))  # one batched pass; `prepare` then hits the cache
     by_qid: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_qid[r.qid].append(r)
@@ -200,18 +200,9 @@ def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) 
     for group in by_qid.values():
         first = group[0]
         shot_rows, _ = pick_shots([r for r in group if r.source != FRAGMENTS], shots, seed)
-        exemplars = [e for e in tm.prepare(encoder, first.reference) if not e.empty]
-        (question,) = tm.prepare(encoder, [first.question])
-        ref = tm.Reference(tuple(exemplars), question=None if question.empty else question)
+        ref, shot_obj = question_reference(encoder, first, shot_rows)
         if not ref.exemplars:
             continue
-        reps = tm.prepare(encoder, [r.answer for r in shot_rows])
-        keep = [i for i, rep in enumerate(reps) if not rep.empty]
-        shot_obj = tm.make_shots(
-            [reps[i] for i in keep],
-            [shot_rows[i].score / shot_rows[i].max_score for i in keep],
-            ref,
-        )
         shot_ids = {r.id for r in shot_rows}
         for r, rep in zip(group, tm.prepare(encoder, [r.answer for r in group]), strict=True):
             if rep.empty:

@@ -86,7 +86,7 @@ def _whole(text: str) -> str:
     return " ".join(text.split())
 
 
-def _all_texts(rows: Sequence[Row]) -> list[str]:
+def all_texts(rows: Sequence[Row]) -> list[str]:
     """Every sentence the scorer needs, plus whole answers and references for the baseline."""
     texts: list[str] = []
     seen_q: set[str] = set()
@@ -102,6 +102,23 @@ def _all_texts(rows: Sequence[Row]) -> list[str]:
     return [t for t in dict.fromkeys(texts) if t]
 
 
+def question_reference(
+    encoder: tm.EncoderLike, first: Row, shot_rows: Sequence[Row]
+) -> tuple[tm.Reference, tm.Shots | None]:
+    """One question's reference (its exemplars and prompt) and its graded answers as shots."""
+    exemplars = [e for e in tm.prepare(encoder, first.reference) if not e.empty]
+    (question,) = tm.prepare(encoder, [first.question])
+    ref = tm.Reference(tuple(exemplars), question=None if question.empty else question)
+    shot_reps = tm.prepare(encoder, [r.answer for r in shot_rows])
+    keep = [i for i, rep in enumerate(shot_reps) if not rep.empty]
+    shots = tm.make_shots(
+        [shot_reps[i] for i in keep],
+        [shot_rows[i].score / shot_rows[i].max_score for i in keep],
+        ref,
+    )
+    return ref, shots
+
+
 def run(
     rows: list[Row],
     encoder: tm.EncoderLike,
@@ -114,7 +131,7 @@ def run(
 
     With `scorer` (the learned pair scorer) rows with a reference are scored by it, calibrated
     on the shots as the text checker does; otherwise by the sentence-alignment model."""
-    encoder.encode(_all_texts(rows))  # one big batched pass; `prepare` then hits the cache
+    encoder.encode(all_texts(rows))  # one big batched pass; `prepare` then hits the cache
     by_qid: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_qid[r.qid].append(r)
@@ -122,16 +139,7 @@ def run(
     for group in by_qid.values():
         first = group[0]
         shot_rows, todo = pick_shots(group, shots, seed)
-        exemplars = [e for e in tm.prepare(encoder, first.reference) if not e.empty]
-        (question,) = tm.prepare(encoder, [first.question])
-        ref = tm.Reference(tuple(exemplars), question=None if question.empty else question)
-        shot_reps = tm.prepare(encoder, [r.answer for r in shot_rows])
-        keep = [i for i, rep in enumerate(shot_reps) if not rep.empty]
-        shot_obj = tm.make_shots(
-            [shot_reps[i] for i in keep],
-            [shot_rows[i].score / shot_rows[i].max_score for i in keep],
-            ref,
-        )
+        ref, shot_obj = question_reference(encoder, first, shot_rows)
         kref = tm.Reference(ref.exemplars, question=ref.question, shots=shot_obj)
         wholes = [_whole(t) for t in first.reference if _whole(t)]
         ref_whole = encoder.encode(wholes) if wholes else None

@@ -19,26 +19,17 @@ from sqlalchemy import select
 from grader.services.chunks import grade_chunk
 from grader.services.grading import grade_submissions
 from grader.store.models import Submission
-from tests.conftest import SHARED
+from tests.conftest import SHARED, model_installed
 
 EXAMS = ["stats101", "os201"]
 SHEETS = 14  # per exam: two exams make a few dozen sheets of every kind of criterion
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
-def _model_installed() -> bool:
-    try:
-        from grader.embed.encoder import default_model_path
-
-        return default_model_path().is_dir()
-    except ImportError:
-        return False
-
-
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     """The service's settings with text checks on (the conftest default turns them off)."""
-    if not _model_installed():
+    if not model_installed():
         pytest.skip("packaged model not installed")
     from grader.config import Settings
 

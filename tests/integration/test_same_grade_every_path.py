@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, model_installed
 from tests.integration.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -50,15 +50,6 @@ SERVICE_ENV = {
 
 # question id -> (question score, criterion id -> criterion score)
 Scores = dict[str, tuple[float, dict[str, float]]]
-
-
-def _model_installed() -> bool:
-    try:
-        from grader.embed.encoder import default_model_path
-
-        return default_model_path().is_dir()
-    except ImportError:
-        return False
 
 
 @pytest.fixture
@@ -108,7 +99,7 @@ def test_offline_batch_and_single_grades_are_identical(
 ) -> None:
     if not SEED.is_file():
         pytest.skip(f"{SEED} is absent (the seed exam's marked answers live in ../shared/eval)")
-    if not _model_installed():
+    if not model_installed():
         pytest.skip("the packaged embedding model is not installed")
     sheets = build_sheets(SEED.read_text(encoding="utf-8").splitlines(), SHEETS)
     upload = "".join(json.dumps({"student_id": s, "answers": a}) + "\n" for s, a in sheets)
