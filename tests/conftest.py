@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # the fixtures import the app lazily, after the environment above is set
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from grader.config import Settings
+    from grader.services.runtime import Runtime
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -62,14 +70,14 @@ def demo_rubric() -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+def settings(tmp_path: Path) -> Settings:
     from grader.config import Settings
 
     return Settings(data_dir=str(tmp_path / "data"), text_checks=False).resolved()
 
 
 @pytest.fixture
-def runtime(settings):  # type: ignore[no-untyped-def]
+def runtime(settings: Settings) -> Iterator[Runtime]:
     from grader.services.runtime import Runtime
 
     rt = Runtime.create(settings)
@@ -79,21 +87,21 @@ def runtime(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def app(settings, runtime):  # type: ignore[no-untyped-def]
+def app(settings: Settings, runtime: Runtime) -> Flask:
     from grader.api import create_app
 
     return create_app(settings, runtime=runtime)
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
 class Tokens:
     """Bearer tokens for each role, and headers built from them."""
 
-    def __init__(self, runtime) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, runtime: Runtime) -> None:
         from grader.services.auth import create_token
 
         self.ids: dict[str, str] = {}
@@ -114,12 +122,12 @@ class Tokens:
 
 
 @pytest.fixture
-def tokens(runtime) -> Iterator[Tokens]:  # type: ignore[no-untyped-def]
+def tokens(runtime: Runtime) -> Iterator[Tokens]:
     yield Tokens(runtime)
 
 
 @pytest.fixture
-def demo_exam(client, tokens, demo_rubric) -> str:  # type: ignore[no-untyped-def]
+def demo_exam(client: FlaskClient, tokens: Tokens, demo_rubric: str) -> str:
     r = client.post(
         "/api/v1/exams",
         data=demo_rubric,

@@ -1,30 +1,48 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 
 from grader.services.auth import revoke_token
+from grader.services.runtime import Runtime
+from tests.conftest import Tokens
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Basic abc", "Bearer", "Bearer grd_nope_nope", "Bearer grd_x", "Bearer eyJhbGciOiJub25lIn0.e30."],
+    [
+        None,
+        "",
+        "Basic abc",
+        "Bearer",
+        "Bearer grd_nope_nope",
+        "Bearer grd_x",
+        "Bearer eyJhbGciOiJub25lIn0.e30.",
+    ],
 )
-def test_bad_credentials_get_401(client, header) -> None:  # type: ignore[no-untyped-def]
+def test_bad_credentials_get_401(client: FlaskClient, header: str | None) -> None:
     headers = {"Authorization": header} if header is not None else {}
     r = client.get("/api/v1/submissions", headers=headers)
     assert r.status_code == 401 and r.content_type == "application/problem+json"
 
 
-def test_wrong_secret_and_revoked_key(client, tokens, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_secret_and_revoked_key(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime
+) -> None:
     token = tokens.tokens["student"]
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    assert client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
+    assert (
+        client.get(
+            "/api/v1/submissions", headers={"Authorization": f"Bearer {tampered}"}
+        ).status_code
+        == 401
+    )
     assert client.get("/api/v1/submissions", headers=tokens.headers("student")).status_code == 200
     assert revoke_token(runtime.db, tokens.ids["student"])
     assert client.get("/api/v1/submissions", headers=tokens.headers("student")).status_code == 401
 
 
-def test_keys_are_stored_hashed(runtime, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_keys_are_stored_hashed(runtime: Runtime, tokens: Tokens) -> None:
     from sqlalchemy import select
 
     from grader.store.models import ApiKey
@@ -36,7 +54,7 @@ def test_keys_are_stored_hashed(runtime, tokens) -> None:  # type: ignore[no-unt
         assert secret not in stored and all(secret not in h for h in stored)
 
 
-def test_a_key_for_a_missing_exam_is_refused_and_nothing_is_created(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_for_a_missing_exam_is_refused_and_nothing_is_created(runtime: Runtime) -> None:
     from sqlalchemy import func, select
 
     from grader.services.auth import create_token

@@ -3,23 +3,38 @@ the guarantees of per-sheet grading (no double grade, max deliveries, batch comp
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Sequence
 
-from grader.services.batches import make_batch_hook
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+from grader.checks.registry import CheckerRegistry
+from grader.grading.core import CheckRunner
+from grader.services.batches import CompletedHook, make_batch_hook
 from grader.services.chunks import grade_chunk
+from grader.services.grading import FinalHook
+from grader.services.runtime import Runtime
 from grader.store.batches import Batch
 from grader.store.models import Submission
 from tests.api.test_batches_api import sheets_csv, upload
+from tests.conftest import Tokens
 
 
-def _batch(client, tokens, runtime):
+def _batch(client: FlaskClient, tokens: Tokens, runtime: Runtime) -> tuple[str, list[str]]:
     batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
     with runtime.db.session() as s:
         ids = sorted(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
     return batch_id, ids
 
 
-def _grade(runtime, ids, hooks=(), completed=None):
+def _grade(
+    runtime: Runtime,
+    ids: list[str],
+    hooks: Sequence[FinalHook] = (),
+    completed: CompletedHook | None = None,
+) -> dict[str, str]:
     return grade_chunk(
         runtime.db,
         runtime.settings,
@@ -32,9 +47,12 @@ def _grade(runtime, ids, hooks=(), completed=None):
     )
 
 
-def test_chunk_is_graded_once_and_completes_the_batch_once(client, tokens, runtime, demo_exam):
+def test_chunk_is_graded_once_and_completes_the_batch_once(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id, ids = _batch(client, tokens, runtime)
-    seen, completions = [], []
+    seen: list[tuple[str, str]] = []
+    completions: list[tuple[int, int, int]] = []
     hook = lambda session, row: seen.append((row.id, row.status))  # noqa: E731
     completed = lambda session, batch, counts: completions.append(counts)  # noqa: E731
     assert _grade(runtime, ids[:3], [hook], completed) == {i: "graded" for i in ids[:3]}
@@ -48,13 +66,16 @@ def test_chunk_is_graded_once_and_completes_the_batch_once(client, tokens, runti
     assert completions == [(4, 4, 0)]
     with runtime.db.session() as s:
         batch = s.get(Batch, batch_id)
+        assert batch is not None
         assert (batch.done, batch.status) == (4, "completed")
         rows = list(s.scalars(select(Submission).where(Submission.batch_id == batch_id)))
     assert all(r.status == "graded" and r.deliveries == 1 and r.claim_token for r in rows)
     assert {r.student_id: r.score for r in rows} == {"s1": 5, "s2": 2, "s3": 2, "s4": 2}
 
 
-def test_too_many_deliveries_fail_and_still_count(client, tokens, runtime, demo_exam):
+def test_too_many_deliveries_fail_and_still_count(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id, ids = _batch(client, tokens, runtime)
     with runtime.db.session() as s:
         s.execute(
@@ -69,11 +90,13 @@ def test_too_many_deliveries_fail_and_still_count(client, tokens, runtime, demo_
     assert body["status"] == "completed" and body["counts"]["failed"] == 1
 
 
-def test_a_failing_store_falls_back_to_row_by_row(client, tokens, runtime, demo_exam):
+def test_a_failing_store_falls_back_to_row_by_row(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id, ids = _batch(client, tokens, runtime)
-    calls = []
+    calls: list[str] = []
 
-    def flaky(session, row):
+    def flaky(session: Session, row: Submission) -> None:
         calls.append(row.id)
         if len(calls) == 2:
             raise RuntimeError("transient")
@@ -82,24 +105,25 @@ def test_a_failing_store_falls_back_to_row_by_row(client, tokens, runtime, demo_
     assert outcomes == {i: "graded" for i in ids}
     with runtime.db.session() as s:
         batch = s.get(Batch, batch_id)
+        assert batch is not None
         assert (batch.done, batch.status) == (4, "completed")
 
 
-def test_identical_answers_are_checked_once_per_chunk(runtime):
+def test_identical_answers_are_checked_once_per_chunk(runtime: Runtime) -> None:
     from grader.exams import load_exam
     from grader.grading import grade_many
     from grader.services.chunks import MemoRunner
     from tests.conftest import DEMO_RUBRIC
 
     class Counting:
-        def __init__(self, inner):
+        def __init__(self, inner: CheckRunner) -> None:
             self.inner, self.calls = inner, 0
 
-        def run(self, kind, spec, answer):
+        def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
             self.calls += 1
             return self.inner.run(kind, spec, answer)
 
-        def warm(self, kind, items):
+        def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
             self.inner.warm(kind, items)
 
     loaded = load_exam(DEMO_RUBRIC, runtime.registry)
@@ -112,13 +136,12 @@ def test_identical_answers_are_checked_once_per_chunk(runtime):
     assert memoised == grade_many(loaded, sheets, runtime.runner)
 
 
-def test_sandboxed_criteria_run_side_by_side_with_the_same_verdicts():
+def test_sandboxed_criteria_run_side_by_side_with_the_same_verdicts() -> None:
     import threading
     import time
     from typing import ClassVar
 
     from grader.checks import simple_registry
-    from grader.checks.base import BaseChecker, CheckResult, CheckSpec
     from grader.exams import load_exam
     from grader.grading import DirectRunner, grade_many
     from grader.services.chunks import MemoRunner
@@ -131,19 +154,19 @@ def test_sandboxed_criteria_run_side_by_side_with_the_same_verdicts():
         spec_model: ClassVar[type[CheckSpec]] = SlowSpec
         sandboxed = True
 
-        def check(self, spec, answer):
+        def check(self, spec: SlowSpec, answer: str) -> CheckResult:
             time.sleep(0.02)
             return CheckResult(1.0 if spec.want in answer else 0.0)
 
     class PoolLike(DirectRunner):
         processes = 2
 
-        def __init__(self, registry):
+        def __init__(self, registry: CheckerRegistry) -> None:
             super().__init__(registry)
             self.running = self.most = self.calls = 0
             self.lock = threading.Lock()
 
-        def run(self, kind, spec, answer):
+        def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
             with self.lock:
                 self.running += 1
                 self.calls += 1

@@ -7,13 +7,20 @@ import csv
 import io
 import json
 import zipfile
+from collections.abc import Sequence
+from typing import Any
 
+import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from grader.services.batches import make_batch_hook
 from grader.services.grading import grade_submissions
+from grader.services.runtime import Runtime
 from grader.store.batches import Batch
 from grader.store.models import Submission
+from tests.conftest import Tokens
 
 CSV = {"Content-Type": "text/csv"}
 JSON = {"Content-Type": "application/json"}
@@ -26,7 +33,7 @@ SHEETS = [
 ]
 
 
-def sheets_csv(rows=SHEETS) -> bytes:
+def sheets_csv(rows: Sequence[tuple[str, ...]] = SHEETS) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["student_id", "q1", "q2"])
@@ -34,13 +41,20 @@ def sheets_csv(rows=SHEETS) -> bytes:
     return buf.getvalue().encode()
 
 
-def upload(client, tokens, data, who="instructor", exam="demo", **headers):
+def upload(
+    client: FlaskClient,
+    tokens: Tokens,
+    data: bytes | str | dict[str, Any],
+    who: str = "instructor",
+    exam: str = "demo",
+    **headers: str,
+) -> TestResponse:
     return client.post(
         f"/api/v1/exams/{exam}/batches", data=data, headers=tokens.headers(who, **(headers or CSV))
     )
 
 
-def grade_batch(runtime, batch_id):
+def grade_batch(runtime: Runtime, batch_id: str) -> dict[str, str]:
     with runtime.db.session() as s:
         ids = list(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
     return grade_submissions(
@@ -48,7 +62,7 @@ def grade_batch(runtime, batch_id):
     )
 
 
-def uploaded_and_graded(client, tokens, runtime):
+def uploaded_and_graded(client: FlaskClient, tokens: Tokens, runtime: Runtime) -> str:
     r = upload(client, tokens, sheets_csv())
     assert r.status_code == 202, r.get_json()
     batch_id = r.get_json()["id"]
@@ -56,11 +70,13 @@ def uploaded_and_graded(client, tokens, runtime):
     return batch_id
 
 
-def read_csv(response) -> list[list[str]]:
+def read_csv(response: TestResponse) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
 
 
-def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None:
+def test_upload_progress_and_results(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     r = upload(client, tokens, sheets_csv())
     assert r.status_code == 202, r.get_json()
     body = r.get_json()
@@ -75,7 +91,8 @@ def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None
     assert progress["status"] == "completed" and progress["counts"]["graded"] == 4
     assert progress["eta_seconds"] == 0 and progress["completed_at"]
     with runtime.db.session() as s:
-        assert s.get(Batch, body["id"]).done == 4
+        batch = s.get(Batch, body["id"])
+        assert batch is not None and batch.done == 4
     results = client.get(f"/api/v1/batches/{body['id']}/results", headers=h).get_json()
     scores = {i["student_id"]: i["score"] for i in results["items"]}
     assert scores == {"s1": 5, "s2": 2, "s3": 2, "s4": 2}
@@ -98,7 +115,9 @@ def test_upload_progress_and_results(client, tokens, runtime, demo_exam) -> None
     assert [b["id"] for b in listed] == [body["id"]]
 
 
-def test_jsonl_multipart_and_zip_uploads(client, tokens, runtime, demo_exam) -> None:
+def test_jsonl_multipart_and_zip_uploads(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     jsonl = b'{"student_id": "j1", "answers": {"q1": "relu"}}\n'
     r = upload(client, tokens, jsonl, **{"Content-Type": "application/x-ndjson"})
     assert r.status_code == 202 and r.get_json()["total"] == 1
@@ -119,16 +138,16 @@ def test_jsonl_multipart_and_zip_uploads(client, tokens, runtime, demo_exam) -> 
     assert r.status_code == 415
 
 
-def _counts(runtime) -> tuple[int, int]:
+def _counts(runtime: Runtime) -> tuple[int, int]:
     with runtime.db.session() as s:
         return (
-            s.scalar(select(func.count()).select_from(Batch)),
-            s.scalar(select(func.count()).select_from(Submission)),
+            int(s.scalar(select(func.count()).select_from(Batch)) or 0),
+            int(s.scalar(select(func.count()).select_from(Submission)) or 0),
         )
 
 
 def test_bad_uploads_report_every_row_and_create_nothing(
-    client, tokens, runtime, demo_exam
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
 ) -> None:
     bad = b"student_id,q1,q2,q9\ns1,a,b,c\n"
     r = upload(client, tokens, bad)
@@ -157,7 +176,9 @@ def test_bad_uploads_report_every_row_and_create_nothing(
     assert upload(client, tokens, bom).status_code == 202
 
 
-def test_roles_and_ownership(client, tokens, runtime, demo_exam) -> None:
+def test_roles_and_ownership(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     assert upload(client, tokens, sheets_csv(), who="student").status_code == 403
     assert upload(client, tokens, sheets_csv(), who="lms").status_code == 403
     assert upload(client, tokens, sheets_csv(), who="instructor2").status_code == 404
@@ -170,7 +191,9 @@ def test_roles_and_ownership(client, tokens, runtime, demo_exam) -> None:
     assert client.get(f"/api/v1/batches/{batch_id}").status_code == 401
 
 
-def test_gradebooks_are_injection_safe(client, tokens, runtime, demo_exam) -> None:
+def test_gradebooks_are_injection_safe(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     rows = [("+1", "relu", "network A biases"), ("-1+1", "x", "network B"), ("@x", "relu", "")]
     batch_id = upload(client, tokens, sheets_csv(rows)).get_json()["id"]
     grade_batch(runtime, batch_id)
@@ -185,7 +208,9 @@ def test_gradebooks_are_injection_safe(client, tokens, runtime, demo_exam) -> No
     assert client.get(f"/api/v1/batches/{batch_id}/gradebook?form=x", headers=h).status_code == 422
 
 
-def test_stats_json_and_html_report(client, tokens, runtime, demo_exam) -> None:
+def test_stats_json_and_html_report(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
     stats = client.get(f"/api/v1/batches/{batch_id}/stats", headers=h).get_json()
@@ -202,7 +227,7 @@ def test_stats_json_and_html_report(client, tokens, runtime, demo_exam) -> None:
     assert "data:image/png;base64," in page.get_data(as_text=True)
 
 
-def _flag_for_review(runtime, student: str, confidence: float) -> str:
+def _flag_for_review(runtime: Runtime, student: str, confidence: float) -> str:
     """Simple checkers are always sure; mark one criterion uncertain as a text checker would."""
     with runtime.db.session() as s:
         row = s.scalars(select(Submission).where(Submission.student_id == student)).one()
@@ -214,7 +239,9 @@ def _flag_for_review(runtime, student: str, confidence: float) -> str:
         return row.id
 
 
-def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:
+def test_review_queue_and_overrides(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     s2 = _flag_for_review(runtime, "s2", 0.4)
     s3 = _flag_for_review(runtime, "s3", 0.1)
@@ -268,11 +295,17 @@ def test_review_queue_and_overrides(client, tokens, runtime, demo_exam) -> None:
     assert r.status_code == 403
 
 
-def _score(client, tokens, sid):
+def _score(client: FlaskClient, tokens: Tokens, sid: str) -> Any:
     return client.get(f"/api/v1/submissions/{sid}", headers=tokens.headers("instructor")).get_json()
 
 
-def dry_run(client, tokens, runtime, batch_id, body=None):
+def dry_run(
+    client: FlaskClient,
+    tokens: Tokens,
+    runtime: Runtime,
+    batch_id: str,
+    body: dict[str, object] | None = None,
+) -> Any:
     """Request a regrade and do the workers' part in-process, in two chunks."""
     from grader.services import regrades
 
@@ -293,8 +326,8 @@ def dry_run(client, tokens, runtime, batch_id, body=None):
 
 
 def test_regrade_dry_run_then_apply_and_overrides_survive(
-    client, tokens, runtime, demo_exam, demo_rubric
-):
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str, demo_rubric: str
+) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
     ids = {
@@ -356,13 +389,17 @@ def test_regrade_dry_run_then_apply_and_overrides_survive(
     assert other.status_code == 404
 
 
-def test_regrade_waits_for_a_complete_batch(client, tokens, runtime, demo_exam):
+def test_regrade_waits_for_a_complete_batch(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id = upload(client, tokens, sheets_csv()).get_json()["id"]
     r = client.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers("instructor"))
     assert r.status_code == 409
 
 
-def test_a_stale_dry_run_cannot_be_applied(client, tokens, runtime, demo_exam):
+def test_a_stale_dry_run_cannot_be_applied(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     batch_id = uploaded_and_graded(client, tokens, runtime)
     h = tokens.headers("instructor")
     first = dry_run(client, tokens, runtime, batch_id)
@@ -372,7 +409,13 @@ def test_a_stale_dry_run_cannot_be_applied(client, tokens, runtime, demo_exam):
     assert stale.status_code == 409 and "start a new one" in stale.get_json()["detail"]
 
 
-def test_oversized_uploads_are_refused(client, tokens, runtime, demo_exam, monkeypatch):
+def test_oversized_uploads_are_refused(
+    client: FlaskClient,
+    tokens: Tokens,
+    runtime: Runtime,
+    demo_exam: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from grader.services import batches as service
 
     monkeypatch.setattr(service, "UPLOAD_MAX_BYTES", 1000)

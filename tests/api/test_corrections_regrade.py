@@ -9,15 +9,19 @@ import json
 import re
 from typing import Any, ClassVar
 
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
 from grader.services import regrades
 from grader.services.grading import grade_submissions
+from grader.services.runtime import Runtime
 from grader.store.batches import AutoResult
 from grader.store.models import Submission
 from tests.api.test_batches_api import grade_batch, upload
 from tests.api.test_web_pages import LEARN_RUBRIC, LearnsFromExamples, csrf_of, login
+from tests.conftest import Tokens
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -96,7 +100,7 @@ def _scores(runtime: Any) -> dict[str, tuple[float | None, int, str]]:
 
 
 def test_exam_regrade_covers_single_submissions_and_keeps_overrides(
-    app, client, tokens, runtime
+    app: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime
 ) -> None:
     ids = _learn_exam(app, client, tokens, runtime)
     h = tokens.headers("instructor")
@@ -153,7 +157,7 @@ def test_exam_regrade_covers_single_submissions_and_keeps_overrides(
 
 
 def test_singles_runs_one_at_a_time_and_a_stale_one_is_refused(
-    app, client, tokens, runtime
+    app: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime
 ) -> None:
     ids = _learn_exam(app, client, tokens, runtime)
     h = tokens.headers("instructor")
@@ -176,14 +180,18 @@ def test_singles_runs_one_at_a_time_and_a_stale_one_is_refused(
     assert stale.status_code == 409
 
 
-def test_ui_exam_regrade_lists_and_shows_the_singles_run(app, client, tokens, runtime) -> None:
+def test_ui_exam_regrade_lists_and_shows_the_singles_run(
+    app: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime
+) -> None:
     ids = _learn_exam(app, client, tokens, runtime)
     ui = login(app, tokens.tokens["instructor"])
     r = ui.post("/ui/exams/learn/regrade", data={"csrf_token": csrf_of(ui)})
     assert r.status_code == 302 and r.headers["Location"].endswith("/ui/exams/learn#regrades")
     page = ui.get("/ui/exams/learn").get_data(as_text=True)
     assert "of the single submissions started" in page and "single submissions</td>" in page
-    run_id = re.search(r"Dry run ([0-9a-f]+) of the single submissions", page).group(1)
+    started = re.search(r"Dry run ([0-9a-f]+) of the single submissions", page)
+    assert started is not None, page
+    run_id = started.group(1)
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
     regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run_id, singles)
     diff = ui.get(f"/ui/regrades/{run_id}")
@@ -225,7 +233,9 @@ questions:
 """
 
 
-def test_rubric_upload_shows_self_test_warnings_with_lines_escaped(app, tokens, runtime) -> None:
+def test_rubric_upload_shows_self_test_warnings_with_lines_escaped(
+    app: Flask, tokens: Tokens, runtime: Runtime
+) -> None:
     runtime.registry.register(Echoes())
     ui = login(app, tokens.tokens["instructor"])
 
@@ -277,7 +287,7 @@ def _assert_safe_page(r: Any, path: str) -> None:
 
 
 def test_every_page_keeps_its_csp_and_escapes_answers_rubric_text_and_reasons(
-    app, client, tokens, runtime
+    app: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime
 ) -> None:
     """Student answers, rubric text and override reasons all reach some page; none of them
     reaches it unescaped, and no page carries inline script or style."""

@@ -4,27 +4,35 @@ for reading prompts and for submitting; keys can expire."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from grader.services.auth import create_token, parse_duration
+from grader.services.runtime import Runtime
+from tests.conftest import Tokens
 
 SHEET = {"answers": {"q1": "relu"}}
 
 
-def _student(runtime, student: str, **kw):  # type: ignore[no-untyped-def]
+def _student(runtime: Runtime, student: str, **kw: Any) -> dict[str, str]:
     _, token = create_token(runtime.db, "student", student_id=student, **kw)
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_student_outside_the_audience_sees_no_exam(client, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_a_student_outside_the_audience_sees_no_exam(
+    client: FlaskClient, runtime: Runtime, demo_exam: str
+) -> None:
     outsider = _student(runtime, "zed")
     assert client.get("/api/v1/exams/demo", headers=outsider).status_code == 404
     r = client.post("/api/v1/exams/demo/submissions", json=SHEET, headers=outsider)
     assert r.status_code == 404 and r.get_json()["detail"] == "no exam 'demo'"
 
 
-def test_the_roster_opens_the_exam_to_its_students(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_the_roster_opens_the_exam_to_its_students(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     listed = _student(runtime, "s1")  # on the roster the fixture uploaded
     assert client.get("/api/v1/exams/demo", headers=listed).status_code == 200
     assert (
@@ -46,7 +54,9 @@ def test_the_roster_opens_the_exam_to_its_students(client, tokens, runtime, demo
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "student_ids.0"
 
 
-def test_a_granted_student_key_reaches_the_exam(client, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_a_granted_student_key_reaches_the_exam(
+    client: FlaskClient, runtime: Runtime, demo_exam: str
+) -> None:
     granted = _student(runtime, "guest", exams=["demo"])
     assert client.get("/api/v1/exams/demo", headers=granted).status_code == 200
     assert (
@@ -55,7 +65,7 @@ def test_a_granted_student_key_reaches_the_exam(client, runtime, demo_exam) -> N
     )
 
 
-def test_expired_keys_are_refused(client, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_expired_keys_are_refused(client: FlaskClient, runtime: Runtime, demo_exam: str) -> None:
     live = _student(runtime, "s1", expires_in=timedelta(hours=1))
     assert client.get("/api/v1/submissions", headers=live).status_code == 200
     dead = _student(runtime, "s1", expires_in=timedelta(seconds=-1))

@@ -3,11 +3,14 @@ from __future__ import annotations
 import json
 
 import yaml
+from flask.testing import FlaskClient
+
+from tests.conftest import Tokens
 
 YAML = {"Content-Type": "application/yaml"}
 
 
-def test_create_read_and_version(client, tokens, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+def test_create_read_and_version(client: FlaskClient, tokens: Tokens, demo_rubric: str) -> None:
     r = client.post("/api/v1/exams", data=demo_rubric, headers=tokens.headers("instructor", **YAML))
     assert r.status_code == 201 and r.get_json() == {"id": "demo", "version": 1, "warnings": []}
     assert r.headers["Location"] == "/api/v1/exams/demo"
@@ -29,13 +32,17 @@ def test_create_read_and_version(client, tokens, demo_rubric) -> None:  # type: 
     assert v1["title"] == "Demo exam"
 
 
-def test_students_see_questions_not_the_rubric(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_students_see_questions_not_the_rubric(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     body = client.get(f"/api/v1/exams/{demo_exam}", headers=tokens.headers("student")).get_json()
     assert [q["id"] for q in body["exam"]["questions"]] == ["q1", "q2"]
     assert all("criteria" not in q for q in body["exam"]["questions"])
 
 
-def test_other_instructors_cannot_see_or_edit(client, tokens, demo_exam, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+def test_other_instructors_cannot_see_or_edit(
+    client: FlaskClient, tokens: Tokens, demo_exam: str, demo_rubric: str
+) -> None:
     assert (
         client.get("/api/v1/exams/demo", headers=tokens.headers("instructor2")).status_code == 404
     )
@@ -46,7 +53,9 @@ def test_other_instructors_cannot_see_or_edit(client, tokens, demo_exam, demo_ru
     assert client.get("/api/v1/exams/demo", headers=tokens.headers("lms")).status_code == 404
 
 
-def test_rubric_errors_are_problem_details_with_lines(client, tokens, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+def test_rubric_errors_are_problem_details_with_lines(
+    client: FlaskClient, tokens: Tokens, demo_rubric: str
+) -> None:
     broken = demo_rubric.replace("    points: 3\n", "    points: 4\n").replace("id: q2", "id: q1")
     r = client.post("/api/v1/exams", data=broken, headers=tokens.headers("admin", **YAML))
     assert r.status_code == 422 and r.content_type == "application/problem+json"
@@ -60,7 +69,7 @@ def test_rubric_errors_are_problem_details_with_lines(client, tokens, demo_rubri
     assert client.get("/api/v1/exams/demo", headers=tokens.headers("admin")).status_code == 404
 
 
-def test_malformed_bodies(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_bodies(client: FlaskClient, tokens: Tokens) -> None:
     h = tokens.headers("admin", **YAML)
     r = client.post("/api/v1/exams", data="id: [", headers=h)
     assert r.status_code == 422 and "line" in r.get_json()["errors"][0]
@@ -80,7 +89,7 @@ def test_malformed_bodies(client, tokens) -> None:  # type: ignore[no-untyped-de
     assert r.status_code == 413 and r.content_type == "application/problem+json"
 
 
-def test_roles(client, tokens, demo_rubric) -> None:  # type: ignore[no-untyped-def]
+def test_roles(client: FlaskClient, tokens: Tokens, demo_rubric: str) -> None:
     for who in ("student", "lms"):
         r = client.post("/api/v1/exams", data=demo_rubric, headers=tokens.headers(who, **YAML))
         assert r.status_code == 403
@@ -104,7 +113,7 @@ questions:
 """
 
 
-def test_upload_returns_the_self_test_warnings(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_upload_returns_the_self_test_warnings(client: FlaskClient, tokens: Tokens) -> None:
     r = client.post(
         "/api/v1/exams", data=SELF_FAILING, headers=tokens.headers("instructor", **YAML)
     )

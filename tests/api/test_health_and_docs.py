@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from flask import Flask
+from flask.testing import FlaskClient
 
-def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
+
+def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"alive": True}
     ready = client.get("/readyz")
     body = ready.get_json()
@@ -9,7 +12,7 @@ def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
     assert body["queue"]["queued"] == 0
 
 
-def test_openapi_is_generated_from_the_schemas(client) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_is_generated_from_the_schemas(client: FlaskClient) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"] == "3.1.0"
     post = doc["paths"]["/api/v1/exams/{exam_id}/submissions"]["post"]
@@ -22,12 +25,12 @@ def test_openapi_is_generated_from_the_schemas(client) -> None:  # type: ignore[
     assert page.status_code == 200 and b"/api/v1/exams/{exam_id}/submissions" in page.data
 
 
-def test_unknown_route_is_problem_json(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_route_is_problem_json(client: FlaskClient) -> None:
     r = client.get("/api/v1/nothing")
     assert r.status_code == 404 and r.content_type == "application/problem+json"
 
 
-def test_method_not_allowed_names_the_allowed_methods(client) -> None:  # type: ignore[no-untyped-def]
+def test_method_not_allowed_names_the_allowed_methods(client: FlaskClient) -> None:
     r = client.delete("/api/v1/submissions")
     assert r.status_code == 405 and r.content_type == "application/problem+json"
     assert r.get_json()["status"] == 405
@@ -37,11 +40,13 @@ def test_method_not_allowed_names_the_allowed_methods(client) -> None:  # type: 
     assert r.status_code == 405 and "POST" in r.headers["Allow"]
 
 
-def test_every_api_405_carries_allow(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_every_api_405_carries_allow(app: Flask, client: FlaskClient) -> None:
     rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
     assert rules
     for rule in rules:
-        url = rule.build({arg: "x" for arg in rule.arguments}, append_unknown=False)[1]
+        built = rule.build({arg: "x" for arg in rule.arguments}, append_unknown=False)
+        assert built is not None
+        url = built[1]
         methods = {
             m for r in app.url_map.iter_rules() if r.rule == rule.rule for m in r.methods or ()
         }

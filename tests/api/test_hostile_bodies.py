@@ -7,6 +7,10 @@ rubric error (with its line), a value over its length limit is 413."""
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.conftest import Tokens
 
 JSON = {"Content-Type": "application/json"}
 YAML = {"Content-Type": "application/yaml"}
@@ -33,14 +37,22 @@ DEEP = "[" * 100_000 + "]" * 100_000
         ("/api/v1/webhooks", DEEP, JSON, 400),
     ],
 )
-def test_parser_bombs_are_4xx(client, tokens, demo_exam, path, body, headers, status) -> None:  # type: ignore[no-untyped-def]
+def test_parser_bombs_are_4xx(
+    client: FlaskClient,
+    tokens: Tokens,
+    demo_exam: str,
+    path: str,
+    body: str,
+    headers: dict[str, str],
+    status: int,
+) -> None:
     r = client.post(path, data=body, headers=tokens.headers("admin", **headers))
     assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:300])
     assert r.content_type == "application/problem+json"
     assert "Traceback" not in r.get_data(as_text=True)
 
 
-def test_malformed_json_says_so(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_says_so(client: FlaskClient, tokens: Tokens, demo_exam: str) -> None:
     r = client.post(
         "/api/v1/exams/demo/submissions", data=DEEP, headers=tokens.headers("admin", **JSON)
     )
@@ -54,20 +66,24 @@ def test_malformed_json_says_so(client, tokens, demo_exam) -> None:  # type: ign
         "t" * 5600 + "\u3316" * 2400,  # exactly the limit, 15,200 after NFKC
     ],
 )
-def test_answer_limit_holds_after_normalisation(client, tokens, demo_exam, answer) -> None:  # type: ignore[no-untyped-def]
+def test_answer_limit_holds_after_normalisation(
+    client: FlaskClient, tokens: Tokens, demo_exam: str, answer: str
+) -> None:
     body = {"student_id": "s1", "answers": {"q1": answer}}
     r = client.post("/api/v1/exams/demo/submissions", json=body, headers=tokens.headers("admin"))
     assert r.status_code == 413, r.get_json()
     assert "normalised" in r.get_json()["detail"]
 
 
-def test_fullwidth_digits_count_as_digits(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_fullwidth_digits_count_as_digits(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     body = {"student_id": "s1", "answers": {"q1": "\uff11" * 1001}}
     r = client.post("/api/v1/exams/demo/submissions", json=body, headers=tokens.headers("admin"))
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "answers.q1"
 
 
-def _chunked(client, path, body: bytes, headers):  # type: ignore[no-untyped-def]
+def _chunked(client: FlaskClient, path: str, body: bytes, headers: dict[str, str]) -> TestResponse:
     """A request without Content-Length, as a chunked upload reaches the app."""
     import io
 
@@ -80,19 +96,25 @@ def _chunked(client, path, body: bytes, headers):  # type: ignore[no-untyped-def
 @pytest.mark.parametrize(
     "path", ["/api/v1/exams/demo/submissions", "/api/v1/exams", "/api/v1/webhooks"]
 )
-def test_chunked_body_over_the_limit_is_413(client, tokens, demo_exam, path) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_body_over_the_limit_is_413(
+    client: FlaskClient, tokens: Tokens, demo_exam: str, path: str
+) -> None:
     body = b'{"student_id": "s1", "answers": {"q1": "' + b"a" * 2_100_000 + b'"}}'
     r = _chunked(client, path, body, tokens.headers("admin", **JSON))
     assert r.status_code == 413, r.get_data(as_text=True)[:200]
 
 
-def test_chunked_body_within_the_limit_is_read_whole(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_body_within_the_limit_is_read_whole(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     body = b'{"student_id": "s1", "answers": {"q1": "relu"}}'
     r = _chunked(client, "/api/v1/exams/demo/submissions", body, tokens.headers("admin", **JSON))
     assert r.status_code == 202, r.get_json()
 
 
-def test_chunked_batch_upload_may_be_larger_than_a_submission(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_batch_upload_may_be_larger_than_a_submission(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     rows = "".join(f"s{i},{'relu ' * 100},network a\n" for i in range(5000))
     body = ("student_id,q1,q2\n" + rows).encode()
     assert len(body) > 2_000_000
@@ -107,8 +129,8 @@ def test_chunked_batch_upload_may_be_larger_than_a_submission(client, tokens, de
 
 @pytest.mark.parametrize("content_type", ["application/yaml", "application/json"])
 def test_rubric_with_a_4301_digit_integer_is_422_naming_the_field(
-    client, tokens, demo_rubric, content_type
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, tokens: Tokens, demo_rubric: str, content_type: str
+) -> None:
     huge = "1" * 4301
     if content_type == "application/json":
         import json

@@ -6,33 +6,43 @@ import json
 import threading
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
+from grader.config import Settings
 from grader.services.auth import create_token
+from grader.services.runtime import Runtime
 from grader.store.models import Submission
+from tests.conftest import Tokens
 
 JSON = {"Content-Type": "application/json"}
 BODY = {"student_id": "s42", "answers": {"q1": "ReLU", "q2": "network A"}}
 
 
 @pytest.fixture
-def lms(runtime, demo_exam):  # type: ignore[no-untyped-def]
+def lms(runtime: Runtime, demo_exam: str) -> dict[str, str]:
     _, token = create_token(runtime.db, "lms", exams=["demo"])
     return {"Authorization": f"Bearer {token}", **JSON}
 
 
-def post(client, headers, body=BODY, **extra):  # type: ignore[no-untyped-def]
+def post(
+    client: FlaskClient, headers: dict[str, str], body: object = BODY, **extra: str
+) -> TestResponse:
     return client.post(
         "/api/v1/exams/demo/submissions", data=json.dumps(body), headers={**headers, **extra}
     )
 
 
-def count(runtime) -> int:  # type: ignore[no-untyped-def]
+def count(runtime: Runtime) -> int:
     with runtime.db.session() as s:
         return int(s.scalar(select(func.count()).select_from(Submission)) or 0)
 
 
-def test_retry_with_the_same_key_returns_the_original(client, runtime, lms) -> None:  # type: ignore[no-untyped-def]
+def test_retry_with_the_same_key_returns_the_original(
+    client: FlaskClient, runtime: Runtime, lms: dict[str, str]
+) -> None:
     first = post(client, lms, **{"Idempotency-Key": "lms-attempt-1"})
     assert first.status_code == 202
     again = post(client, lms, **{"Idempotency-Key": "lms-attempt-1"})
@@ -44,7 +54,9 @@ def test_retry_with_the_same_key_returns_the_original(client, runtime, lms) -> N
     assert other.get_json()["id"] != first.get_json()["id"] and count(runtime) == 2
 
 
-def test_five_concurrent_posts_with_one_key_make_one_submission(app, runtime, lms) -> None:  # type: ignore[no-untyped-def]
+def test_five_concurrent_posts_with_one_key_make_one_submission(
+    app: Flask, runtime: Runtime, lms: dict[str, str]
+) -> None:
     barrier = threading.Barrier(5)
     answers: list[tuple[int, str]] = []
     replayed: list[bool] = []
@@ -70,7 +82,9 @@ def test_five_concurrent_posts_with_one_key_make_one_submission(app, runtime, lm
     assert count(runtime) == 1
 
 
-def test_same_key_with_another_body_is_refused(client, runtime, lms) -> None:  # type: ignore[no-untyped-def]
+def test_same_key_with_another_body_is_refused(
+    client: FlaskClient, runtime: Runtime, lms: dict[str, str]
+) -> None:
     assert post(client, lms, **{"Idempotency-Key": "k1"}).status_code == 202
     changed = {**BODY, "student_id": "s43"}
     r = post(client, lms, changed, **{"Idempotency-Key": "k1"})
@@ -78,13 +92,17 @@ def test_same_key_with_another_body_is_refused(client, runtime, lms) -> None:  #
     assert count(runtime) == 1
 
 
-def test_keys_are_per_api_key(client, runtime, lms, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_keys_are_per_api_key(
+    client: FlaskClient, runtime: Runtime, lms: dict[str, str], tokens: Tokens
+) -> None:
     a = post(client, lms, **{"Idempotency-Key": "shared"}).get_json()["id"]
     b = post(client, tokens.headers("instructor", **JSON), **{"Idempotency-Key": "shared"})
     assert b.status_code == 202 and b.get_json()["id"] != a
 
 
-def test_failed_request_releases_the_key(client, runtime, lms) -> None:  # type: ignore[no-untyped-def]
+def test_failed_request_releases_the_key(
+    client: FlaskClient, runtime: Runtime, lms: dict[str, str]
+) -> None:
     bad = {**BODY, "answers": {"nope": "x"}}
     assert post(client, lms, bad, **{"Idempotency-Key": "fix-me"}).status_code == 422
     assert post(client, lms, **{"Idempotency-Key": "fix-me"}).status_code == 202
@@ -92,7 +110,7 @@ def test_failed_request_releases_the_key(client, runtime, lms) -> None:  # type:
 
 
 @pytest.mark.parametrize("key", ["", "a" * 201, "tab\there", "ünï"])
-def test_malformed_keys_are_refused(client, lms, key) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_keys_are_refused(client: FlaskClient, lms: dict[str, str], key: str) -> None:
     r = client.post(
         "/api/v1/exams/demo/submissions",
         data=json.dumps(BODY),
@@ -102,7 +120,7 @@ def test_malformed_keys_are_refused(client, lms, key) -> None:  # type: ignore[n
 
 
 @pytest.fixture
-def limited(settings, runtime):  # type: ignore[no-untyped-def]
+def limited(settings: Settings, runtime: Runtime) -> FlaskClient:
     from dataclasses import replace
 
     from grader.api import create_app
@@ -110,7 +128,7 @@ def limited(settings, runtime):  # type: ignore[no-untyped-def]
     return create_app(replace(settings, rate_limit="3/minute"), runtime=runtime).test_client()
 
 
-def test_rate_limit_per_key_with_retry_after(limited, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_per_key_with_retry_after(limited: FlaskClient, tokens: Tokens) -> None:
     h = tokens.headers("instructor")
     codes = [limited.get("/api/v1/submissions", headers=h).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
@@ -124,7 +142,9 @@ def test_rate_limit_per_key_with_retry_after(limited, tokens) -> None:  # type: 
     assert limited.get("/healthz").status_code == 200  # probes are not limited
 
 
-def test_in_progress_key_conflicts_then_stale_key_is_taken_over(runtime, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_in_progress_key_conflicts_then_stale_key_is_taken_over(
+    runtime: Runtime, tokens: Tokens
+) -> None:
     from datetime import timedelta
 
     from grader.services import idempotency
@@ -137,6 +157,8 @@ def test_in_progress_key_conflicts_then_stale_key_is_taken_over(runtime, tokens)
     with pytest.raises(Conflict):  # the first request has not answered yet
         idempotency.reserve(runtime.db, key_id, "k", "d1", wait=0.05)
     with runtime.db.session() as s:  # ... and never will: its process died before committing
-        s.get(IdempotencyKey, first.row_id).created_at = utcnow() - timedelta(minutes=5)
+        row = s.get(IdempotencyKey, first.row_id)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(minutes=5)
     again = idempotency.reserve(runtime.db, key_id, "k", "d1", wait=0.05)
     assert isinstance(again, idempotency.Reservation)

@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.conftest import Tokens
 
 JSON = {"Content-Type": "application/json"}
 
 
-def validate(client, tokens, expression, **extra):  # type: ignore[no-untyped-def]
+def validate(client: FlaskClient, tokens: Tokens, expression: str, **extra: object) -> TestResponse:
     return client.post(
         "/api/v1/math/validate",
         data=json.dumps({"expression": expression, **extra}),
@@ -28,7 +32,9 @@ def validate(client, tokens, expression, **extra):  # type: ignore[no-untyped-de
         ("√x · π", "expression"),
     ],
 )
-def test_valid_expressions_are_read_back(client, tokens, expression, kind) -> None:  # type: ignore[no-untyped-def]
+def test_valid_expressions_are_read_back(
+    client: FlaskClient, tokens: Tokens, expression: str, kind: str
+) -> None:
     r = validate(client, tokens, expression, variables=["w_2"])
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
@@ -53,8 +59,8 @@ def test_valid_expressions_are_read_back(client, tokens, expression, kind) -> No
     ],
 )
 def test_code_is_unsupported_syntax_and_never_runs(
-    client, tokens, tmp_path: Path, expression
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, tokens: Tokens, tmp_path: Path, expression: str
+) -> None:
     sentinel = tmp_path / "sentinel"
     r = validate(client, tokens, expression.replace("{sentinel}", str(sentinel)))
     assert r.status_code == 422, r.get_json()
@@ -75,13 +81,15 @@ def test_code_is_unsupported_syntax_and_never_runs(
         ("1/0", 422, "undefined"),
     ],
 )
-def test_limits_and_undefined(client, tokens, expression, status, reason) -> None:  # type: ignore[no-untyped-def]
+def test_limits_and_undefined(
+    client: FlaskClient, tokens: Tokens, expression: str, status: int, reason: str
+) -> None:
     r = validate(client, tokens, expression)
     assert r.status_code == status, r.get_json()
     assert reason in r.get_json()["detail"]
 
 
-def test_hostile_unicode_never_500(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_unicode_never_500(client: FlaskClient, tokens: Tokens) -> None:
     # Look-alike letters and digits, the minus sign and a zero-width space are read as the
     # student meant them; text-direction and control characters are refused with a reason.
     for expression in ["х + 1", "𝑥 + 1", "９ + x", "x − 1", "x\u200b+1"]:
@@ -92,7 +100,7 @@ def test_hostile_unicode_never_500(client, tokens) -> None:  # type: ignore[no-u
         assert r.status_code == 422 and reason in r.get_json()["detail"], (expression, r.get_json())
 
 
-def test_body_shape(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_body_shape(client: FlaskClient, tokens: Tokens) -> None:
     r = client.post(
         "/api/v1/math/validate",
         data=json.dumps({"expr": "x"}),
@@ -102,7 +110,7 @@ def test_body_shape(client, tokens) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/api/v1/math/validate", data="{}", headers=JSON).status_code == 401
 
 
-def test_validate_reads_like_the_grader(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_validate_reads_like_the_grader(client: FlaskClient, tokens: Tokens) -> None:
     r = validate(client, tokens, "2q(1 − q)", variables=[])
     assert r.status_code == 200 and r.get_json()["canonical"] == "2*q*(1 - q)"
     r = validate(client, tokens, r"\bar{x} - μ₀", variables=[])

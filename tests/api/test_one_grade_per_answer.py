@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from grader.config import Settings
 from grader.services.chunks import grade_chunk
 from grader.services.grading import grade_submissions
+from grader.services.runtime import Runtime
 from grader.store.models import Submission
-from tests.conftest import SHARED, model_installed
+from tests.conftest import SHARED, Tokens, model_installed
 
 EXAMS = ["stats101", "os201"]
 SHEETS = 14  # per exam: two exams make a few dozen sheets of every kind of criterion
@@ -27,12 +30,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+def settings(tmp_path: Path) -> Settings:
     """The service's settings with text checks on (the conftest default turns them off)."""
     if not model_installed():
         pytest.skip("packaged model not installed")
-    from grader.config import Settings
-
     return Settings(data_dir=str(tmp_path / "data"), text_checks=True).resolved()
 
 
@@ -50,9 +51,10 @@ Scores = dict[str, tuple[float, dict[str, float | None]]]
 CUT_OFF = ("timeout", "sandbox_busy", "worker_died", "cpu_time_limit", "answer_cpu_budget")
 
 
-def _scores(result: dict[str, Any]) -> Scores:
+def _scores(result: dict[str, Any] | None) -> Scores:
     """Question score and criterion scores; None for a check the sandbox cut off (a timeout
     depends on the machine's load, not on the answer: the sandbox's budget, not this test)."""
+    assert result is not None, "a graded sheet has its result"
     out: Scores = {}
     for q in result["questions"]:
         crits: dict[str, float | None] = {}
@@ -75,13 +77,20 @@ def _same(a: Scores, b: Scores) -> bool:
     return True
 
 
-def _clear_caches(runtime) -> None:  # type: ignore[no-untyped-def]
+def _clear_caches(runtime: Runtime) -> None:
     if runtime.encoder is not None:
         runtime.encoder.clear_cache()
 
 
 @pytest.mark.parametrize("exam", EXAMS)
-def test_every_path_gives_the_same_scores(exam, client, tokens, runtime, settings, tmp_path):  # type: ignore[no-untyped-def]
+def test_every_path_gives_the_same_scores(
+    exam: str,
+    client: FlaskClient,
+    tokens: Tokens,
+    runtime: Runtime,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
     folder = SHARED / "eval" / "exams" / exam
     if not (folder / "exam.yaml").is_file():
         pytest.skip("../shared/eval is not here")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import Tokens
 
 
 @pytest.mark.parametrize(
@@ -24,7 +27,9 @@ import pytest
         "/api/v1/submissions?exam_id=%00",
     ],
 )
-def test_bad_query_parameters_are_422_naming_the_parameter(client, tokens, demo_exam, url) -> None:  # type: ignore[no-untyped-def]
+def test_bad_query_parameters_are_422_naming_the_parameter(
+    client: FlaskClient, tokens: Tokens, demo_exam: str, url: str
+) -> None:
     r = client.get(url, headers=tokens.headers("instructor"))
     assert r.status_code == 422, (r.status_code, r.get_data(as_text=True)[:300])
     body = r.get_json()
@@ -32,7 +37,9 @@ def test_bad_query_parameters_are_422_naming_the_parameter(client, tokens, demo_
     assert body["errors"][0]["field"] == f"query.{name}"
 
 
-def test_good_query_parameters_still_work(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_good_query_parameters_still_work(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     h = tokens.headers("instructor")
     assert client.get("/api/v1/submissions?offset=0&limit=500", headers=h).status_code == 200
     assert client.get("/api/v1/exams/demo?version=1", headers=h).status_code == 200
@@ -40,7 +47,7 @@ def test_good_query_parameters_still_work(client, tokens, demo_exam) -> None:  #
     assert client.get("/api/v1/exams/demo/review?group=true&limit=5", headers=h).status_code == 200
 
 
-def test_query_parameters_are_in_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+def test_query_parameters_are_in_the_openapi_document(client: FlaskClient) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     listing = doc["paths"]["/api/v1/submissions"]["get"]
     params = {p["name"]: p for p in listing["parameters"]}

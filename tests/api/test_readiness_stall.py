@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from grader.services.runtime import Runtime
 from grader.services.submissions import renew_leases, requeue_claimed, work_stall
 from grader.store.models import Submission, utcnow
+from tests.conftest import Tokens
 
 
-def _submit(client, tokens, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+def _submit(client: FlaskClient, tokens: Tokens, n: int) -> list[str]:
     ids = []
     for i in range(n):
         body = {"student_id": f"s{i}", "answers": {"q1": "relu"}}
@@ -22,15 +25,15 @@ def _submit(client, tokens, n: int) -> list[str]:  # type: ignore[no-untyped-def
     return ids
 
 
-def _age(runtime, seconds: float, **where) -> None:  # type: ignore[no-untyped-def]
+def _age(runtime: Runtime, seconds: float, **where: object) -> None:
     then = utcnow() - timedelta(seconds=seconds)
     with runtime.db.session() as s:
         s.execute(update(Submission).values(created_at=then, updated_at=then, **where))
 
 
 def test_waiting_work_without_a_worker_makes_readyz_503_with_the_reason(
-    client, tokens, runtime, demo_exam
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     _submit(client, tokens, 3)  # the test app's broker has no worker: nothing is taken
     assert client.get("/readyz").status_code == 200  # just queued: not yet a stall
     _age(runtime, runtime.settings.stall_after + 5)
@@ -40,7 +43,9 @@ def test_waiting_work_without_a_worker_makes_readyz_503_with_the_reason(
     assert "3 sheet(s) have waited" in body["reasons"][0]
 
 
-def test_a_worker_renewing_its_claims_is_progress(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_renewing_its_claims_is_progress(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     ids = _submit(client, tokens, 2)
     _age(runtime, runtime.settings.stall_after + 5)
     with runtime.db.session() as s:  # one sheet claimed long ago, its lease still running
@@ -57,8 +62,8 @@ def test_a_worker_renewing_its_claims_is_progress(client, tokens, runtime, demo_
 
 
 def test_requeue_returns_claimed_sheets_without_counting_the_delivery(
-    client, tokens, runtime, demo_exam
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     ids = _submit(client, tokens, 2)
     with runtime.db.session() as s:
         s.execute(

@@ -2,12 +2,24 @@ from __future__ import annotations
 
 import json
 
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
 from grader.services.grading import grade_submissions
+from grader.services.runtime import Runtime
+from tests.conftest import Tokens
 
 JSON = {"Content-Type": "application/json"}
 
 
-def post(client, tokens, who, body, exam="demo", **headers):  # type: ignore[no-untyped-def]
+def post(
+    client: FlaskClient,
+    tokens: Tokens,
+    who: str,
+    body: object,
+    exam: str = "demo",
+    **headers: str,
+) -> TestResponse:
     return client.post(
         f"/api/v1/exams/{exam}/submissions",
         data=json.dumps(body),
@@ -15,11 +27,13 @@ def post(client, tokens, who, body, exam="demo", **headers):  # type: ignore[no-
     )
 
 
-def grade_all(runtime, ids):  # type: ignore[no-untyped-def]
+def grade_all(runtime: Runtime, ids: list[str]) -> dict[str, str]:
     return grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, ids)
 
 
-def test_submit_then_grade_then_read(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_submit_then_grade_then_read(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     r = post(
         client,
         tokens,
@@ -42,12 +56,14 @@ def test_submit_then_grade_then_read(client, tokens, runtime, demo_exam) -> None
         assert set(c) >= {"id", "score", "max_score", "feedback", "evidence"}
 
 
-def test_prefer_wait_times_out_to_202(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_prefer_wait_times_out_to_202(client: FlaskClient, tokens: Tokens, demo_exam: str) -> None:
     r = post(client, tokens, "student", {"answers": {"q1": "relu"}}, Prefer="wait=1")
     assert r.status_code == 202 and r.headers["Preference-Applied"] == "wait=1"
 
 
-def test_students_only_see_their_own(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_students_only_see_their_own(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     mine = post(client, tokens, "student", {"answers": {"q1": "relu"}}).get_json()["id"]
     theirs = post(client, tokens, "student2", {"answers": {"q1": "relu"}}).get_json()["id"]
     assert (
@@ -74,7 +90,9 @@ def test_students_only_see_their_own(client, tokens, runtime, demo_exam) -> None
     )
 
 
-def test_lms_needs_a_grant(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_lms_needs_a_grant(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     from grader.services.auth import create_token
 
     body = {"student_id": "s9", "answers": {"q1": "relu"}}
@@ -92,8 +110,8 @@ def test_lms_needs_a_grant(client, tokens, runtime, demo_exam) -> None:  # type:
     assert post(client, tokens, "lms", {"answers": {"q1": "x"}}).status_code == 404
 
 
-def test_bad_submissions(client, tokens, demo_exam) -> None:  # type: ignore[no-untyped-def]
-    cases = [
+def test_bad_submissions(client: FlaskClient, tokens: Tokens, demo_exam: str) -> None:
+    cases: list[tuple[dict[str, object], int, str]] = [
         ({"answers": {"q1": "x"}, "score": 5}, 422, "score"),
         ({"answers": {"q1": "x"}, "role": "admin"}, 422, "role"),
         ({"answers": {"q9": "x"}}, 422, "answers.q9"),
@@ -123,7 +141,9 @@ def test_bad_submissions(client, tokens, demo_exam) -> None:  # type: ignore[no-
     assert r.status_code == 422
 
 
-def test_hostile_characters_are_stored_and_graded(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_characters_are_stored_and_graded(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     raw = '{"student_id": "s1", "answers": {"q1": "re\\u0000lu \\ud800 \\u202e x\\u200b", "q2": "\\u0445"}}'
     r = client.post(
         "/api/v1/exams/demo/submissions", data=raw, headers=tokens.headers("admin", **JSON)
@@ -135,20 +155,23 @@ def test_hostile_characters_are_stored_and_graded(client, tokens, runtime, demo_
     assert body["status"] == "graded"
 
 
-def test_no_internals_in_errors(client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_no_internals_in_errors(client: FlaskClient, tokens: Tokens) -> None:
     r = client.get("/api/v1/submissions/" + "x" * 5000, headers=tokens.headers("admin"))
     assert r.status_code == 404
     text = r.get_data(as_text=True)
     assert "Traceback" not in text and "SELECT" not in text
 
 
-def test_review_reasons_are_for_the_instructor_only(client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_review_reasons_are_for_the_instructor_only(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     from grader.store.models import Submission
 
     sid = post(client, tokens, "student", {"answers": {"q1": "relu"}}).get_json()["id"]
     grade_all(runtime, [sid])
     with runtime.db.session() as s:
         row = s.get(Submission, sid)
+        assert row is not None
         result = json.loads(json.dumps(row.result))
         result["questions"][0].update(
             needs_review=True, review_reasons=["answer is a list of terms"]

@@ -7,29 +7,39 @@ import re
 from typing import Any, ClassVar
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+from grader.services.runtime import Runtime
 from tests.api.test_batches_api import _flag_for_review, grade_batch, sheets_csv, upload
+from tests.conftest import Tokens
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def login(app: Any, token: str, base_url: str = "http://localhost") -> Any:
+def _csrf(html: str) -> str:
+    found = _TOKEN.search(html)
+    assert found is not None, html[:300]
+    return found.group(1)
+
+
+def login(app: Flask, token: str, base_url: str = "http://localhost") -> FlaskClient:
     client = app.test_client()
     page = client.get("/ui/login", base_url=base_url)
-    csrf = _TOKEN.search(page.get_data(as_text=True)).group(1)
+    csrf = _csrf(page.get_data(as_text=True))
     r = client.post("/ui/login", data={"token": token, "csrf_token": csrf}, base_url=base_url)
     assert r.status_code == 302, r.get_data(as_text=True)
     return client
 
 
-def csrf_of(client: Any, path: str = "/ui/") -> str:
-    return _TOKEN.search(client.get(path).get_data(as_text=True)).group(1)
+def csrf_of(client: FlaskClient, path: str = "/ui/") -> str:
+    return _csrf(client.get(path).get_data(as_text=True))
 
 
 @pytest.fixture
-def graded(client, tokens, runtime, demo_exam) -> str:  # type: ignore[no-untyped-def]
+def graded(client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str) -> str:
     rows = [
         ("s1", "ReLU", "network A, it has more biases"),
         ("s2", HOSTILE, "network B"),
@@ -43,12 +53,12 @@ def graded(client, tokens, runtime, demo_exam) -> str:  # type: ignore[no-untype
     return str(batch_id)
 
 
-def test_login_sets_a_safe_session_cookie_and_logout_ends_it(app, tokens) -> None:
+def test_login_sets_a_safe_session_cookie_and_logout_ends_it(app: Flask, tokens: Tokens) -> None:
     anon = app.test_client()
     r = anon.get("/ui/exams/demo")
     assert r.status_code == 302 and "/ui/login" in r.headers["Location"]
     page = anon.get("/ui/login")
-    csrf = _TOKEN.search(page.get_data(as_text=True)).group(1)
+    csrf = _csrf(page.get_data(as_text=True))
     assert anon.post("/ui/login", data={"token": tokens.tokens["admin"]}).status_code == 400
     bad = anon.post("/ui/login", data={"token": "grd_x_y", "csrf_token": csrf})
     assert bad.status_code == 401 and "not valid" in bad.get_data(as_text=True)
@@ -63,10 +73,10 @@ def test_login_sets_a_safe_session_cookie_and_logout_ends_it(app, tokens) -> Non
     assert tls is not None
 
 
-def test_cookie_is_secure_over_tls(app, tokens) -> None:
+def test_cookie_is_secure_over_tls(app: Flask, tokens: Tokens) -> None:
     client = app.test_client()
     page = client.get("/ui/login", base_url="https://localhost")
-    csrf = _TOKEN.search(page.get_data(as_text=True)).group(1)
+    csrf = _csrf(page.get_data(as_text=True))
     r = client.post(
         "/ui/login",
         data={"token": tokens.tokens["admin"], "csrf_token": csrf},
@@ -75,7 +85,9 @@ def test_cookie_is_secure_over_tls(app, tokens) -> None:
     assert "Secure" in r.headers["Set-Cookie"]
 
 
-def test_revoked_key_and_expired_session_log_out(app, tokens, runtime, monkeypatch) -> None:
+def test_revoked_key_and_expired_session_log_out(
+    app: Flask, tokens: Tokens, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from grader.services.auth import revoke_token
     from grader.web import session as web_session
 
@@ -89,7 +101,7 @@ def test_revoked_key_and_expired_session_log_out(app, tokens, runtime, monkeypat
 
 
 def test_pages_have_csp_and_no_inline_script_and_escape_answers(
-    app, tokens, graded, runtime
+    app: Flask, tokens: Tokens, graded: str, runtime: Runtime
 ) -> None:
     client = login(app, tokens.tokens["instructor"])
     for path in ("/ui/", "/ui/exams/demo", "/ui/exams/demo/review"):
@@ -106,7 +118,9 @@ def test_pages_have_csp_and_no_inline_script_and_escape_answers(
     assert "<svg" in client.get("/ui/exams/demo").get_data(as_text=True)
 
 
-def test_every_form_needs_its_csrf_token(app, tokens, graded, runtime) -> None:
+def test_every_form_needs_its_csrf_token(
+    app: Flask, tokens: Tokens, graded: str, runtime: Runtime
+) -> None:
     client = login(app, tokens.tokens["instructor"])
     sid = _flag_for_review(runtime, "s1", 0.1)
     body = {"question_id": "q2", "score": "1", "reason": "r"}
@@ -119,7 +133,9 @@ def test_every_form_needs_its_csrf_token(app, tokens, graded, runtime) -> None:
     assert ok.status_code == 302
 
 
-def test_students_see_only_their_own_submission(app, tokens, graded, runtime) -> None:
+def test_students_see_only_their_own_submission(
+    app: Flask, tokens: Tokens, graded: str, runtime: Runtime
+) -> None:
     from sqlalchemy import select
 
     from grader.store.models import Submission
@@ -146,7 +162,9 @@ def test_students_see_only_their_own_submission(app, tokens, graded, runtime) ->
     assert other_instructor.get(f"/ui/submissions/{ids['s1']}").status_code == 404
 
 
-def test_group_override_from_the_review_page(app, tokens, graded, runtime) -> None:
+def test_group_override_from_the_review_page(
+    app: Flask, tokens: Tokens, graded: str, runtime: Runtime
+) -> None:
     client = login(app, tokens.tokens["instructor"])
     page = client.get("/ui/exams/demo/review").get_data(as_text=True)
     sids = re.findall(r'name="submission_ids" value="([0-9a-f]+)"', page)
@@ -179,7 +197,7 @@ def test_group_override_from_the_review_page(app, tokens, graded, runtime) -> No
     assert evil.headers["Location"] == "/ui/exams/demo/review"  # no open redirect
 
 
-def test_rubric_upload_shows_errors_with_lines(app, tokens) -> None:
+def test_rubric_upload_shows_errors_with_lines(app: Flask, tokens: Tokens) -> None:
     import io
 
     client = login(app, tokens.tokens["instructor"])
@@ -228,7 +246,9 @@ questions:
 """
 
 
-def test_corrections_become_examples_and_a_regrade_applies_them(app, tokens, runtime) -> None:
+def test_corrections_become_examples_and_a_regrade_applies_them(
+    app: Flask, tokens: Tokens, runtime: Runtime
+) -> None:
     from sqlalchemy import select
 
     from grader.services import regrades
@@ -278,7 +298,9 @@ def test_corrections_become_examples_and_a_regrade_applies_them(app, tokens, run
     assert scores == {"a": 2.0, "b": 2.0, "c": 2.0, "d": 2.0}  # b kept its override
 
 
-def test_corrections_api_refuses_strangers_and_unknown_questions(client, tokens, demo_exam) -> None:
+def test_corrections_api_refuses_strangers_and_unknown_questions(
+    client: FlaskClient, tokens: Tokens, demo_exam: str
+) -> None:
     url = "/api/v1/exams/demo/questions/{}/examples"
     assert client.post(url.format("q1"), headers=tokens.headers("student")).status_code == 403
     assert client.post(url.format("q1"), headers=tokens.headers("instructor2")).status_code == 404
@@ -298,7 +320,9 @@ def test_corrections_api_refuses_strangers_and_unknown_questions(client, tokens,
     )
 
 
-def test_a_key_that_expires_during_a_session_logs_out(app, tokens, runtime) -> None:
+def test_a_key_that_expires_during_a_session_logs_out(
+    app: Flask, tokens: Tokens, runtime: Runtime
+) -> None:
     from datetime import timedelta
 
     from grader.store.models import ApiKey, utcnow
@@ -306,5 +330,7 @@ def test_a_key_that_expires_during_a_session_logs_out(app, tokens, runtime) -> N
     client = login(app, tokens.tokens["instructor"])
     assert client.get("/ui/").status_code == 200
     with runtime.db.session() as s:
-        s.get(ApiKey, tokens.ids["instructor"]).expires_at = utcnow() - timedelta(seconds=1)
+        key = s.get(ApiKey, tokens.ids["instructor"])
+        assert key is not None
+        key.expires_at = utcnow() - timedelta(seconds=1)
     assert client.get("/ui/").status_code == 302

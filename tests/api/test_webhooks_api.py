@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from grader.api.webhooks import EXTENSION
+from grader.config import Settings
+from grader.services.runtime import Runtime
 from grader.services.webhooks import WebhookOptions
 from grader.webhooks.ssrf import AllowList
+from tests.conftest import Tokens
 
 JSON = {"Content-Type": "application/json"}
 PUBLIC = "93.184.215.14"
@@ -20,19 +27,21 @@ def public_resolver(host: str, port: int) -> Sequence[str]:
 
 
 @pytest.fixture
-def wh(app):  # type: ignore[no-untyped-def]
+def wh(app: Flask) -> Flask:
     app.extensions[EXTENSION] = WebhookOptions(allow=AllowList(), resolver=public_resolver)
     return app
 
 
-def create(client, tokens, who="instructor", **body):  # type: ignore[no-untyped-def]
+def create(
+    client: FlaskClient, tokens: Tokens, who: str = "instructor", **body: object
+) -> TestResponse:
     body = {"url": "https://lms.example/hooks", "events": ["submission.graded"], **body}
     return client.post(
         "/api/v1/webhooks", data=json.dumps(body), headers=tokens.headers(who, **JSON)
     )
 
 
-def test_create_shows_secret_once(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_create_shows_secret_once(wh: Flask, client: FlaskClient, tokens: Tokens) -> None:
     r = create(client, tokens)
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -46,12 +55,16 @@ def test_create_shows_secret_once(wh, client, tokens) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("who", ["student", "lms"])
-def test_students_and_lms_keys_cannot_register(wh, client, tokens, who) -> None:  # type: ignore[no-untyped-def]
+def test_students_and_lms_keys_cannot_register(
+    wh: Flask, client: FlaskClient, tokens: Tokens, who: str
+) -> None:
     assert create(client, tokens, who).status_code == 403
     assert client.get("/api/v1/webhooks", headers=tokens.headers(who)).status_code == 403
 
 
-def test_other_owners_endpoints_are_invisible(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_other_owners_endpoints_are_invisible(
+    wh: Flask, client: FlaskClient, tokens: Tokens
+) -> None:
     ep = create(client, tokens).get_json()["id"]
     h2 = tokens.headers("instructor2")
     assert client.get(f"/api/v1/webhooks/{ep}", headers=h2).status_code == 404
@@ -77,13 +90,17 @@ def test_other_owners_endpoints_are_invisible(wh, client, tokens) -> None:  # ty
         "gopher://lms.example/",
     ],
 )
-def test_internal_urls_are_refused_at_registration(wh, client, tokens, url) -> None:  # type: ignore[no-untyped-def]
+def test_internal_urls_are_refused_at_registration(
+    wh: Flask, client: FlaskClient, tokens: Tokens, url: str
+) -> None:
     r = create(client, tokens, url=url)
     assert r.status_code == 422
     assert r.get_json()["errors"][0]["field"] == "url"
 
 
-def test_name_resolving_to_loopback_is_refused(app, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_name_resolving_to_loopback_is_refused(
+    app: Flask, client: FlaskClient, tokens: Tokens
+) -> None:
     app.extensions[EXTENSION] = WebhookOptions(resolver=lambda h, p: ["127.0.0.1"])
     assert create(client, tokens, url="https://sneaky.example/").status_code == 422
 
@@ -97,11 +114,13 @@ def test_name_resolving_to_loopback_is_refused(app, client, tokens) -> None:  # 
         {"url": ""},
     ],
 )
-def test_invalid_bodies_are_422(wh, client, tokens, body) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_bodies_are_422(
+    wh: Flask, client: FlaskClient, tokens: Tokens, body: dict[str, Any]
+) -> None:
     assert create(client, tokens, **body).status_code == 422
 
 
-def test_disable_enable_rotate_delete(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_disable_enable_rotate_delete(wh: Flask, client: FlaskClient, tokens: Tokens) -> None:
     created = create(client, tokens, events=["submission.graded", "grade.overridden"]).get_json()
     url, h = f"/api/v1/webhooks/{created['id']}", tokens.headers("instructor")
     off = client.post(url + "/disable", headers=h).get_json()
@@ -115,7 +134,9 @@ def test_disable_enable_rotate_delete(wh, client, tokens) -> None:  # type: igno
     assert client.get(url, headers=h).status_code == 404
 
 
-def test_log_and_redelivery_of_unknown_message(wh, client, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_log_and_redelivery_of_unknown_message(
+    wh: Flask, client: FlaskClient, tokens: Tokens
+) -> None:
     ep = create(client, tokens).get_json()["id"]
     h = tokens.headers("instructor")
     assert client.get(f"/api/v1/webhooks/{ep}/attempts", headers=h).get_json() == {"items": []}
@@ -124,13 +145,13 @@ def test_log_and_redelivery_of_unknown_message(wh, client, tokens) -> None:  # t
     assert r.status_code == 404
 
 
-def test_webhook_routes_are_in_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_routes_are_in_the_openapi_document(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/webhooks" in paths
     assert "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver" in paths
 
 
-def test_options_come_from_settings(settings) -> None:  # type: ignore[no-untyped-def]
+def test_options_come_from_settings(settings: Settings) -> None:
     from dataclasses import replace
 
     s = replace(
@@ -145,7 +166,9 @@ def test_options_come_from_settings(settings) -> None:  # type: ignore[no-untype
     assert 3 * opts.timeouts.total < s.task_soft_time_limit  # three addresses fit in the task
 
 
-def test_purge_forgets_old_settled_messages_only(wh, client, tokens, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_purge_forgets_old_settled_messages_only(
+    wh: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime
+) -> None:
     from datetime import timedelta
 
     from grader.services.webhook_delivery import purge

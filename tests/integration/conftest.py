@@ -9,11 +9,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from grader.config import Settings
+    from grader.services.runtime import Runtime
+    from tests.conftest import Tokens
 
 PG_ADMIN = os.environ.get("GRADER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GRADER_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -94,9 +102,23 @@ class Worker:
         self.log = log
         full_env = {**os.environ, **env}
         self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "grader", "worker", "--concurrency", "1",
-             "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO", *args],
-            cwd=ROOT, env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "worker",
+                "--concurrency",
+                "1",
+                "--hostname",
+                f"{name}-{uuid.uuid4().hex[:6]}@%h",
+                "--loglevel",
+                "INFO",
+                *args,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -125,8 +147,12 @@ class Worker:
                 self.kill()
 
 
+# start_worker(name="w", *worker_args, **env_overrides) -> a Worker that is ready
+StartWorker = Callable[..., Worker]
+
+
 @pytest.fixture
-def start_worker(service_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+def start_worker(service_env: dict[str, str], tmp_path: Path) -> Iterator[StartWorker]:
     workers: list[Worker] = []
 
     def start(name: str = "w", *args: str, **extra: str) -> Worker:
@@ -141,14 +167,14 @@ def start_worker(service_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def it_settings(service_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def it_settings(service_env: dict[str, str]) -> Settings:
     from grader.config import Settings
 
     return Settings.from_env(service_env)
 
 
 @pytest.fixture
-def it_runtime(it_settings):  # type: ignore[no-untyped-def]
+def it_runtime(it_settings: Settings) -> Iterator[Runtime]:
     from grader.services.runtime import Runtime
 
     rt = Runtime.create(it_settings)
@@ -158,19 +184,19 @@ def it_runtime(it_settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def it_app(it_settings, it_runtime):  # type: ignore[no-untyped-def]
+def it_app(it_settings: Settings, it_runtime: Runtime) -> Flask:
     from grader.api import create_app
 
     return create_app(it_settings, runtime=it_runtime)
 
 
 @pytest.fixture
-def it_client(it_app):  # type: ignore[no-untyped-def]
+def it_client(it_app: Flask) -> FlaskClient:
     return it_app.test_client()
 
 
 @pytest.fixture
-def it_tokens(it_runtime):  # type: ignore[no-untyped-def]
+def it_tokens(it_runtime: Runtime) -> Tokens:
     from tests.conftest import Tokens
 
     return Tokens(it_runtime)

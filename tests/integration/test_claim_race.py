@@ -6,22 +6,33 @@ import json
 import threading
 
 import pytest
+from flask.testing import FlaskClient
 
 from grader.services.grading import grade_submissions
+from grader.services.runtime import Runtime
 from grader.store.models import Submission
+from tests.conftest import Tokens
 
 pytestmark = pytest.mark.integration
 
 
-def test_concurrent_deliveries_store_one_grade(it_client, it_tokens, it_runtime, demo_rubric) -> None:  # type: ignore[no-untyped-def]
-    r = it_client.post("/api/v1/exams", data=demo_rubric,
-                       headers=it_tokens.headers("admin", **{"Content-Type": "application/yaml"}))
+def test_concurrent_deliveries_store_one_grade(
+    it_client: FlaskClient, it_tokens: Tokens, it_runtime: Runtime, demo_rubric: str
+) -> None:
+    r = it_client.post(
+        "/api/v1/exams",
+        data=demo_rubric,
+        headers=it_tokens.headers("admin", **{"Content-Type": "application/yaml"}),
+    )
     assert r.status_code == 201
     ids = []
     for i in range(20):
         body = {"student_id": f"s{i}", "answers": {"q1": "relu"}}
-        r = it_client.post("/api/v1/exams/demo/submissions", data=json.dumps(body),
-                           headers=it_tokens.headers("admin", **{"Content-Type": "application/json"}))
+        r = it_client.post(
+            "/api/v1/exams/demo/submissions",
+            data=json.dumps(body),
+            headers=it_tokens.headers("admin", **{"Content-Type": "application/json"}),
+        )
         ids.append(r.get_json()["id"])
     rt = it_runtime
     outcomes: list[dict[str, str]] = []
@@ -39,4 +50,5 @@ def test_concurrent_deliveries_store_one_grade(it_client, it_tokens, it_runtime,
     for sid in ids:
         assert sorted(o[sid] for o in outcomes) == ["graded", "skipped", "skipped", "skipped"]
     with rt.db.session() as s:
-        assert all(s.get(Submission, sid).deliveries == 1 for sid in ids)  # type: ignore[union-attr]
+        rows = [s.get(Submission, sid) for sid in ids]
+        assert all(row is not None and row.deliveries == 1 for row in rows)

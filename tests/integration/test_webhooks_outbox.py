@@ -6,20 +6,27 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grader.api.webhooks import EXTENSION
-from grader.services.grading import grade_submissions
-from grader.services.webhook_delivery import deliver_due, deliver_message
+from grader.services.grading import FinalHook, grade_submissions
+from grader.services.runtime import Runtime
+from grader.services.webhook_delivery import Sent, deliver_due, deliver_message
 from grader.services.webhook_outbox import submission_outbox_hook
 from grader.services.webhooks import WebhookOptions
 from grader.store.models import Submission, utcnow
 from grader.store.webhooks import WebhookEndpoint, WebhookMessage
 from grader.webhooks.delivery import RetrySchedule, Timeouts
 from grader.webhooks.ssrf import AllowList
+from tests.conftest import Tokens
 from tests.integration.webhook_receiver import running_receiver
 
 JSON = {"Content-Type": "application/json"}
@@ -32,12 +39,18 @@ FAST = WebhookOptions(
 
 
 @pytest.fixture
-def options(app):  # type: ignore[no-untyped-def]
+def options(app: Flask) -> WebhookOptions:
     app.extensions[EXTENSION] = FAST
     return FAST
 
 
-def register(client, tokens, url, events=("submission.graded",), who="instructor"):  # type: ignore[no-untyped-def]
+def register(
+    client: FlaskClient,
+    tokens: Tokens,
+    url: str,
+    events: Sequence[str] = ("submission.graded",),
+    who: str = "instructor",
+) -> dict[str, Any]:
     r = client.post(
         "/api/v1/webhooks",
         data=json.dumps({"url": url, "events": list(events)}),
@@ -47,7 +60,13 @@ def register(client, tokens, url, events=("submission.graded",), who="instructor
     return r.get_json()
 
 
-def submit_and_grade(client, tokens, runtime, options, hooks=None):  # type: ignore[no-untyped-def]
+def submit_and_grade(
+    client: FlaskClient,
+    tokens: Tokens,
+    runtime: Runtime,
+    options: WebhookOptions,
+    hooks: Sequence[FinalHook] | None = None,
+) -> tuple[str, dict[str, str]]:
     body = {"answers": {"q1": "ReLU", "q2": "network A, because of the biases"}}
     r = client.post(
         "/api/v1/exams/demo/submissions",
@@ -62,7 +81,7 @@ def submit_and_grade(client, tokens, runtime, options, hooks=None):  # type: ign
     return sid, outcome
 
 
-def deliver_until_settled(runtime, options, timeout=10.0):  # type: ignore[no-untyped-def]
+def deliver_until_settled(runtime: Runtime, options: WebhookOptions, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     rng = random.Random(5)
     while time.monotonic() < deadline:
@@ -76,7 +95,9 @@ def deliver_until_settled(runtime, options, timeout=10.0):  # type: ignore[no-un
     raise AssertionError("messages still pending")
 
 
-def test_fails_three_times_then_accepted_once(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_fails_three_times_then_accepted_once(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     with running_receiver() as rx:
         ep = register(client, tokens, rx.url)
         rx.secrets = [ep["secret"]]
@@ -114,10 +135,12 @@ def test_fails_three_times_then_accepted_once(options, client, tokens, runtime, 
         assert log[0]["trigger"] == "manual" and log[0]["ok"] is True
 
 
-def test_no_outbox_row_without_the_grade(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_no_outbox_row_without_the_grade(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     register(client, tokens, "http://127.0.0.1:9/")
 
-    def boom(session, row):  # type: ignore[no-untyped-def]
+    def boom(session: Session, row: Submission) -> None:
         raise RuntimeError("the transaction fails after the outbox write")
 
     with pytest.raises(RuntimeError):
@@ -130,8 +153,8 @@ def test_no_outbox_row_without_the_grade(options, client, tokens, runtime, demo_
 
 
 def test_subscriptions_follow_exam_ownership_and_event_types(
-    options, client, tokens, runtime, demo_exam
-) -> None:  # type: ignore[no-untyped-def]
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     mine = register(client, tokens, "http://127.0.0.1:9/a")
     other = register(client, tokens, "http://127.0.0.1:9/b", who="instructor2")
     admin = register(client, tokens, "http://127.0.0.1:9/c", who="admin")
@@ -143,7 +166,9 @@ def test_subscriptions_follow_exam_ownership_and_event_types(
     assert other["id"] not in got and failed_only["id"] not in got
 
 
-def test_410_disables_the_endpoint(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_410_disables_the_endpoint(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     with running_receiver() as rx:
         ep = register(client, tokens, rx.url)
         rx.secrets, rx.statuses = [ep["secret"]], [410]
@@ -160,13 +185,17 @@ def test_410_disables_the_endpoint(options, client, tokens, runtime, demo_exam) 
         assert len(list(s.scalars(select(WebhookMessage)))) == 1
 
 
-def test_failing_more_than_three_days_disables(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_failing_more_than_three_days_disables(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     with running_receiver() as rx:
         ep = register(client, tokens, rx.url)
         rx.secrets, rx.statuses = [ep["secret"]], [503]
         submit_and_grade(client, tokens, runtime, options)
         with runtime.db.session() as s:
-            s.get(WebhookEndpoint, ep["id"]).failing_since = utcnow() - timedelta(days=3, hours=1)
+            endpoint = s.get(WebhookEndpoint, ep["id"])
+            assert endpoint is not None
+            endpoint.failing_since = utcnow() - timedelta(days=3, hours=1)
             mid = s.scalars(select(WebhookMessage.id)).one()
         sent = deliver_message(runtime.db, mid, options)
         assert sent.status == "failed" and sent.outcome is not None and sent.outcome.status == 503
@@ -176,7 +205,9 @@ def test_failing_more_than_three_days_disables(options, client, tokens, runtime,
     assert body["enabled"] is False and "3 days" in body["disabled_reason"]
 
 
-def test_rotation_sends_both_signatures(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_sends_both_signatures(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     with running_receiver() as rx:
         ep = register(client, tokens, rx.url)
         h = tokens.headers("instructor")
@@ -192,7 +223,9 @@ def test_rotation_sends_both_signatures(options, client, tokens, runtime, demo_e
     assert len(rx.processed) == 2
 
 
-def test_rebinding_at_send_is_refused_and_logged(app, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_rebinding_at_send_is_refused_and_logged(
+    app: Flask, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     answers = iter([["93.184.215.14"]] + [["127.0.0.1"]] * 20)
     opts = WebhookOptions(
         resolver=lambda h, p: next(answers), schedule=RetrySchedule(delays=(0.01,), jitter=0)
@@ -208,7 +241,9 @@ def test_rebinding_at_send_is_refused_and_logged(app, client, tokens, runtime, d
     assert all("127.0.0.1" in a["error"] for a in log)
 
 
-def test_500_timeout_302_429_410_in_turn(options, client, tokens, runtime, demo_exam) -> None:  # type: ignore[no-untyped-def]
+def test_500_timeout_302_429_410_in_turn(
+    options: WebhookOptions, client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
+) -> None:
     """BAD_INPUTS 30: each failure is retried on the schedule, the redirect is not followed,
     Retry-After is honoured, and 410 disables the endpoint."""
     with running_receiver() as rx:
@@ -224,14 +259,15 @@ def test_500_timeout_302_429_410_in_turn(options, client, tokens, runtime, demo_
         submit_and_grade(client, tokens, runtime, options)
         with runtime.db.session() as s:
             mid = s.scalars(select(WebhookMessage.id)).one()
-        results = []
+        results: list[Sent] = []
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (not results or results[-1].status == "pending"):
             sent = deliver_message(runtime.db, mid, options, rng=random.Random(1))
             if sent.status != "skipped":
                 results.append(sent)
             time.sleep(0.02)
-    outcomes = [r.outcome for r in results]
+    outcomes = [r.outcome for r in results if r.outcome is not None]
+    assert len(outcomes) == len(results)
     assert [o.status for o in outcomes] == [500, None, 302, 429, 410]
     assert "timed out" in (outcomes[1].error or "").lower()
     assert len(rx.deliveries) == 5  # the 302 was not followed anywhere

@@ -9,13 +9,18 @@ import threading
 import time
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from grader.api.webhooks import EXTENSION
 from grader.services.auth import create_token
+from grader.services.runtime import Runtime
 from grader.services.webhooks import WebhookOptions
 from grader.store.models import Submission
 from grader.webhooks.ssrf import AllowList
+from tests.conftest import Tokens
+from tests.integration.conftest import StartWorker
 from tests.integration.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.integration
@@ -23,7 +28,7 @@ JSON = {"Content-Type": "application/json"}
 BODY = {"student_id": "u1", "answers": {"q1": "ReLU", "q2": "network A (biases)"}}
 
 
-def create_demo(client, tokens, rubric):  # type: ignore[no-untyped-def]
+def create_demo(client: FlaskClient, tokens: Tokens, rubric: str) -> None:
     r = client.post(
         "/api/v1/exams",
         data=rubric,
@@ -34,8 +39,13 @@ def create_demo(client, tokens, rubric):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_worker_delivers_after_a_failure(
-    it_app, it_client, it_tokens, it_runtime, start_worker, demo_rubric
-) -> None:  # type: ignore[no-untyped-def]
+    it_app: Flask,
+    it_client: FlaskClient,
+    it_tokens: Tokens,
+    it_runtime: Runtime,
+    start_worker: StartWorker,
+    demo_rubric: str,
+) -> None:
     it_app.extensions[EXTENSION] = WebhookOptions(allow=AllowList.parse("127.0.0.1"))
     create_demo(it_client, it_tokens, demo_rubric)
     with running_receiver() as rx:
@@ -68,8 +78,8 @@ def test_worker_delivers_after_a_failure(
 
 
 def test_concurrent_idempotent_posts_on_postgres(
-    it_app, it_client, it_tokens, it_runtime, demo_rubric
-) -> None:  # type: ignore[no-untyped-def]
+    it_app: Flask, it_client: FlaskClient, it_tokens: Tokens, it_runtime: Runtime, demo_rubric: str
+) -> None:
     create_demo(it_client, it_tokens, demo_rubric)
     _, token = create_token(it_runtime.db, "lms", exams=["demo"])
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "attempt-7", **JSON}

@@ -11,7 +11,11 @@ import sys
 import time
 
 import pytest
+from flask.testing import FlaskClient
 
+from grader.services.runtime import Runtime
+from tests.conftest import Tokens
+from tests.integration.conftest import StartWorker, Worker
 from tests.integration.test_worker_redis_postgres import (
     create_demo,
     statuses,
@@ -22,7 +26,7 @@ from tests.integration.test_worker_redis_postgres import (
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
-def _pool(worker) -> list[int]:  # type: ignore[no-untyped-def]
+def _pool(worker: Worker) -> list[int]:
     out = subprocess.run(
         ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
     )
@@ -37,13 +41,18 @@ def _pool(worker) -> list[int]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _long_sheets(client, tokens, n: int, tag: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _long_sheets(client: FlaskClient, tokens: Tokens, n: int, tag: str) -> list[str]:
     return [submit(client, tokens, f"{tag}{i}").get_json()["id"] for i in range(n)]
 
 
 def test_killed_pool_process_is_replaced_and_its_sheets_graded_once(
-    it_client, it_tokens, it_runtime, start_worker, demo_rubric, service_env
-) -> None:  # type: ignore[no-untyped-def]
+    it_client: FlaskClient,
+    it_tokens: Tokens,
+    it_runtime: Runtime,
+    start_worker: StartWorker,
+    demo_rubric: str,
+    service_env: dict[str, str],
+) -> None:
     create_demo(it_client, it_tokens, demo_rubric)
     # The re-drive runs outside the worker it rescues (as `grader serve` and compose run it):
     # with an embedded beat, a forked beat process is a child of the worker like its pool and
@@ -72,8 +81,12 @@ def test_killed_pool_process_is_replaced_and_its_sheets_graded_once(
 
 
 def test_sigterm_stops_the_worker_within_10_s_and_nothing_is_lost(
-    it_client, it_tokens, it_runtime, start_worker, demo_rubric
-) -> None:  # type: ignore[no-untyped-def]
+    it_client: FlaskClient,
+    it_tokens: Tokens,
+    it_runtime: Runtime,
+    start_worker: StartWorker,
+    demo_rubric: str,
+) -> None:
     create_demo(it_client, it_tokens, demo_rubric)
     worker = start_worker("term", GRADER_CLAIM_LEASE_SECONDS="6")
     _long_sheets(it_client, it_tokens, 60, "t")

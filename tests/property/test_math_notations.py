@@ -38,6 +38,13 @@ SYMBOLS = [
 Expr = tuple[object, ...]
 
 
+def _part(e: Expr, i: int) -> Expr:
+    """The sub-expression at position i of a compound expression."""
+    part = e[i]
+    assert isinstance(part, tuple)
+    return part
+
+
 def exprs() -> st.SearchStrategy[Expr]:
     leaf = st.one_of(
         st.sampled_from(SYMBOLS).map(lambda s: ("sym", s)),
@@ -68,20 +75,20 @@ def render(e: Expr, style: str) -> str:
         sym = render(("sym", e[2]), style)
         return f"({e[1]}*{sym})" if style == "ascii" else f"({e[1]}{sym})"
     if op == "sqrt":
-        inner = render(e[1], style)  # type: ignore[arg-type]
+        inner = render(_part(e, 1), style)
         return {"ascii": f"sqrt({inner})", "latex": rf"\sqrt{{{inner}}}", "unicode": f"√({inner})"}[
             style
         ]
     if op == "pow":
-        base = render(e[1], style)  # type: ignore[arg-type]
+        base = render(_part(e, 1), style)
         n = e[2]
         if style == "latex":
             return rf"\left({base}\right)^{{{n}}}"
         if style == "unicode":
             return f"({base}){str(n).translate(SUPER)}"
         return f"({base})^{n}"
-    a = render(e[1], style)  # type: ignore[arg-type]
-    b = render(e[2], style)  # type: ignore[arg-type]
+    a = render(_part(e, 1), style)
+    b = render(_part(e, 2), style)
     if op == "div" and style == "latex":
         return rf"\frac{{{a}}}{{{b}}}"
     sign = {
@@ -159,7 +166,9 @@ UNITS = [
     st.sampled_from(UNITS),
     st.booleans(),
 )
-def test_one_verdict_for_every_spelling_of_a_unit(n: int, unit: tuple, same: bool) -> None:  # type: ignore[type-arg]
+def test_one_verdict_for_every_spelling_of_a_unit(
+    n: int, unit: tuple[str, list[tuple[str, int]]], same: bool
+) -> None:
     name, spellings = unit
     value = Fraction(n, 10)
     spec = MathSpec.model_validate(

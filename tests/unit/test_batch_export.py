@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def _read(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
-def _records():
+def _records() -> list[dict[str, Any]]:
     return [
         {
             "submission_id": "a1",
@@ -36,11 +37,11 @@ def _records():
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_injection_prone_text_gets_a_leading_quote(value):
+def test_injection_prone_text_gets_a_leading_quote(value: str) -> None:
     assert safe_cell(value) == "'" + value
 
 
-def test_injection_cells_survive_the_csv_module():
+def test_injection_cells_survive_the_csv_module() -> None:
     records = [{"student_id": v, "status": "graded", "result": simple(1, 1, 1)} for v in HOSTILE]
     rows = _read(gradebook_csv(records, "moodle"))
     assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
@@ -48,13 +49,13 @@ def test_injection_cells_survive_the_csv_module():
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-def test_negative_numbers_stay_numeric():
+def test_negative_numbers_stay_numeric() -> None:
     rows = _read(write_csv([["s1", -1.5, -2, 0.0, "-3"]]))
     assert rows == [["s1", "-1.5", "-2", "0", "'-3"]]  # the string "-3" is text, and stays so
     assert float(rows[0][1]) == -1.5
 
 
-def test_number_format():
+def test_number_format() -> None:
     assert [format_number(x) for x in (1.0, 0.1 + 0.2, 1e-5, -0.00001, 12.34567)] == [
         "1",
         "0.3",
@@ -65,7 +66,7 @@ def test_number_format():
     assert safe_cell(float("nan")) == "" and safe_cell(None) == "" and safe_cell(True) == "true"
 
 
-def test_canvas_gradebook():
+def test_canvas_gradebook() -> None:
     rows = _read(gradebook_csv(_records(), "canvas"))
     assert rows == [
         ["Student ID", "q1", "q2", "Total"],
@@ -76,7 +77,7 @@ def test_canvas_gradebook():
     assert with_feedback[0][-1] == "Feedback"
 
 
-def test_moodle_gradebook_has_feedback():
+def test_moodle_gradebook_has_feedback() -> None:
     records = _records()
     records[0]["result"]["questions"][1]["criteria"][1]["feedback"] = "=Missing: tanh"
     rows = _read(gradebook_csv(records, "moodle"))
@@ -85,7 +86,7 @@ def test_moodle_gradebook_has_feedback():
     assert rows[1][4] == "q2 (1.5/2): =Missing: tanh"  # not at the start: no quote needed
 
 
-def test_feedback_starting_with_a_trigger_is_quoted():
+def test_feedback_starting_with_a_trigger_is_quoted() -> None:
     records = _records()
     records[0]["result"]["questions"] = records[0]["result"]["questions"][1:]
     records[0]["result"]["questions"][0]["id"] = "-q"
@@ -93,7 +94,7 @@ def test_feedback_starting_with_a_trigger_is_quoted():
     assert rows[1][-1].startswith("'-q (1.5/2)")
 
 
-def test_results_csv_with_criteria():
+def test_results_csv_with_criteria() -> None:
     rows = _read(results_csv(_records(), criteria=True))
     assert rows[0] == [
         "student_id",
@@ -112,6 +113,6 @@ def test_results_csv_with_criteria():
     assert rows[2] == ["s2", "a2", "queued", "", "", "", "", "", "", "", ""]
 
 
-def test_unknown_form():
+def test_unknown_form() -> None:
     with pytest.raises(ValueError, match="canvas or moodle"):
-        gradebook_csv(_records(), "blackboard")  # type: ignore[arg-type]
+        gradebook_csv(_records(), "blackboard")  # type: ignore[arg-type]  # the wrong form on purpose

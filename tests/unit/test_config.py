@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grader.config import Settings
 
 
-def test_embedded_defaults_live_in_the_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_embedded_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
     s = Settings.from_env({"GRADER_DATA_DIR": str(tmp_path)})
     assert s.database_url == f"sqlite:///{tmp_path}/grader.sqlite3"
     assert s.broker_url.startswith("sqla+sqlite:///") and not s.uses_redis
@@ -13,8 +15,12 @@ def test_embedded_defaults_live_in_the_data_dir(tmp_path) -> None:  # type: igno
 
 def test_env_overrides_and_types() -> None:
     s = Settings.from_env(
-        {"GRADER_BROKER_URL": "redis://127.0.0.1:6379/0", "GRADER_MAX_DELIVERIES": "5",
-         "GRADER_TEXT_CHECKS": "off", "GRADER_WEBHOOK_ALLOW_HOSTS": "lms.local, 10.0.0.0/8"}
+        {
+            "GRADER_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "GRADER_MAX_DELIVERIES": "5",
+            "GRADER_TEXT_CHECKS": "off",
+            "GRADER_WEBHOOK_ALLOW_HOSTS": "lms.local, 10.0.0.0/8",
+        }
     )
     assert s.uses_redis and s.max_deliveries == 5 and s.text_checks is False
     assert s.allow_hosts == ["lms.local", "10.0.0.0/8"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def compose() -> dict:  # type: ignore[type-arg]
+def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
@@ -24,7 +25,10 @@ def test_services_and_images() -> None:
 
 def test_commands() -> None:
     services = compose()["services"]
-    assert "gunicorn" in services["api"]["command"] and "grader.api.wsgi:app" in services["api"]["command"]
+    assert (
+        "gunicorn" in services["api"]["command"]
+        and "grader.api.wsgi:app" in services["api"]["command"]
+    )
     assert services["worker"]["command"].startswith("grader worker")
     redis_cmd = services["redis"]["command"]
     assert "--appendonly" in redis_cmd and redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
@@ -45,4 +49,3 @@ def test_dockerfile_pins_cpu_torch_and_runs_unprivileged() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert "torch==2.13.0" in text and "whl/cpu" in text
     assert "USER grader" in text
-

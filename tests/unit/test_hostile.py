@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from grader.grading import hostile
@@ -70,18 +73,11 @@ def test_padding_needs_three_candidates_and_a_miss() -> None:
     assert not guessed({"candidates": True, "matched": 1})
 
 
-def _view(**kw: object) -> CriterionView:
-    base: dict[str, object] = {
-        "id": "c",
-        "kind": "text",
-        "weight": 1.0,
-        "fraction": 0.5,
-        "confidence": 0.4,
-        "status": "ok",
-        "details": {},
-    }
-    base.update(kw)
-    return CriterionView(**base)  # type: ignore[arg-type]
+def _view(**kw: Any) -> CriterionView:
+    base = CriterionView(
+        id="c", kind="text", weight=1.0, fraction=0.5, confidence=0.4, status="ok", details={}
+    )
+    return replace(base, **kw)
 
 
 def test_review_follows_the_model_threshold_and_gives_reasons() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import simple_registry
+from grader.checks.choice import ChoiceSpec
 from grader.exams import RubricInvalid, load_exam
 
 
@@ -18,7 +19,8 @@ def test_demo_rubric_loads(demo_rubric: str) -> None:
     loaded = load_exam(demo_rubric, simple_registry())
     assert [q.id for q in loaded.exam.questions] == ["q1", "q2"]
     assert loaded.exam.max_score == 5
-    assert loaded.spec("q2", "picks-a").correct == "A"  # type: ignore[attr-defined]
+    picks_a = loaded.spec("q2", "picks-a")
+    assert isinstance(picks_a, ChoiceSpec) and picks_a.correct == "A"
 
 
 def test_points_that_do_not_add_up_name_the_question_and_line(demo_rubric: str) -> None:
@@ -115,7 +117,9 @@ questions:
         check: {kind: exact, accept: ["x"]}
 """
     loaded = load_exam(text, registry)
-    assert [e.score for e in loaded.spec("q", "c").examples] == [1, 0]  # type: ignore[attr-defined]
+    calibrated = loaded.spec("q", "c")
+    assert isinstance(calibrated, CalibratedSpec)
+    assert [e.score for e in calibrated.examples] == [1, 0]
     broken = text.replace(
         'check: {kind: exact, accept: ["x"]}',
         'check: {kind: exact, accept: ["x"]}\n        examples: [{answer: a, score: 1}]',
@@ -145,7 +149,8 @@ questions:
 
 def test_choice_options_take_their_text_from_the_prompt() -> None:
     spec = load_exam(PROMPT_OPTIONS, simple_registry()).spec("q1", "pick")
-    texts = [o.text for o in spec.options]  # type: ignore[attr-defined]
+    assert isinstance(spec, ChoiceSpec)
+    texts = [o.text for o in spec.options]
     # the rubric's own text wins; the last option ends with its sentence
     assert texts == ["the heap", "globals", "the stack", "the open file descriptors."]
 

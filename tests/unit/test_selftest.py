@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from pydantic import BaseModel
 
 from grader.checks import simple_registry
@@ -122,7 +124,9 @@ def test_json_rubrics_have_no_lines_but_the_same_warnings() -> None:
     assert warning.line is None and str(warning).startswith("q1: the model answer")
 
 
-def test_exams_check_prints_warnings_but_only_errors_fail(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_exams_check_prints_warnings_but_only_errors_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from grader.cli import main
 
     monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "var"))
@@ -159,7 +163,7 @@ class _SlowWarmChecker(_LengthChecker):
         self.release.wait(5.0)
 
 
-def test_an_upload_waits_a_bounded_time_for_its_self_test(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_upload_waits_a_bounded_time_for_its_self_test(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     from grader.services import exams as exam_service

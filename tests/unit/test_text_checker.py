@@ -173,7 +173,7 @@ def test_spec_needs_something_to_compare() -> None:
     with pytest.raises(ValidationError):
         TextSpec(description="x")
     with pytest.raises(ValidationError):
-        TextSpec(exemplars=["a"], unknown_field=1)  # type: ignore[call-arg]
+        TextSpec(exemplars=["a"], unknown_field=1)  # type: ignore[call-arg]  # refused on purpose
 
 
 def test_plain_string_misconceptions_accepted() -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypedDict
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -33,11 +34,16 @@ FAST = Timeouts(connect=1.0, read=1.0, total=2.0)
 Action = Callable[[BaseHTTPRequestHandler], None]
 
 
+class Received(TypedDict):
+    headers: dict[str, str]
+    event: Any  # the payload the verifier read back; None without a verifier
+
+
 @dataclass
 class Receiver:
     port: int
     actions: list[Action] = field(default_factory=list)
-    requests: list[dict[str, object]] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
     verifier: Webhook | None = None
 
     @property
@@ -143,8 +149,8 @@ def test_500_three_times_then_accepted_once_with_retries(receiver: Receiver) -> 
     assert all(o.address == "127.0.0.1" for o in log)
     assert log[-1].body_excerpt == "ok"
     assert len(receiver.requests) == 4
-    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {"msg_retry"}  # type: ignore[index]
-    assert receiver.requests[-1]["event"]["data"]["score"] == 7.5  # type: ignore[index]
+    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {"msg_retry"}
+    assert receiver.requests[-1]["event"]["data"]["score"] == 7.5
 
 
 def test_redirect_is_not_followed(receiver: Receiver) -> None:
@@ -209,7 +215,7 @@ def test_pinned_address_with_name_in_host_header(receiver: Receiver) -> None:
         timeouts=FAST,
     )
     assert outcome.ok and seen == ["hooks.lms.test"]
-    assert receiver.requests[0]["headers"]["Host"] == f"hooks.lms.test:{receiver.port}"  # type: ignore[index]
+    assert receiver.requests[0]["headers"]["Host"] == f"hooks.lms.test:{receiver.port}"
 
 
 def test_rebinding_to_loopback_is_refused_at_send(receiver: Receiver) -> None:

@@ -62,7 +62,7 @@ def tls_receiver(cert: tuple[Path, Path]) -> Iterator[dict[str, Any]]:
     seen: dict[str, Any] = {"sni": [], "hosts": []}
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(crt), str(key))
-    ctx.sni_callback = lambda sock, name, _ctx: seen["sni"].append(name)  # type: ignore[assignment,misc]
+    ctx.sni_callback = lambda sock, name, _ctx: seen["sni"].append(name)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802  # http.server's naming
@@ -94,7 +94,9 @@ def client_context(crt: Path) -> ssl.SSLContext:
     return ctx
 
 
-def test_https_to_pinned_ip_verifies_the_name(tls_receiver, cert) -> None:  # type: ignore[no-untyped-def]
+def test_https_to_pinned_ip_verifies_the_name(
+    tls_receiver: dict[str, Any], cert: tuple[Path, Path]
+) -> None:
     port = tls_receiver["port"]
     outcome = deliver(
         f"https://{NAME}:{port}/hooks",
@@ -111,7 +113,9 @@ def test_https_to_pinned_ip_verifies_the_name(tls_receiver, cert) -> None:  # ty
     assert tls_receiver["hosts"] == [f"{NAME}:{port}"]
 
 
-def test_https_certificate_for_another_name_is_refused(tls_receiver, cert) -> None:  # type: ignore[no-untyped-def]
+def test_https_certificate_for_another_name_is_refused(
+    tls_receiver: dict[str, Any], cert: tuple[Path, Path]
+) -> None:
     port = tls_receiver["port"]
     outcome = deliver(
         f"https://other.lms.test:{port}/hooks",
@@ -127,7 +131,7 @@ def test_https_certificate_for_another_name_is_refused(tls_receiver, cert) -> No
     assert tls_receiver["hosts"] == []
 
 
-def test_https_untrusted_certificate_is_refused(tls_receiver) -> None:  # type: ignore[no-untyped-def]
+def test_https_untrusted_certificate_is_refused(tls_receiver: dict[str, Any]) -> None:
     port = tls_receiver["port"]
     outcome = deliver(
         f"https://{NAME}:{port}/hooks",

@@ -13,6 +13,7 @@ import pytest
 from grader.webhooks.ssrf import (
     AllowList,
     ResolutionError,
+    Resolver,
     UnsafeURLError,
     parse_loose_ipv4,
     resolve_target,
@@ -30,7 +31,7 @@ def no_resolver(host: str, port: int) -> Sequence[str]:
     raise AssertionError(f"must not resolve {host!r}: refused before resolution")
 
 
-def fixed(*addresses: str):  # type: ignore[no-untyped-def]
+def fixed(*addresses: str) -> Resolver:
     def resolver(host: str, port: int) -> Sequence[str]:
         return list(addresses)
 
