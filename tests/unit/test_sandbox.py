@@ -62,7 +62,7 @@ def test_wall_clock_timeout_is_needs_review_and_pool_recovers(runner: SandboxRun
     before = runner.restarts
     result = runner.run("sleepy", NoSpec(), "hang")
     assert result.status == Status.NEEDS_REVIEW and result.fraction == 0.0
-    assert result.details["error"] in ("timeout", "cpu_time_limit")
+    assert result.details["error"] == "timeout"  # a sleeping check uses next to no CPU
     assert runner.restarts == before + 1
     assert runner.run("sleepy", NoSpec(), "ok").fraction == 1.0
 
