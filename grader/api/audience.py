@@ -19,7 +19,7 @@ OWNER = ("admin", "instructor (owner)")
     "Replace the students the exam is open to; their student keys may read and submit",
     body=service.RosterIn,
     roles=OWNER,
-    errors=(404, 415, 422),
+    errors=(400, 404, 415, 422),
 )
 def put_roster(exam_id: str) -> Response:
     return jsonify(

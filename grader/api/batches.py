@@ -244,7 +244,7 @@ def review_queue(exam_id: str) -> Response:
     body=overrides.OverrideIn,
     status=201,
     roles=OWNER,
-    errors=(404, 409, 415, 422),
+    errors=(400, 404, 409, 415, 422),
 )
 def add_override(submission_id: str) -> tuple[Response, int]:
     rt = runtime()
@@ -274,7 +274,7 @@ def list_overrides(submission_id: str) -> Response:
     body=overrides.GroupOverrideIn,
     status=201,
     roles=OWNER,
-    errors=(404, 409, 415, 422),
+    errors=(400, 404, 409, 415, 422),
 )
 def add_group_override(exam_id: str) -> tuple[Response, int]:
     rt = runtime()
@@ -292,7 +292,7 @@ def add_group_override(exam_id: str) -> tuple[Response, int]:
     "current one), graded by workers; poll the regrade for its diff",
     status=202,
     roles=OWNER,
-    errors=(404, 409, 415, 422, 503),
+    errors=(400, 404, 409, 415, 422, 503),
 )
 def request_regrade(batch_id: str) -> tuple[Response, int, dict[str, str]]:
     rt = runtime()

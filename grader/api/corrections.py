@@ -42,7 +42,7 @@ class ExamplesIn(BaseModel):
     body=ExamplesIn,
     status=201,
     roles=OWNER,
-    errors=(404, 422),
+    errors=(400, 404, 415, 422),
 )
 def examples_from_overrides(exam_id: str, question_id: str) -> tuple[Response, int]:
     body = parse_body(ExamplesIn, json_body() if request.content_length else {}, "the request")
@@ -70,7 +70,7 @@ def examples_from_overrides(exam_id: str, question_id: str) -> tuple[Response, i
     "each run's diff comes at GET /api/v1/regrades/{id}; overrides are kept at apply",
     roles=OWNER,
     status=202,
-    errors=(404, 422, 503),
+    errors=(400, 404, 415, 422, 503),
 )
 def regrade_exam(exam_id: str) -> tuple[Response, int]:
     body = json_body() if request.content_length else None

@@ -19,7 +19,7 @@ bp = Blueprint("math", __name__, url_prefix="/api/v1/math")
     "large, undefined)",
     body=ExpressionIn,
     response=ExpressionOut,
-    errors=(413, 415, 422),
+    errors=(400, 413, 415, 422),
 )
 def validate() -> Response:
     actor()

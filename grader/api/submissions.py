@@ -51,7 +51,7 @@ def idempotent(key_id: str, body: Any) -> idempotency.Reservation | idempotency.
     response=SubmissionAccepted,
     status=202,
     roles=("student (own id)", "lms (granted exams)", "instructor (own exams)", "admin"),
-    errors=(404, 409, 413, 415, 422, 429),
+    errors=(400, 404, 409, 413, 415, 422, 429),
 )
 def submit(exam_id: str) -> tuple[Response, int, dict[str, str]]:
     who = actor()

@@ -61,7 +61,7 @@ MESSAGE_ID = TextParam("message_id", description="only this message's attempts")
     response=WebhookEndpointOut,
     status=201,
     roles=ROLES,
-    errors=(415, 422, 429),
+    errors=(400, 415, 422, 429),
 )
 def create_endpoint() -> tuple[Response, int, dict[str, str]]:
     who = actor(*ROLES)

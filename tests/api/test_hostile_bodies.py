@@ -59,6 +59,39 @@ def test_malformed_json_says_so(client: FlaskClient, tokens: Tokens, demo_exam: 
     assert r.status_code == 400 and "not valid JSON" in r.get_json()["detail"]
 
 
+# Every operation whose body is a JSON request (not a rubric or batch file, whose errors are
+# 422 with their lines): (method, path asked, path in the OpenAPI document).
+JSON_REQUESTS = [
+    ("PUT", "/api/v1/exams/demo/roster", "/api/v1/exams/{exam_id}/roster"),
+    ("POST", "/api/v1/exams/demo/submissions", "/api/v1/exams/{exam_id}/submissions"),
+    ("POST", "/api/v1/submissions/s/overrides", "/api/v1/submissions/{submission_id}/overrides"),
+    ("POST", "/api/v1/exams/demo/overrides", "/api/v1/exams/{exam_id}/overrides"),
+    ("POST", "/api/v1/batches/b/regrade", "/api/v1/batches/{batch_id}/regrade"),
+    (
+        "POST",
+        "/api/v1/exams/demo/questions/q1/examples",
+        "/api/v1/exams/{exam_id}/questions/{question_id}/examples",
+    ),
+    ("POST", "/api/v1/exams/demo/regrade", "/api/v1/exams/{exam_id}/regrade"),
+    ("POST", "/api/v1/math/validate", "/api/v1/math/validate"),
+    ("POST", "/api/v1/webhooks", "/api/v1/webhooks"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "documented"), JSON_REQUESTS)
+def test_an_unreadable_json_request_is_400_and_documented(
+    client: FlaskClient, tokens: Tokens, demo_exam: str, method: str, path: str, documented: str
+) -> None:
+    h = tokens.headers("instructor")
+    r = client.open(path, method=method, data='{"answers": ', headers={**h, **JSON})
+    assert r.status_code == 400, r.get_json()
+    assert "not valid JSON" in r.get_json()["detail"]
+    r = client.open(path, method=method, data="answers: {}", headers={**h, **YAML})
+    assert r.status_code == 415, r.get_json()
+    responses = client.get("/api/v1/openapi.json").get_json()["paths"][documented]
+    assert {"400", "415"} <= set(responses[method.lower()]["responses"])
+
+
 @pytest.mark.parametrize(
     "answer",
     [
