@@ -9,7 +9,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from celery.signals import worker_init, worker_process_init, worker_shutting_down
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 
 from grader.config import Settings
 from workers.app import make_celery
@@ -18,6 +18,9 @@ from workers.tasks import register_tasks, runtime, runtime_loaded
 settings = Settings.from_env()
 celery = make_celery(settings)
 register_tasks(celery)
+
+_stopping = threading.Event()  # set when this worker starts shutting down
+BEAT_CHECK_EVERY = 1.0  # seconds between two looks at the embedded beat
 
 
 def threads_per_process(embed_threads: int, concurrency: int, cores: int) -> int:
@@ -81,6 +84,7 @@ def _bound_the_shutdown(sig: str = "", how: str = "", exitcode: int = 0, **_: An
     quarters of GRADER_SHUTDOWN_GRACE, turn it cold (SIGQUIT): the pool is terminated, the
     unacknowledged messages go back to the broker and the sheets' claims lapse within one
     lease, so the process is gone before a container runtime's kill at 10 s."""
+    _stopping.set()
     if how == "Cold":
         return
     pid = os.getpid()
@@ -95,3 +99,31 @@ def _bound_the_shutdown(sig: str = "", how: str = "", exitcode: int = 0, **_: An
     timer = threading.Timer(settings.shutdown_grace * 0.75, go_cold)
     timer.daemon = True
     timer.start()
+
+
+@worker_ready.connect
+def _watch_the_beat(sender: Any = None, **_: Any) -> None:
+    """A worker started with its beat (`grader worker` without --no-beat; `grader serve`'s
+    webhook worker) runs the schedule (webhook dispatch, re-drive) in a child process that
+    nothing else watches: killed, every webhook waits in the outbox for good while the worker
+    looks healthy. When the beat dies, this worker stops (warm, as on SIGTERM), so that its
+    supervisor (`grader serve`, compose, systemd) starts it again, beat and all."""
+    beat = getattr(getattr(sender, "controller", None), "beat", None)
+    if beat is None or not hasattr(beat, "is_alive"):
+        return
+    log = logging.getLogger(__name__)
+
+    def watch() -> None:
+        while not _stopping.wait(BEAT_CHECK_EVERY):
+            if beat.is_alive():
+                continue
+            if not _stopping.is_set():
+                log.error(
+                    "the embedded beat died (exit code %s); stopping this worker so that it "
+                    "is started again with its beat",
+                    getattr(beat, "exitcode", None),
+                )
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+    threading.Thread(target=watch, name="grader-beat-watch", daemon=True).start()
