@@ -58,7 +58,13 @@ class WebhookOptions:
             timeouts=Timeouts(connect=min(5.0, total / 3), read=min(10.0, total / 2), total=total),
             base_url=settings.public_url,
         )
-        return replace(base, **overrides)
+        # A published delivery still unclaimed after this is published again (the claim makes
+        # a duplicate a no-op): a broker restarted without persistence loses the queued ones.
+        # As long as an attempt may hold a message, and no sooner than the grading re-drive
+        # republishes a sheet. The fixed 5 minutes kept a batch's webhooks back that long after
+        # a Redis restart (tests/chaos/test_campaign.py).
+        redispatch = max(base.lease, timedelta(seconds=settings.redrive_after))
+        return replace(base, **{"redispatch_after": redispatch, **overrides})
 
     @property
     def lease(self) -> timedelta:
