@@ -122,36 +122,36 @@ def _const_value(n: Node) -> complex | None:
         kids = list(n[2])
     elif op == "interval":
         kids = [n[2], n[3]]
-    vals = [_const_value(k) for k in kids]
-    if any(v is None for v in vals) or op in _NOT_A_NUMBER:
+    maybe = [_const_value(k) for k in kids]
+    vals = [v for v in maybe if v is not None]
+    if len(vals) < len(maybe) or op in _NOT_A_NUMBER:
         return None
     try:
         if op == "add":
-            finite = [v for v in vals if v is not None]
-            total = sum(finite, complex(0))
-            if cmath.isnan(total) and any(cmath.isinf(v) for v in finite):
+            total = sum(vals, complex(0))
+            if cmath.isnan(total) and any(cmath.isinf(v) for v in vals):
                 raise Undefined("∞ − ∞ is undefined")
             return total
         if op == "neg":
-            return -vals[0]  # type: ignore[operator]
+            return -vals[0]
         if op == "pos":
             return vals[0]
         if op == "mul":
             acc = complex(1)
             for v in vals:
-                acc *= v  # type: ignore[operator]
+                acc *= v
             return None if cmath.isnan(acc) else acc
         if op == "inv":
             if vals[0] == 0:
                 raise Undefined("division by zero")
-            return 1 / vals[0]  # type: ignore[operator]
+            return 1 / vals[0]
         if op == "pow":
             b, e = vals
-            if b == 0 and e is not None and e.real < 0:
+            if b == 0 and e.real < 0:
                 raise Undefined("division by zero")
-            if e is not None and abs(e) > 1e4:
+            if abs(e) > 1e4:
                 return None
-            return b**e  # type: ignore[operator]
+            return b**e
         if op == "call" and n[1] in ("log", "lg", "log10") and vals[0] == 0:
             raise Undefined("log(0) is undefined")
     except Undefined:

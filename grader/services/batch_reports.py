@@ -36,17 +36,21 @@ def results_csv(db: Database, actor: Actor, batch_id: str, criteria: bool = Fals
     return export.write_csv(export.results_rows(records, qids, criteria=criteria))
 
 
+_GRADEBOOK_FORMS: dict[str, export.GradebookForm] = {"canvas": "canvas", "moodle": "moodle"}
+
+
 def gradebook_csv(
     db: Database, actor: Actor, scope: Scope, ident: str, form: str, feedback: bool | None = None
 ) -> str:
-    if form not in ("canvas", "moodle"):
+    chosen = _GRADEBOOK_FORMS.get(form)
+    if chosen is None:
         raise Invalid(f"unknown gradebook form {form!r}; use canvas or moodle")
     _, records, qids = _records(db, actor, scope, ident)
     return export.write_csv(
         export.gradebook_rows(
             records,
             qids,
-            form,  # type: ignore[arg-type]
+            chosen,
             feedback=feedback,
         )
     )

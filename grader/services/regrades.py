@@ -12,6 +12,7 @@ the diff.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -171,12 +172,13 @@ def _new_run(
 def _publish(db: Database, publisher: Any, run_id: str, ids: list[str], chunk_size: int) -> None:
     """Queue the run's chunks; if the queue fails, the run is marked failed (nothing is
     half-done)."""
+    publish: Callable[[str, list[str]], object] | None
     publish = getattr(publisher, "publish_regrade_chunk", None)
     try:
-        if ids and publish is None:
-            raise RuntimeError("this publisher cannot queue regrade chunks")
         for start in range(0, len(ids), max(1, chunk_size)):
-            publish(run_id, ids[start : start + chunk_size])  # type: ignore[misc]
+            if publish is None:
+                raise RuntimeError("this publisher cannot queue regrade chunks")
+            publish(run_id, ids[start : start + chunk_size])
     except Exception as exc:  # noqa: BLE001 - nothing half-done: the run is marked failed
         log.warning("queueing regrade %s failed", run_id, exc_info=True)
         with db.session() as session:

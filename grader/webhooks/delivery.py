@@ -20,7 +20,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -169,9 +168,10 @@ class _HTTPPool(HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
     watchdog: _Watchdog | None = None
 
-    def _new_conn(self) -> Any:
+    def _new_conn(self) -> _WatchedHTTPConnection:
         conn = super()._new_conn()
-        conn.watchdog = self.watchdog  # type: ignore[attr-defined]  # our ConnectionCls
+        assert isinstance(conn, _WatchedHTTPConnection)  # our ConnectionCls
+        conn.watchdog = self.watchdog
         return conn
 
 
@@ -179,9 +179,10 @@ class _HTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
     watchdog: _Watchdog | None = None
 
-    def _new_conn(self) -> Any:
+    def _new_conn(self) -> _WatchedHTTPSConnection:
         conn = super()._new_conn()
-        conn.watchdog = self.watchdog  # type: ignore[attr-defined]  # our ConnectionCls
+        assert isinstance(conn, _WatchedHTTPSConnection)  # our ConnectionCls
+        conn.watchdog = self.watchdog
         return conn
 
 
@@ -191,7 +192,7 @@ class _ConnectFailed(Exception):
 
 def _pool(
     target: Target, ip: IPAddress, timeouts: Timeouts, ssl_context: ssl.SSLContext | None
-) -> HTTPConnectionPool:
+) -> _HTTPPool | _HTTPSPool:
     timeout = Timeout(connect=timeouts.connect, read=timeouts.read)
     pool: _HTTPPool | _HTTPSPool
     if target.scheme == "https":
@@ -243,7 +244,7 @@ def _attempt(
     started = time.monotonic()
     watchdog = _Watchdog()
     pool = _pool(target, ip, timeouts, ssl_context)
-    pool.watchdog = watchdog  # type: ignore[attr-defined]  # set on our pool subclasses
+    pool.watchdog = watchdog
     timer = threading.Timer(timeouts.total, watchdog.fire)
     timer.daemon = True
     timer.start()

@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from grader.config import Settings
 from grader.services.batches import make_batch_hook
 from grader.services.grading import grade_submissions
 from grader.services.runtime import Runtime
-from grader.store.batches import Batch
+from grader.store.batches import Batch, RegradeRun
 from grader.store.models import Submission
 from tests.conftest import Tokens
 
@@ -425,3 +426,24 @@ def test_oversized_uploads_are_refused(
     huge = b"student_id,q1\n" + b"s1," + b"x" * (300 * 1024) + b"\n"
     assert upload(client, tokens, huge).status_code == 413
     assert _counts(runtime) == (0, 0)
+
+
+def test_a_publisher_that_cannot_queue_regrades_fails_the_run(
+    client: FlaskClient, tokens: Tokens, runtime: Runtime, settings: Settings, demo_exam: str
+) -> None:
+    from grader.api import create_app
+
+    batch_id = uploaded_and_graded(client, tokens, runtime)
+
+    class SubmissionsOnly:
+        def publish(self, submission_id: str) -> None:
+            raise AssertionError("nothing is submitted here")
+
+    other = create_app(settings, runtime=runtime, publisher=SubmissionsOnly()).test_client()
+    r = other.post(f"/api/v1/batches/{batch_id}/regrade", headers=tokens.headers("instructor"))
+    assert r.status_code == 503, r.get_json()
+    with runtime.db.session() as s:
+        runs = list(s.scalars(select(RegradeRun)))
+    assert [(run.status, run.error) for run in runs] == [
+        ("failed", "could not be queued: this publisher cannot queue regrade chunks")
+    ]
