@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
@@ -80,6 +80,10 @@ class EndpointIn(BaseModel):
     description: str = Field(default="", max_length=200)
 
 
+@overload
+def aware(when: datetime) -> datetime: ...
+@overload
+def aware(when: None) -> None: ...
 def aware(when: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; they are UTC."""
     if when is not None and when.tzinfo is None:
@@ -88,7 +92,7 @@ def aware(when: datetime | None) -> datetime | None:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return aware(when).isoformat() if when is not None else None  # type: ignore[union-attr]
+    return aware(when).isoformat() if when is not None else None
 
 
 def endpoint_view(ep: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
