@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
 from grader.services import chunks, grading, regrades, submissions
-from grader.services.batches import completed_hook, make_batch_hook
 from grader.services.runtime import Runtime
 from workers.publisher import CeleryPublisher
 from workers.webhook_tasks import register_webhook_tasks
@@ -71,34 +70,22 @@ def register_tasks(app: Celery) -> None:
         "max_retries": 8,
     }
     publisher = CeleryPublisher(settings, app)
-    hooks = register_webhook_tasks(app, runtime)  # webhook outbox rows commit with the grade
-    # Batch progress: counts finished sheets, completes the batch (and queues batch.completed).
-    on_batch_completed = completed_hook(settings)
-    batch_hook = make_batch_hook(on_batch_completed)
+    # The grading services build their own store hooks (webhook outbox rows, batch progress
+    # and completion) from the settings: a task only names the work.
+    register_webhook_tasks(app, runtime)
 
     @app.task(name="grading.grade_submission", **retry)
     def grade_submission(submission_id: str) -> dict[str, str]:
         rt = runtime(settings)
         with leases_kept(rt, [submission_id]):
-            return grading.grade_submissions(
-                rt.db, settings, rt.exams, rt.runner, [submission_id], [*hooks, batch_hook]
-            )
+            return grading.grade_submissions(rt.db, settings, rt.exams, rt.runner, [submission_id])
 
     @app.task(name="grading.grade_chunk", **retry)
     def grade_chunk(submission_ids: list[str]) -> dict[str, str]:
         rt = runtime(settings)
         # Claimed and stored chunk-wise: two commits per chunk, not two per sheet.
         with leases_kept(rt, submission_ids):
-            return chunks.grade_chunk(
-                rt.db,
-                settings,
-                rt.exams,
-                rt.runner,
-                submission_ids,
-                hooks,
-                on_batch_completed,
-                batch_hook,
-            )
+            return chunks.grade_chunk(rt.db, settings, rt.exams, rt.runner, submission_ids)
 
     @app.task(name="grading.regrade_chunk", **retry)
     def regrade_chunk(run_id: str, submission_ids: list[str]) -> dict[str, Any]:

@@ -122,9 +122,7 @@ def list_batches(exam_id: str) -> Response:
     errors=(404,),
 )
 def get_batch(batch_id: str) -> Response:
-    rt = runtime()
-    hook = service.completed_hook(rt.settings)
-    return jsonify(service.get_batch(rt.db, actor(*AUTHORS), batch_id, hook))
+    return jsonify(service.get_batch(runtime().db, actor(*AUTHORS), batch_id))
 
 
 @bp.get("/batches/<batch_id>/results")

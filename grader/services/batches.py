@@ -262,6 +262,16 @@ def count_finished(
         complete_if_done(session, batch, _counts(session, batch.id), on_completed)
 
 
+def first_count(session: Session, submission_id: str) -> bool:
+    """True the first time a transaction counts this sheet towards its batch: a sheet is
+    counted once however many batch counters a caller runs."""
+    counted: set[str] = session.info.setdefault("grader.batch_counted", set())
+    if submission_id in counted:
+        return False
+    counted.add(submission_id)
+    return True
+
+
 def make_batch_hook(
     on_completed: CompletedHook | None = None,
 ) -> Callable[[Session, Submission], None]:
@@ -270,10 +280,38 @@ def make_batch_hook(
     `batch.completed` webhook in the same transaction)."""
 
     def hook(session: Session, row: Submission) -> None:
-        if row.batch_id:
+        if row.batch_id and first_count(session, row.id):
             count_finished(session, row.batch_id, 1, on_completed)
 
     return hook
+
+
+def complete_finished_batches(db: Database, on_completed: CompletedHook | None = None) -> int:
+    """Complete every `grading` batch none of whose sheets is still queued or grading.
+
+    The write path completes a batch in the transaction that stores its last sheet; this
+    sweep (run by the re-drive) only catches batches whose sheets were finished without the
+    batch counter (by a worker older than it). Returns how many it completed."""
+    unfinished = (
+        select(Submission.id)
+        .where(
+            Submission.batch_id == Batch.id,
+            Submission.status.in_(("queued", "grading")),
+        )
+        .exists()
+    )
+    completed = 0
+    with db.session() as session:
+        ids = list(session.scalars(select(Batch.id).where(Batch.status == "grading", ~unfinished)))
+        for batch_id in ids:
+            batch = session.get(Batch, batch_id)
+            if batch is not None:
+                completed += complete_if_done(
+                    session, batch, _counts(session, batch_id), on_completed
+                )
+    if completed:
+        log.info("completed %d batches whose sheets had all finished", completed)
+    return completed
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -286,15 +324,10 @@ def _seconds_since(when: datetime) -> float:
     return max(0.0, (utcnow() - when).total_seconds())
 
 
-def batch_view(
-    session: Session, batch: Batch, on_completed: CompletedHook | None = None
-) -> dict[str, Any]:
+def batch_view(session: Session, batch: Batch) -> dict[str, Any]:
+    """A batch's progress, read only: completing a batch is the write path's business
+    (`count_finished`), so reading never changes a batch or queues a webhook."""
     counts = _counts(session, batch.id)
-    if batch.status != "completed":
-        # Also completes batches whose last sheet finished without the hook (e.g. graded
-        # by an older worker): progress is counted from row states, the truth.
-        complete_if_done(session, batch, counts, on_completed)
-        session.refresh(batch)
     done = counts["graded"] + counts["failed"]
     review = (
         session.scalar(
@@ -329,12 +362,10 @@ def batch_view(
     }
 
 
-def get_batch(
-    db: Database, actor: Actor, batch_id: str, on_completed: CompletedHook | None = None
-) -> dict[str, Any]:
+def get_batch(db: Database, actor: Actor, batch_id: str) -> dict[str, Any]:
     with db.session() as session:
         batch, _ = managed_batch(session, actor, batch_id)
-        return batch_view(session, batch, on_completed)
+        return batch_view(session, batch)
 
 
 def list_batches(db: Database, actor: Actor, exam_id: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ Per-sheet transactions cost two commits each (an fsync apiece on PostgreSQL): fo
 1,000 sheets that was most of the time spent outside the checkers.
 
 Batch progress is counted once per batch per chunk (one UPDATE of the batch row) rather than
-by a per-sheet hook.
+by a per-sheet hook; the transaction that stores a batch's last sheet completes the batch.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from grader.checks.base import CheckResult, CheckSpec
 from grader.config import Settings
 from grader.exams import LoadedExam
 from grader.grading import CheckRunner, grade_many
-from grader.services.batches import CompletedHook, count_finished
+from grader.services.batches import CompletedHook, count_finished, first_count
 from grader.services.exams import ExamCache
 from grader.services.grading import (
     Claim,
     FinalHook,
-    claim_many,
-    mark_failed,
+    StoreHooks,
+    by_exam_version,
+    claim_for_grading,
     store_in_session,
     store_result,
 )
@@ -123,7 +124,7 @@ def _store_all(
                 continue
             outcomes[claim_.submission_id] = "graded"
             batch_id = batch_of.get(claim_.submission_id)
-            if batch_id:
+            if batch_id and first_count(session, claim_.submission_id):
                 finished[batch_id] += 1
         for batch_id, n in finished.items():
             count_finished(session, batch_id, n, on_completed)
@@ -136,34 +137,23 @@ def grade_chunk(
     exams: ExamCache,
     runner: CheckRunner,
     submission_ids: Sequence[str],
-    hooks: Sequence[FinalHook] = (),
-    on_completed: CompletedHook | None = None,
-    batch_hook: FinalHook | None = None,
+    hooks: StoreHooks | Sequence[FinalHook] | None = None,
 ) -> dict[str, str]:
     """Claim, grade (one `grade_many` per exam version), store; the outcome per id.
 
-    `hooks` run per stored row in the storing transaction (webhook outbox rows). `batch_hook`
-    is the per-row batch counter used only on the slow path (a row stored on its own)."""
+    `hooks` (default: the service's own, from the settings): the row hooks run per stored
+    row in the storing transaction (webhook outbox rows); batch progress is counted per chunk,
+    or per row on the slow path (a row stored on its own)."""
+    store_hooks = StoreHooks.of(settings, hooks)
+    slow_hooks = store_hooks.per_row()
     started = time.perf_counter()
-    claims, batch_of = claim_many(db, settings, submission_ids)
+    claimed = claim_for_grading(db, settings, submission_ids, slow_hooks, together=True)
     claimed_at = time.perf_counter()
     outcomes = {sid: "skipped" for sid in submission_ids}
-    slow_hooks = [*hooks, *([batch_hook] if batch_hook else [])]
-    ready: list[Claim] = []
-    for c in claims:
-        if c.deliveries > settings.max_deliveries:
-            # Delivered too often: it keeps killing workers (OOM, crash). Stop the loop.
-            mark_failed(db, c, f"gave up after {c.deliveries - 1} deliveries", slow_hooks)
-            log.error("submission %s failed after %d deliveries", c.submission_id, c.deliveries - 1)
-            outcomes[c.submission_id] = "failed"
-        else:
-            ready.append(c)
-    by_exam: dict[tuple[str, int], list[Claim]] = {}
-    for c in ready:
-        by_exam.setdefault((c.exam_id, c.exam_version), []).append(c)
+    outcomes.update(claimed.outcomes)
     pairs = []
     memo = MemoRunner(runner)
-    for (exam_id, version), group in by_exam.items():
+    for (exam_id, version), group in by_exam_version(claimed.ready).items():
         loaded = exams.get(db, exam_id, version)
         memo.prefetch(loaded, [c.answers for c in group])
         results = grade_many(loaded, [c.answers for c in group], memo)
@@ -171,7 +161,13 @@ def grade_chunk(
     graded_at = time.perf_counter()
     try:
         outcomes.update(
-            _store_all(db, [(c, r.to_dict()) for c, r in pairs], batch_of, hooks, on_completed)
+            _store_all(
+                db,
+                [(c, r.to_dict()) for c, r in pairs],
+                claimed.batch_of,
+                store_hooks.rows,
+                store_hooks.on_completed,
+            )
         )
     except Exception:  # noqa: BLE001 - one bad row must not lose the chunk: store one by one
         log.exception("storing a chunk of %d failed; storing row by row", len(pairs))

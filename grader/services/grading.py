@@ -4,13 +4,18 @@ Exactly once in effect: a claim is a compare-and-swap (`queued` -> `grading`, or
 `grading` row whose lease ran out because its worker died) that stamps a fresh claim token;
 the grade is stored only by the holder of the current token. A second delivery of the same
 task finds nothing to claim and does nothing.
+
+Single sheets (here) and chunks (`grader.services.chunks`) share the claim
+(`claim_for_grading`, which also gives up on a sheet delivered too often) and the hooks that
+run where a final state is stored (`StoreHooks`: webhook outbox rows, batch progress and the
+batch's completion), built here from the settings rather than by the tasks that call us.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +24,16 @@ from sqlalchemy.orm import Session
 
 from grader.config import Settings
 from grader.grading import CheckRunner, SubmissionResult, grade_many
+from grader.services.batches import (
+    CompletedHook,
+    complete_finished_batches,
+    completed_hook,
+    make_batch_hook,
+)
 from grader.services.exams import ExamCache
 from grader.services.submissions import Publisher, publish_safely
+from grader.services.webhook_outbox import submission_outbox_hook
+from grader.services.webhooks import WebhookOptions
 from grader.store import Database
 from grader.store.models import Submission, new_id, utcnow
 
@@ -29,6 +42,37 @@ log = logging.getLogger(__name__)
 # Called inside the transaction that stores a final state, so side effects such as webhook
 # outbox rows commit (or roll back) together with the grade.
 FinalHook = Callable[[Session, Submission], None]
+
+
+@dataclass(frozen=True)
+class StoreHooks:
+    """What storing a final state (graded, failed) does in the same transaction.
+
+    `rows` run for every stored row (the webhook outbox); a batch's sheets are always
+    counted, and the transaction that stores a batch's last sheet completes the batch and
+    runs `on_completed` (the `batch.completed` webhook). That is the only place a batch
+    completes (besides the re-drive's sweep for sheets finished by an older worker)."""
+
+    rows: tuple[FinalHook, ...] = ()
+    on_completed: CompletedHook | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StoreHooks:
+        options = WebhookOptions.from_settings(settings)
+        return cls((submission_outbox_hook(options),), completed_hook(settings))
+
+    @classmethod
+    def of(cls, settings: Settings, hooks: StoreHooks | Sequence[FinalHook] | None) -> StoreHooks:
+        """None: the service's own hooks; a sequence: exactly these row hooks (tests)."""
+        if hooks is None:
+            return cls.from_settings(settings)
+        if isinstance(hooks, StoreHooks):
+            return hooks
+        return cls(tuple(hooks))
+
+    def per_row(self) -> list[FinalHook]:
+        """The hooks of a row stored in a transaction of its own, batch counter included."""
+        return [*self.rows, make_batch_hook(self.on_completed)]
 
 
 @dataclass(frozen=True)
@@ -83,6 +127,53 @@ def claim_many(
 def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
     claims, _ = claim_many(db, settings, [submission_id])
     return claims[0] if claims else None
+
+
+@dataclass
+class Claimed:
+    """The claims ready to grade, the outcome of every id that is not (skipped: another
+    delivery has it; failed: delivered too often) and the batch of each claimed row."""
+
+    ready: list[Claim] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    batch_of: dict[str, str | None] = field(default_factory=dict)
+
+
+def claim_for_grading(
+    db: Database,
+    settings: Settings,
+    submission_ids: Sequence[str],
+    hooks: Sequence[FinalHook],
+    *,
+    together: bool,
+) -> Claimed:
+    """Claim the claimable rows among `submission_ids` (`together`: in one UPDATE, else one
+    UPDATE per row), and fail, with `hooks`, each claim delivered more often than
+    `settings.max_deliveries`."""
+    out = Claimed(outcomes={sid: "skipped" for sid in submission_ids})
+    groups = [list(submission_ids)] if together else [[sid] for sid in submission_ids]
+    for group in groups:
+        claims, batch_of = claim_many(db, settings, group)
+        out.batch_of.update(batch_of)
+        for c in claims:
+            if c.deliveries > settings.max_deliveries:
+                # Delivered too often: it keeps killing workers (OOM, crash). Stop the loop.
+                mark_failed(db, c, f"gave up after {c.deliveries - 1} deliveries", hooks)
+                log.error(
+                    "submission %s failed after %d deliveries", c.submission_id, c.deliveries - 1
+                )
+                out.outcomes[c.submission_id] = "failed"
+            else:
+                out.ready.append(c)
+                del out.outcomes[c.submission_id]
+    return out
+
+
+def by_exam_version(claims: Sequence[Claim]) -> dict[tuple[str, int], list[Claim]]:
+    groups: dict[tuple[str, int], list[Claim]] = {}
+    for c in claims:
+        groups.setdefault((c.exam_id, c.exam_version), []).append(c)
+    return groups
 
 
 def store_in_session(
@@ -162,34 +253,22 @@ def grade_submissions(
     exams: ExamCache,
     runner: CheckRunner,
     submission_ids: Sequence[str],
-    hooks: Sequence[FinalHook] = (),
+    hooks: StoreHooks | Sequence[FinalHook] | None = None,
 ) -> dict[str, str]:
-    """Claim, grade (text encoded in one pass across the claimed sheets) and store.
+    """Claim (row by row), grade (text encoded in one pass across the claimed sheets) and
+    store each sheet in a transaction of its own, with the service's hooks by default.
 
     Returns the outcome per id: graded, failed, or skipped (another delivery has it)."""
-    outcomes: dict[str, str] = {}
-    claims: list[Claim] = []
-    for sid in submission_ids:
-        c = claim(db, settings, sid)
-        if c is None:
-            outcomes[sid] = "skipped"
-        elif c.deliveries > settings.max_deliveries:
-            # Delivered too often: it keeps killing workers (OOM, crash). Stop the loop.
-            mark_failed(db, c, f"gave up after {c.deliveries - 1} deliveries", hooks)
-            log.error("submission %s failed after %d deliveries", sid, c.deliveries - 1)
-            outcomes[sid] = "failed"
-        else:
-            claims.append(c)
-    by_exam: dict[tuple[str, int], list[Claim]] = {}
-    for c in claims:
-        by_exam.setdefault((c.exam_id, c.exam_version), []).append(c)
-    for (exam_id, version), group in by_exam.items():
+    row_hooks = StoreHooks.of(settings, hooks).per_row()
+    claimed = claim_for_grading(db, settings, submission_ids, row_hooks, together=False)
+    outcomes = dict(claimed.outcomes)
+    for (exam_id, version), group in by_exam_version(claimed.ready).items():
         loaded = exams.get(db, exam_id, version)
         results = grade_many(loaded, [c.answers for c in group], runner)
         for c, result in zip(group, results, strict=True):
-            stored = store_result(db, c, result, hooks)
+            stored = store_result(db, c, result, row_hooks)
             outcomes[c.submission_id] = "graded" if stored else "skipped"
-    return outcomes
+    return {sid: outcomes[sid] for sid in submission_ids}
 
 
 def redrive(
@@ -223,7 +302,8 @@ def redrive(
     published = sum(publish_safely(publisher, sid) for sid in ids)
     if ids:
         log.info("re-drive republished %d of %d stale submissions", published, len(ids))
-    return {"found": len(ids), "published": published}
+    completed = complete_finished_batches(db, completed_hook(settings))
+    return {"found": len(ids), "published": published, "batches_completed": completed}
 
 
 def queue_lag(db: Database) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
 from grader.checks.registry import CheckerRegistry
 from grader.grading.core import CheckRunner
-from grader.services.batches import CompletedHook, make_batch_hook
+from grader.services.batches import CompletedHook
 from grader.services.chunks import grade_chunk
-from grader.services.grading import FinalHook
+from grader.services.grading import FinalHook, StoreHooks
 from grader.services.runtime import Runtime
 from grader.store.batches import Batch
 from grader.store.models import Submission
@@ -41,9 +41,7 @@ def _grade(
         runtime.exams,
         runtime.runner,
         ids,
-        hooks,
-        completed,
-        make_batch_hook(completed),
+        StoreHooks(tuple(hooks), completed),
     )
 
 
