@@ -7,7 +7,9 @@ and database in a temporary directory (`--broker embedded`). It uploads the seed
 (rubrics/dl-ws2324.yaml), registers a webhook for `submission.graded` (its outbox rows are
 the record of each stored grade), gives every student a key of their own, warms each pool
 process with one sheet, then S concurrent clients each POST one sheet at a random moment of
-the window. Sheets are drawn per question from ../shared/eval/seed_exam_dev.jsonl (read at
+the window (issue 15's day: 300 students within 60 s, the default; a shorter window sends
+faster than two cores grade, and p95 then measures the queue that builds, not a sheet's
+grading). Sheets are drawn per question from ../shared/eval/seed_exam_dev.jsonl (read at
 run time) and varied (typos, reordering) so no two students share a text.
 
 Measured per worker count: lost (accepted with a 2xx, not graded when the wait ends), graded
@@ -18,7 +20,7 @@ grading pool process. Goals: 0 lost, 0 graded twice, 2 workers >= 1.6x the sheet
 p95 <= 10 s with 2 workers, each worker <= 300 MB RSS. Everything it starts is stopped and
 everything it creates (database, Redis keys, temporary files) removed, also on Ctrl-C.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/exam_day.py [--students 300] [--window 10]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/exam_day.py [--students 300] [--window 60]
         [--workers 1,2] [--broker redis|embedded]
 
 The last line printed is one JSON object.
@@ -72,7 +74,8 @@ GOAL_WORKER_RSS_MB = 300.0
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="exam-day burst benchmark")
     p.add_argument("--students", type=int, default=300)
-    p.add_argument("--window", type=float, default=10.0, help="all sheets sent within W s")
+    # Issue 15: 300 students submit within 60 s (5 sheets/s on average).
+    p.add_argument("--window", type=float, default=60.0, help="all sheets sent within W s")
     p.add_argument("--workers", type=_worker_counts, default=[1, 2], help="e.g. 1,2")
     p.add_argument("--broker", choices=["redis", "embedded"], default="redis")
     p.add_argument("--timeout", type=float, default=900.0, help="longest wait for the grades")
@@ -183,10 +186,12 @@ def summarise(sent: Sequence[Sent], rows: Sequence[Row], memory: Memory) -> dict
     }
 
 
-def verdict(students: int, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The one-line result with the goals checked against it."""
+def verdict(students: int, runs: dict[str, dict[str, Any]], window: float) -> dict[str, Any]:
+    """The one-line result with the goals checked against it (and the window they were sent
+    in: p95 means nothing without the arrival rate)."""
     out: dict[str, Any] = {
         "students": students,
+        "window_s": window,
         "lost": sum(r["lost"] for r in runs.values()),
         "graded_twice": sum(r["graded_twice"] for r in runs.values()),
         "workers": runs,
@@ -571,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything it started is stopped and removed", file=sys.stderr)
         return 130
-    print(json.dumps(verdict(args.students, runs)))
+    print(json.dumps(verdict(args.students, runs, args.window)))
     return 0
 
 

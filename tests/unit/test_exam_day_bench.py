@@ -20,7 +20,7 @@ from bench.exam_day import (
 
 def test_options_and_their_defaults() -> None:
     args = parse_args([])
-    assert (args.students, args.window, args.workers, args.broker) == (300, 10.0, [1, 2], "redis")
+    assert (args.students, args.window, args.workers, args.broker) == (300, 60.0, [1, 2], "redis")
     args = parse_args(["--students", "30", "--workers", "2", "--broker", "embedded"])
     assert (args.students, args.workers, args.broker) == (30, [2], "embedded")
     for bad in (
@@ -73,11 +73,12 @@ def test_lost_twice_and_timings_are_counted_from_sends_and_rows() -> None:
 
 def test_verdict_checks_the_goals_against_the_runs() -> None:
     run = {"lost": 0, "graded_twice": 0, "p95_s": 4.0, "rss_mb": [590], "uss_mb": [90]}
-    out = verdict(300, {"1": {**run, "sheets_per_s": 2.0}, "2": {**run, "sheets_per_s": 3.0}})
+    out = verdict(300, {"1": {**run, "sheets_per_s": 2.0}, "2": {**run, "sheets_per_s": 3.0}}, 60.0)
     assert out["speedup"] == 1.5 and out["lost"] == 0 and out["graded_twice"] == 0
+    assert out["window_s"] == 60.0  # the figures say which burst they measured
     goals = out["goals"]
     assert goals["no_lost"] and goals["none_graded_twice"] and goals["p95_2_workers_le_10_s"]
     assert goals["speedup_ge_1_6"] is False
     assert goals["worker_rss_le_300_mb"] is False and goals["worker_uss_le_300_mb"] is True
-    lossy = verdict(30, {"2": {**run, "lost": 1, "sheets_per_s": 3.0}})
+    lossy = verdict(30, {"2": {**run, "lost": 1, "sheets_per_s": 3.0}}, 10.0)
     assert lossy["speedup"] is None and lossy["goals"]["no_lost"] is False
