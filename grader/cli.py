@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["math", "text", "exam", "hostile"])
     p.set_defaults(handler=cmd_eval)
     p = sub.add_parser("fit", help="fit what is learned from ../shared/eval data", add_help=False)
-    p.add_argument("what", choices=["credit", "review", "text"])
+    p.add_argument("what", choices=["credit", "review", "text", "weights"])
     p.set_defaults(handler=cmd_fit)
 
     from grader.batches.cli import add_commands as add_batch_commands

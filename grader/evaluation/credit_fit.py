@@ -216,7 +216,7 @@ def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) 
     return out
 
 
-def _sha256(paths: list[Path]) -> dict[str, str]:
+def sha256_of(paths: list[Path]) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
 
 
@@ -301,7 +301,7 @@ def main(argv: list[str]) -> int:
         seed=args.seed,
         shots=args.shots,
         max_pearson_loss=MAX_PEARSON_LOSS,
-        data_sha256=_sha256([p for p in data if p.is_file()]),
+        data_sha256=sha256_of([p for p in data if p.is_file()]),
         seconds=round(time.monotonic() - started, 1),
     )
     print(json.dumps(result))
