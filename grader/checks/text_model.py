@@ -128,6 +128,19 @@ class Features:
     misconception_sentence: int = -1  # the answer sentence that states it
 
 
+def focused_precision(
+    colmax: npt.NDArray[np.float32], counts: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Per exemplar, the mean similarity of its best-matching answer sentences, over as many of
+    them as the exemplar has sentences: an answer's sentences about another part of the
+    question (another criterion) do not dilute this criterion's precision. colmax is
+    (exemplars, answer sentences), each answer sentence's best match in each exemplar."""
+    best_first = -np.sort(-colmax.astype(np.float64), axis=1)
+    k = np.clip(counts.astype(np.intp), 1, best_first.shape[1])
+    sums = np.cumsum(best_first, axis=1)[np.arange(len(k)), k - 1]
+    return np.asarray(sums / k, dtype=np.float64)
+
+
 def features(answer: TextRep, ref: Reference) -> Features:
     """The answer-vs-exemplars features (all roughly in [0, 1])."""
     novel = answer.stems - ref.question_stems
@@ -138,7 +151,7 @@ def features(answer: TextRep, ref: Reference) -> Features:
         sims = ref.sent_mat @ answer.sent_vecs.T  # (all exemplar sentences, answer sentences)
         cov = np.add.reduceat(sims.max(axis=1), ref.starts) / ref.counts
         colmax = np.maximum.reduceat(sims, ref.starts, axis=0)  # (exemplars, answer sentences)
-        prec = colmax.mean(axis=1)
+        prec = focused_precision(colmax, ref.counts)
         denom = cov + prec
         f = np.where(denom > 0, 2 * cov * prec / np.where(denom > 0, denom, 1.0), 0.0)
         rec = np.array([len(t & answer.stems) / len(t) if t else 0.0 for t in ref.targets])
@@ -189,8 +202,13 @@ def features(answer: TextRep, ref: Reference) -> Features:
     return Features(values, evidence, best_ex, mis_idx, mis_sent)
 
 
-# Global constants of the zero-shot model, fitted on the development halves (see
-# grader/evaluation/text_eval.py --fit); features are on comparable scales for any question.
+# Global constants of the zero-shot model, fitted on the development halves; features are on
+# comparable scales for any question. These constants predate the committed fitting command:
+# `grader fit weights` (grader/evaluation/weights_fit.py, seed 0) refits them and the shot
+# model from ../shared/eval with grouped cross-validation. Its output (2026-12-01, data
+# text_dev 70ddbc62, saf-networks gold 67976bd9) was NOT adopted: held out it was better on
+# beetle and saf-networks but lowered Mohler's Pearson (zero-shot raw 0.577 -> 0.544, 3-shot
+# 0.678 -> 0.610), which issue 11 measures; the weights below stay until a refit beats them.
 ZERO_WEIGHTS: dict[str, float] = {
     "whole": -0.2227,
     "align": 0.5484,

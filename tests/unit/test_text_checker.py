@@ -387,3 +387,31 @@ def test_register_gives_keywords_the_scorer() -> None:
     scorer = FakeScorer()
     register_text_checkers(registry, FakeEncoder(), scorer)
     assert registry.get("keywords").scorer is scorer
+
+
+def test_sentences_about_another_part_of_the_question_do_not_dilute_a_criterion() -> None:
+    # A criterion is one part of a question; the whole answer also covers the other parts.
+    checker = TextChecker(FakeEncoder())
+    alone = "For large inputs the sigmoid is flat, so its gradient is close to zero."
+    other_parts = (
+        " The learning rate was set to a small constant. Batch normalisation rescales the "
+        "activations of each layer before the next one."
+    )
+    focused = checker.check(SPEC, alone)
+    whole = checker.check(SPEC, alone + other_parts)
+    assert whole.details["features"]["align"] == pytest.approx(
+        focused.details["features"]["align"], abs=0.02
+    )
+    assert whole.fraction >= focused.fraction - 0.1
+
+
+def test_focused_precision_keeps_the_best_sentences_per_exemplar() -> None:
+    from grader.checks.text_model import focused_precision
+
+    colmax = np.array([[0.9, 0.1, 0.2], [0.3, 0.8, 0.7]], dtype=np.float32)
+    got = focused_precision(colmax, np.array([1.0, 2.0]))
+    assert got.tolist() == pytest.approx([0.9, 0.75])
+    # never more sentences than the answer has
+    assert focused_precision(colmax[:, :1], np.array([3.0, 3.0])).tolist() == pytest.approx(
+        [0.9, 0.3]
+    )
