@@ -263,22 +263,34 @@ def fit_all(scored: list[Scored]) -> dict[str, Any]:
     return result
 
 
+def dev_rows(eval_dir: Path) -> tuple[list[Row], list[Path]]:
+    """text_dev.jsonl's rows and the dev exams' one-text-criterion answers, with the files
+    they come from (for the data hash); FileNotFoundError without text_dev.jsonl."""
+    text_file, exams_dir = eval_dir / "text_dev.jsonl", eval_dir / "exams"
+    if not text_file.is_file():
+        raise FileNotFoundError(f"no such file: {text_file}")
+    rows = read_rows(text_file)
+    data = [text_file]
+    if exams_dir.is_dir():
+        rows += exam_rows(exams_dir)
+        data += [p for p in sorted(exams_dir.glob("*/*.*")) if p.is_file()]
+    return rows, data
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="grader fit credit", description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--shots", type=int, default=SHOTS)
     args = parser.parse_args(argv)
-    text_file, exams_dir = args.eval_dir / "text_dev.jsonl", args.eval_dir / "exams"
-    if not text_file.is_file():
-        print(f"no such file: {text_file}", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        rows, data = dev_rows(args.eval_dir)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
         return 2
     from grader.embed import load_encoder
 
-    started = time.monotonic()
-    rows = read_rows(text_file)
-    if exams_dir.is_dir():
-        rows += exam_rows(exams_dir)
     encoder = load_encoder(None, cache_size=max(100_000, 8 * len(rows)))
     rows += fragments(rows, args.seed)
     result = fit_all(score_rows(rows, encoder, args.shots, args.seed))
@@ -296,12 +308,11 @@ def main(argv: list[str]) -> int:
     print(f"zero-shot short-answer cap: len_ratio / {cap['ratio']}")
     for src, f in cap["by_source"].items():
         print(f"  {src:<14} mae {f['uncapped_mae']:.3f} -> {f['capped_mae']:.3f}")
-    data = [text_file] + sorted(exams_dir.glob("*/*.*")) if exams_dir.is_dir() else [text_file]
     result.update(
         seed=args.seed,
         shots=args.shots,
         max_pearson_loss=MAX_PEARSON_LOSS,
-        data_sha256=sha256_of([p for p in data if p.is_file()]),
+        data_sha256=sha256_of(data),
         seconds=round(time.monotonic() - started, 1),
     )
     print(json.dumps(result))

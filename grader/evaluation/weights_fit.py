@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from grader.checks import text_model as tm
 from grader.evaluation import credit_fit
-from grader.evaluation.text_eval import Row, all_texts, pick_shots, question_reference, read_rows
+from grader.evaluation.text_eval import Row, all_texts, pick_shots, question_reference
 
 SEEDS = (0, 1, 2)  # shot draws pooled for the shot model
 SHOTS = credit_fit.SHOTS
@@ -284,16 +284,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=credit_fit.SEED)
     parser.add_argument("--shots", type=int, default=SHOTS)
     args = parser.parse_args(argv)
-    text_file, exams_dir = args.eval_dir / "text_dev.jsonl", args.eval_dir / "exams"
-    if not text_file.is_file():
-        print(f"no such file: {text_file}", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        rows, data = credit_fit.dev_rows(args.eval_dir)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
         return 2
     from grader.embed import load_encoder
 
-    started = time.monotonic()
-    rows = read_rows(text_file)
-    if exams_dir.is_dir():
-        rows += credit_fit.exam_rows(exams_dir)
     encoder = load_encoder(None, cache_size=max(100_000, 8 * len(rows)))
     encoder.encode(all_texts(rows))  # one batched pass; `prepare` then hits the cache
     result = fit_everything(rows, encoder, args.shots, args.seed)
@@ -301,13 +299,12 @@ def main(argv: list[str]) -> int:
     for path in ("zero", "shot"):
         print(f"credit band {path}: {credit[path]['stretch']}")
     print(f"short-answer cap: len_ratio / {credit['short_ratio']['ratio']}")
-    data = [text_file] + sorted(exams_dir.glob("*/*.*")) if exams_dir.is_dir() else [text_file]
     result.update(
         seed=args.seed,
         seeds=list(SEEDS),
         shots=args.shots,
         folds=FOLDS,
-        data_sha256=credit_fit.sha256_of([p for p in data if p.is_file()]),
+        data_sha256=credit_fit.sha256_of(data),
         seconds=round(time.monotonic() - started, 1),
     )
     print(json.dumps(result))

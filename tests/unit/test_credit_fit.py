@@ -127,3 +127,17 @@ def test_fragments_are_three_content_words_of_the_reference() -> None:
     assert frag.score == 0.0 and frag.qid == "q1"
     assert len(frag.answer.rstrip(".").split()) == 3
     assert set(frag.answer.rstrip(".").lower().split()) <= set(row.reference[0].lower().split())
+
+
+def test_dev_rows_reads_text_dev_and_names_the_files(tmp_path: Path) -> None:
+    from grader.evaluation.credit_fit import dev_rows
+
+    with pytest.raises(FileNotFoundError):
+        dev_rows(tmp_path)
+    row = {
+        "id": "a1", "source": "mohler", "qid": "q1", "question": "Why?",
+        "reference": ["Because."], "answer": "Because so.", "score": 4, "max_score": 5,
+    }  # fmt: skip
+    (tmp_path / "text_dev.jsonl").write_text(json.dumps(row) + "\n")
+    rows, files = dev_rows(tmp_path)
+    assert [r.id for r in rows] == ["a1"] and files == [tmp_path / "text_dev.jsonl"]
