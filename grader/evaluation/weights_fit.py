@@ -177,26 +177,40 @@ def fit_model(
 
 
 @contextmanager
-def constants(zero: tuple[float, dict[str, float]] | None = None) -> Iterator[None]:
-    """The text model with other zero-shot constants, for the fitting only."""
-    saved = (tm.ZERO_BIAS, dict(tm.ZERO_WEIGHTS))
+def constants(
+    zero: tuple[float, dict[str, float]] | None = None,
+    shot: tuple[float, dict[str, float]] | None = None,
+) -> Iterator[None]:
+    """The text model with other zero-shot and/or shot constants, for the fitting only."""
+    models = [
+        ("ZERO_BIAS", tm.ZERO_WEIGHTS, zero),
+        ("SHOT_BIAS", tm.SHOT_WEIGHTS, shot),
+    ]
+    saved = [(getattr(tm, bias), dict(weights)) for bias, weights, _ in models]
     try:
-        if zero is not None:
-            tm.ZERO_BIAS = zero[0]
-            tm.ZERO_WEIGHTS.clear()
-            tm.ZERO_WEIGHTS.update(zero[1])
+        for bias, weights, new in models:
+            if new is not None:
+                setattr(tm, bias, new[0])
+                weights.clear()
+                weights.update(new[1])
         yield
     finally:
-        tm.ZERO_BIAS = saved[0]
-        tm.ZERO_WEIGHTS.clear()
-        tm.ZERO_WEIGHTS.update(saved[1])
+        for (bias, weights, _), (old_bias, old_weights) in zip(models, saved, strict=True):
+            setattr(tm, bias, old_bias)
+            weights.clear()
+            weights.update(old_weights)
+
+
+def by_question(rows: list[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[r.qid].append(r)
+    return out
 
 
 def zero_design(rows: list[Row], encoder: tm.EncoderLike) -> Design:
     xs, ys, srcs, groups = [], [], [], []
-    by_qid: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        by_qid[r.qid].append(r)
+    by_qid = by_question(rows)
     for group in by_qid.values():
         ref, _ = question_reference(encoder, group[0], [])
         if not ref.exemplars:
@@ -214,9 +228,7 @@ def zero_design(rows: list[Row], encoder: tm.EncoderLike) -> Design:
 
 def shot_design(rows: list[Row], encoder: tm.EncoderLike, shots: int) -> Design:
     xs, ys, srcs, groups = [], [], [], []
-    by_qid: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        by_qid[r.qid].append(r)
+    by_qid = by_question(rows)
     for seed in SEEDS:
         for group in by_qid.values():
             shot_rows, todo = pick_shots(group, shots, seed)
@@ -257,15 +269,9 @@ def fit_everything(
         sbeta, sridge, sfigs = fit_model(sd, SHOT_RIDGES, logistic=True, seed=seed)
         _print_figures("with shots", sridge, sfigs)
         shot_w = {k: round(float(b), 4) for k, b in zip(SHOT_FEATURES, sbeta[1:], strict=True)}
-        saved = (tm.SHOT_BIAS, dict(tm.SHOT_WEIGHTS))
-        tm.SHOT_BIAS = round(float(sbeta[0]), 4)
-        tm.SHOT_WEIGHTS.update(shot_w)
-        try:
-            rows_f = rows + credit_fit.fragments(rows, seed)
-            credit = credit_fit.fit_all(credit_fit.score_rows(rows_f, encoder, shots, seed))
-        finally:
-            tm.SHOT_BIAS = saved[0]
-            tm.SHOT_WEIGHTS.update(saved[1])
+    with constants(zero, (round(float(sbeta[0]), 4), shot_w)):
+        rows_f = rows + credit_fit.fragments(rows, seed)
+        credit = credit_fit.fit_all(credit_fit.score_rows(rows_f, encoder, shots, seed))
     return {
         "zero": {"bias": zero[0], "weights": zero_w, "ridge": zridge, "held_out": zfigs},
         "shot": {

@@ -91,3 +91,11 @@ def test_constants_are_restored_after_fitting() -> None:
     with constants((0.5, {k: 0.0 for k in tm.FEATURES})):
         assert tm.ZERO_BIAS == 0.5 and set(tm.ZERO_WEIGHTS.values()) == {0.0}
     assert before == (tm.ZERO_BIAS, tm.ZERO_WEIGHTS)
+
+
+def test_shot_constants_are_set_and_restored_too() -> None:
+    before = (tm.SHOT_BIAS, dict(tm.SHOT_WEIGHTS), tm.ZERO_BIAS)
+    with constants(shot=(-1.0, {k: 0.5 for k in tm.SHOT_WEIGHTS})):
+        assert tm.SHOT_BIAS == -1.0 and set(tm.SHOT_WEIGHTS.values()) == {0.5}
+        assert before[2] == tm.ZERO_BIAS
+    assert before == (tm.SHOT_BIAS, tm.SHOT_WEIGHTS, tm.ZERO_BIAS)
