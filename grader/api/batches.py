@@ -17,7 +17,6 @@ from grader.services import batch_reports as reports
 from grader.services import batches as service
 from grader.services import overrides, regrades
 from grader.services.errors import Invalid, UnsupportedMediaType
-from grader.services.webhook_outbox import grade_overridden_hook
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
 
@@ -246,9 +245,7 @@ def review_queue(exam_id: str) -> Response:
 )
 def add_override(submission_id: str) -> tuple[Response, int]:
     rt = runtime()
-    out = overrides.add_override(
-        rt.db, actor(*AUTHORS), submission_id, json_body(), _override_hook()
-    )
+    out = overrides.add_override(rt.db, rt.settings, actor(*AUTHORS), submission_id, json_body())
     return jsonify(out), 201
 
 
@@ -276,9 +273,7 @@ def list_overrides(submission_id: str) -> Response:
 )
 def add_group_override(exam_id: str) -> tuple[Response, int]:
     rt = runtime()
-    out = overrides.add_group_override(
-        rt.db, actor(*AUTHORS), exam_id, json_body(), _override_hook()
-    )
+    out = overrides.add_group_override(rt.db, rt.settings, actor(*AUTHORS), exam_id, json_body())
     return jsonify(out), 201
 
 
@@ -322,8 +317,3 @@ def get_regrade(run_id: str) -> Response:
 )
 def apply_regrade(run_id: str) -> Response:
     return jsonify(regrades.apply_regrade(runtime().db, actor(*AUTHORS), run_id))
-
-
-def _override_hook() -> Any:
-    """Queues the `grade.overridden` webhook in the override's transaction."""
-    return grade_overridden_hook(runtime().settings)

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from grader.batches.regrade import apply_overrides
 from grader.batches.review import group_queue, normalise_answer, order_queue, review_items
+from grader.config import Settings
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, parse_body
 from grader.services.exams import may_manage
+from grader.services.webhook_outbox import grade_overridden_hook
 from grader.store import Database
 from grader.store.batches import AutoResult, GradeOverride
 from grader.store.models import ApiKey, Exam, ExamVersion, Submission, utcnow
@@ -93,7 +95,7 @@ def _override_one(
     row: Submission,
     data: OverrideIn,
     author: str,
-    hook: OverrideHook | None,
+    hook: OverrideHook,
 ) -> dict[str, Any]:
     if row.status != "graded" or row.result is None:
         raise Conflict(f"submission {row.id} is {row.status}; only graded ones can be overridden")
@@ -124,8 +126,7 @@ def _override_one(
     row.score = effective["score"]
     row.needs_review = bool(effective["needs_review"])
     row.updated_at = utcnow()
-    if hook is not None:
-        hook(session, row, previous, author)
+    hook(session, row, previous, author)
     return {
         "override": entry.as_dict(),
         "score": row.score,
@@ -145,19 +146,23 @@ def _managed_submission(session: Session, actor: Actor, submission_id: str) -> S
 
 
 def add_override(
-    db: Database, actor: Actor, submission_id: str, body: Any, hook: OverrideHook | None = None
+    db: Database, settings: Settings, actor: Actor, submission_id: str, body: Any
 ) -> dict[str, Any]:
+    """Override one answer; the `grade.overridden` webhook is queued in the same transaction."""
     data = _parse(OverrideIn, body)
+    hook = grade_overridden_hook(settings)
     with db.session() as session:
         row = _managed_submission(session, actor, submission_id)
         return _override_one(session, actor, row, data, _author(session, actor), hook)
 
 
 def add_group_override(
-    db: Database, actor: Actor, exam_id: str, body: Any, hook: OverrideHook | None = None
+    db: Database, settings: Settings, actor: Actor, exam_id: str, body: Any
 ) -> dict[str, Any]:
-    """One decision for a group of similar answers: all of it, or (on any error) none."""
+    """One decision for a group of similar answers: all of it, or (on any error) none. Each
+    answer's `grade.overridden` webhook is queued in the same transaction."""
     data = _parse(GroupOverrideIn, body)
+    hook = grade_overridden_hook(settings)
     single = OverrideIn(**data.model_dump(exclude={"submission_ids"}))
     with db.session() as session:
         managed_exam(session, actor, exam_id)

@@ -165,7 +165,7 @@ def record_grade_overridden(
 
 def grade_overridden_hook(settings: Settings) -> Callable[[Session, Submission, float, str], None]:
     """The override hook (services.overrides.OverrideHook) that queues `grade.overridden`
-    in the override's transaction; the API and the pages pass the same one."""
+    in the override's transaction; `services.overrides` builds it for every override."""
     options = WebhookOptions.from_settings(settings)
 
     def hook(session: Session, row: Submission, previous: float, author: str) -> None:

@@ -14,7 +14,6 @@ from grader.services import corrections, overrides, overview, regrades
 from grader.services import exams as exam_service
 from grader.services.auth import Actor, authenticate
 from grader.services.errors import Conflict, Invalid, ServiceError, Unauthorized
-from grader.services.webhook_outbox import grade_overridden_hook
 from grader.web.blueprint import AUTHORS, back_to, bp, runtime, who
 from grader.web.session import log_in, log_out
 
@@ -39,10 +38,6 @@ def logout() -> Response:
     return redirect(url_for("web.login"))
 
 
-def _override_hook() -> Any:
-    return grade_overridden_hook(runtime().settings)  # the same webhook as the API
-
-
 def _score(name: str = "score") -> float:
     raw = request.form.get(name, "").strip().replace(",", ".")
     try:
@@ -65,9 +60,8 @@ def _override_body() -> dict[str, Any]:
 
 @bp.post("/submissions/<submission_id>/overrides")
 def override(submission_id: str) -> Response:
-    out = overrides.add_override(
-        runtime().db, who(*AUTHORS), submission_id, _override_body(), _override_hook()
-    )
+    rt = runtime()
+    out = overrides.add_override(rt.db, rt.settings, who(*AUTHORS), submission_id, _override_body())
     flash(f"Saved: the score is now {out['score']:g} (automatic {out['auto_score']:g}).")
     return redirect(back_to(url_for("web.submission", submission_id=submission_id)))
 
@@ -75,7 +69,8 @@ def override(submission_id: str) -> Response:
 @bp.post("/exams/<exam_id>/overrides")
 def group_override(exam_id: str) -> Response:
     body = {**_override_body(), "submission_ids": request.form.getlist("submission_ids")}
-    out = overrides.add_group_override(runtime().db, who(*AUTHORS), exam_id, body, _override_hook())
+    rt = runtime()
+    out = overrides.add_group_override(rt.db, rt.settings, who(*AUTHORS), exam_id, body)
     flash(f"Saved for {out['applied']} answer(s).")
     return redirect(back_to(url_for("web.review", exam_id=exam_id)))
 
