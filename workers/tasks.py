@@ -71,7 +71,7 @@ def register_tasks(app: Celery) -> None:
     }
     publisher = CeleryPublisher(settings, app)
     # The grading services build their own store hooks (webhook outbox rows, batch progress
-    # and completion) from the settings: a task only names the work.
+    # and completion) from the settings: a task only names the work and passes no hooks.
     register_webhook_tasks(app, runtime)
 
     @app.task(name="grading.grade_submission", **retry)

@@ -13,9 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from grader.config import Settings
 from grader.services import webhook_delivery
-from grader.services.grading import FinalHook
 from grader.services.runtime import Runtime
-from grader.services.webhook_outbox import submission_outbox_hook
 from grader.services.webhooks import WebhookOptions
 
 DISPATCH_INTERVAL = 5.0  # seconds; the first attempt of a new event waits at most this long
@@ -24,9 +22,9 @@ RETENTION = timedelta(days=30)  # settled messages and their delivery log are ke
 _rng = random.SystemRandom()  # jitter: unpredictable, and no shared seed across workers
 
 
-def register_webhook_tasks(app: Celery, runtime: Callable[[Settings], Runtime]) -> list[FinalHook]:
-    """Register the tasks and their beat entry; returns the hooks the grading tasks pass to
-    `grade_submissions` so that outbox rows commit with the grade."""
+def register_webhook_tasks(app: Celery, runtime: Callable[[Settings], Runtime]) -> None:
+    """Register the tasks and their beat entry. The outbox rows themselves are written by
+    the services, in the transaction that stores the grade (`grader.services.grading`)."""
     settings: Settings = app.conf.grader_settings
     options = WebhookOptions.from_settings(settings)
     retry: dict[str, Any] = {
@@ -58,4 +56,3 @@ def register_webhook_tasks(app: Celery, runtime: Callable[[Settings], Runtime]) 
         "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": DISPATCH_INTERVAL},
         "webhooks-purge": {"task": "webhooks.purge", "schedule": 3600.0},
     }
-    return [submission_outbox_hook(options)]
