@@ -73,6 +73,7 @@ def update_exam(exam_id: str) -> Response:
     "Read an exam (students and LMS keys see questions only)",
     response=ExamOut,
     errors=(404,),
+    query=(VERSION,),
 )
 def get_exam(exam_id: str) -> Response:
     version = VERSION.read()

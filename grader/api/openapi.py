@@ -1,12 +1,15 @@
-"""OpenAPI 3.1 built from the same pydantic models the handlers validate with."""
+"""OpenAPI 3.1 built from the same pydantic models and query parameters the handlers use."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
+
+from grader.api.params import Param, bind, openapi_parameters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +26,7 @@ class Operation:
     roles: tuple[str, ...] = ()
     auth: bool = True
     errors: tuple[int, ...] = ()
-    query: tuple[Any, ...] = ()  # grader.api.params objects, read by the handler
+    query: tuple[Param, ...] = ()  # the only query parameters the handler may read
 
 
 @dataclass
@@ -33,9 +36,18 @@ class ApiSpec:
     operations: list[Operation] = field(default_factory=list)
 
     def operation(self, method: str, path: str, summary: str, **kwargs: Any) -> Callable[[F], F]:
+        """Document the handler and let it read exactly the query parameters documented."""
+
         def decorate(fn: F) -> F:
-            self.operations.append(Operation(method.lower(), path, summary, **kwargs))
-            return fn
+            op = Operation(method.lower(), path, summary, **kwargs)
+            self.operations.append(op)
+
+            @functools.wraps(fn)
+            def handler(*args: Any, **kw: Any) -> Any:
+                bind(op.query)
+                return fn(*args, **kw)
+
+            return cast(F, handler)
 
         return decorate
 
@@ -80,10 +92,7 @@ class ApiSpec:
                 for part in op.path.split("/")
                 if part.startswith("{")
             ]
-            if op.query:
-                from grader.api.params import openapi_parameters
-
-                params.extend(openapi_parameters(op.query))
+            params.extend(openapi_parameters(op.query))
             if params:
                 entry["parameters"] = params
             paths.setdefault(op.path, {})[op.method] = entry

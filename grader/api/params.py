@@ -3,6 +3,11 @@
 A parameter that is present but wrong (not a number, out of range, not one of the choices,
 too long) is a 422 naming it, never a silent default and never a 500 from the database
 (`?offset=9223372036854775808` overflowed SQLite's integer before).
+
+An operation lists its parameters in `api_spec.operation(query=...)`; the document is built
+from that tuple, all of them are validated before the handler runs, and the handler may read
+only what it lists: reading another parameter raises `UndeclaredParameter` (a programming
+error), so nothing is read that the document omits.
 """
 
 from __future__ import annotations
@@ -22,6 +27,35 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# Where the running operation's declared parameters are kept: the WSGI environ is the one
+# place that is per request even when tests hold an app context across requests.
+_DECLARED = "grader.query_parameters"
+
+
+class UndeclaredParameter(RuntimeError):
+    """A handler read a query parameter that its operation does not declare."""
+
+
+def bind(params: tuple[Param, ...]) -> None:
+    """Called by the operation's wrapper before its handler runs (grader.api.openapi).
+
+    Every declared parameter is validated here, also one the handler reads only in some
+    cases (`criteria` only with `format=csv`): a documented parameter is never ignored."""
+    request.environ[_DECLARED] = params
+    for param in params:
+        param.read()
+
+
+def _raw(param: Param) -> str | None:
+    declared: tuple[Param, ...] = request.environ.get(_DECLARED, ())
+    if not any(p is param for p in declared):
+        raise UndeclaredParameter(
+            f"query parameter {param.name!r} is read but not declared in this operation's "
+            "api_spec.operation(query=...), so the OpenAPI document would not list it"
+        )
+    return request.args.get(param.name)
+
+
 def _invalid(name: str, message: str) -> Invalid:
     return Invalid(f"query parameter {name}: {message}", [FieldError(f"query.{name}", message)])
 
@@ -35,7 +69,7 @@ class IntParam:
     description: str = ""
 
     def read(self) -> int | None:
-        raw = request.args.get(self.name)
+        raw = _raw(self)
         if raw is None or raw == "":
             return self.default
         if not _INTEGER.fullmatch(raw):
@@ -70,7 +104,7 @@ class ChoiceParam:
     description: str = ""
 
     def read(self) -> str | None:
-        raw = request.args.get(self.name)
+        raw = _raw(self)
         if raw is None or raw == "":
             return self.default
         if raw not in self.choices:
@@ -94,7 +128,7 @@ class FlagParam:
     _FALSE = ("0", "false", "no", "off", "")
 
     def read(self) -> bool | None:
-        raw = request.args.get(self.name)
+        raw = _raw(self)
         if raw is None:
             return self.default
         if raw.lower() in self._TRUE:
@@ -119,7 +153,7 @@ class TextParam:
     description: str = ""
 
     def read(self) -> str | None:
-        raw = request.args.get(self.name)
+        raw = _raw(self)
         if raw is None or raw == "":
             return None
         if len(raw) > self.max_length:
