@@ -18,7 +18,7 @@ from grader.api import (
     submissions,
     webhooks,
 )
-from grader.api.errors import register_error_handlers
+from grader.api.errors import register_error_handlers, serve_error_pages
 from grader.api.limits import exempt_blueprints, init_limiter, limit_streamed_bodies
 from grader.config import Settings
 from grader.services.runtime import Runtime
@@ -66,6 +66,8 @@ def create_app(
     for module in (health, exams, audience, submissions, math, webhooks, batches, corrections):
         app.register_blueprint(module.bp)
     from grader.web import init_web  # the pages under /ui share this app and its runtime
+    from grader.web.blueprint import error_page
 
     init_web(app)
+    serve_error_pages(app, "/ui", error_page)
     return app

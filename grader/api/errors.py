@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from grader.services.errors import ServiceError
@@ -13,6 +14,9 @@ from grader.services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "https://grader.dev/problems/"
+_PAGES = "grader.error_pages"
+
+ErrorPage = Callable[[HTTPException], Response]
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
@@ -29,6 +33,21 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return response
 
 
+def serve_error_pages(app: Flask, prefix: str, render: ErrorPage) -> None:
+    """Errors raised before any view is chosen (no such page: 404, a method the page does not
+    take: 405) under `prefix` are answered by `render` (the pages' HTML), not as problem
+    JSON: a blueprint's own error handlers only see errors raised inside its views."""
+    app.extensions.setdefault(_PAGES, {})[prefix.rstrip("/")] = render
+
+
+def _error_page() -> ErrorPage | None:
+    pages: dict[str, ErrorPage] = current_app.extensions.get(_PAGES, {})
+    for prefix, render in pages.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
@@ -37,6 +56,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        page = _error_page()
+        if page is not None:
+            return page(exc)
         status = exc.code or 500
         detail = exc.description or ""
         if status == 413:

@@ -64,6 +64,10 @@ def _csrf() -> None:
 
 @bp.after_request
 def _headers(response: Response) -> Response:
+    return security_headers(response)
+
+
+def security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
@@ -109,5 +113,15 @@ def _service_error(exc: ServiceError) -> Any:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Any:
-    return _page_error(exc.code or 500, exc.name, exc.description or "")
+def error_page(exc: HTTPException) -> Response:
+    """An HTTP error as a page, with the exception's own headers (Allow on a 405,
+    Retry-After on a 429) and the pages' security headers (also for errors raised before
+    any page is chosen, which this blueprint's after_request does not see)."""
+    body, status = _page_error(exc.code or 500, exc.name, exc.description or "")
+    response = Response(body, status=status, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    if exc.response is not None and exc.response.headers.get("Retry-After"):
+        response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+    return security_headers(response)

@@ -57,3 +57,16 @@ def test_every_api_405_carries_allow(app: Flask, client: FlaskClient) -> None:
         assert r.status_code == 405, (url, missing[0], r.status_code)
         assert r.content_type == "application/problem+json", url
         assert {m.strip() for m in r.headers["Allow"].split(",")} == methods, url
+
+
+def test_a_page_405_is_a_page_that_carries_allow(client: FlaskClient) -> None:
+    r = client.delete("/ui/login")
+    assert r.status_code == 405 and r.mimetype == "text/html"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert "<h1>405 Method Not Allowed</h1>" in r.get_data(as_text=True)
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    missing = client.get("/ui/no-such-page")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert "<h1>404 Not Found</h1>" in missing.get_data(as_text=True)
+    # /uix is not under /ui: problem JSON like any other unknown path
+    assert client.get("/uix").content_type == "application/problem+json"
