@@ -1,57 +1,47 @@
 """Assembles the grading machinery of one process from settings: the checker registry (with
-the text encoder when text checks are on) and the runner that calls the checkers (sandboxed
-when it can be). Used by services.runtime (API, worker) and by the offline batch and
+the text encoder when text checks are on) and the runner that calls the checkers (the
+sandbox's). Used by services.runtime (API, worker) and by the offline batch and
 evaluation commands, so it sits below the services and the batches."""
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from grader.checks import simple_registry
 from grader.checks.registry import CheckerRegistry
 from grader.config import Settings
-from grader.grading import CheckRunner, DirectRunner
-
-log = logging.getLogger(__name__)
+from grader.grading import CheckRunner
 
 
 def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
     """All checkers. The text encoder is created lazily: the model loads on first use."""
+    # Imported here, as the text checkers below: importing this module loads no sympy.
+    from grader.checks.math import register_math_checkers
+
     registry = simple_registry()
     encoder = None
-    try:
-        from grader.checks.math import register_math_checkers
-    except ImportError:  # pragma: no cover - the math checkers are part of the package
-        log.warning("math checkers unavailable")
-    else:
-        register_math_checkers(registry)
+    register_math_checkers(registry)
     if settings.text_checks:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            from grader.checks.text import register_text_checkers
-            from grader.embed import load_encoder
-        except ImportError:  # pragma: no cover
-            log.warning("text checkers unavailable")
-        else:
-            encoder = load_encoder(
-                settings.model_path or None,
-                quantize=settings.embed_quantize,
-                threads=settings.embed_threads or None,
-            )
-            from grader.embed.scorer import load_scorer
+        # Imported here: a process without text checks never loads the encoder's modules.
+        from grader.checks.text import register_text_checkers
+        from grader.embed import load_encoder
+        from grader.embed.scorer import load_scorer
 
-            register_text_checkers(registry, encoder, load_scorer())
+        encoder = load_encoder(
+            settings.model_path or None,
+            quantize=settings.embed_quantize,
+            threads=settings.embed_threads or None,
+        )
+        register_text_checkers(registry, encoder, load_scorer())
     return registry, encoder
 
 
 def build_runner(settings: Settings, registry: CheckerRegistry) -> CheckRunner:
-    try:
-        from grader.sandbox import SandboxRunner
-    except ImportError:  # pragma: no cover
-        return DirectRunner(registry)
+    from grader.sandbox import SandboxRunner
+
     return SandboxRunner(
         registry,
         timeout_s=settings.math_timeout,

@@ -87,9 +87,6 @@ class IntakeRejected(ValueError):
         self.errors = errors
         self.rows = rows or []
 
-    def to_list(self) -> list[dict[str, Any]]:
-        return [e.to_dict() for e in self.errors]
-
 
 @dataclass(frozen=True)
 class IntakeResult:

@@ -184,38 +184,3 @@ def diff_results(
         "needs_review_after": sum(bool(r and r["needs_review"]) for r in new.values()),
     }
     return diff
-
-
-def regrade_diff(
-    old_auto: Mapping[str, Result | None],
-    new_auto: Mapping[str, Result | None],
-    overrides: Mapping[str, Sequence[Override]],
-    *,
-    old_combine: Mapping[str, str] | None = None,
-    new_combine: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> RegradeDiff:
-    """The dry run of a regrade: both sides with the same overrides laid over them.
-
-    `old_auto`/`new_auto` are automatic results keyed by submission id; `overrides` maps a
-    submission id to its overrides. Overrides that no longer fit the new version are listed in
-    `orphaned_overrides` (they are kept, not applied)."""
-    old_eff: dict[str, Result | None] = {}
-    new_eff: dict[str, Result | None] = {}
-    orphaned: list[dict[str, Any]] = []
-    for sid, result in old_auto.items():
-        old_eff[sid] = (
-            None
-            if result is None
-            else apply_overrides(result, overrides.get(sid, ()), old_combine)[0]
-        )
-    for sid, result in new_auto.items():
-        if result is None:
-            new_eff[sid] = None
-            continue
-        new_eff[sid], lost = apply_overrides(result, overrides.get(sid, ()), new_combine)
-        orphaned.extend({"submission_id": sid, **dict(o)} for o in lost)
-    diff = diff_results(old_eff, new_eff, labels)
-    diff.orphaned_overrides = orphaned
-    diff.summary["orphaned_overrides"] = len(orphaned)
-    return diff

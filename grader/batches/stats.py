@@ -182,11 +182,3 @@ def compute_stats(results: Sequence[Result], *, bins: int = 10) -> dict[str, Any
         },
         "questions": questions,
     }
-
-
-def question_stats(results: Sequence[Result], question_id: str) -> dict[str, Any] | None:
-    """The statistics of one question (None if no result has it)."""
-    for question in compute_stats(results)["questions"]:
-        if question["id"] == question_id:
-            return dict(question)
-    return None

@@ -1,9 +1,10 @@
 """Units for the Units* answer tests: a small exact table (SI, prefixes, common non-SI units).
 
 A quantity is split into its numeric part and its unit part; units convert to SI base
-dimensions with exact rational factors, so `1000*m` equals `1*km` exactly. The table is
-ours (not pint's) because STACK's unit names differ from pint's (`C` is degrees Celsius
-in STACK's fixtures, `cc`, `dpt`, `Kj`) and a table lookup costs microseconds.
+dimensions with exact rational factors, so `1000*m` equals `1*km` exactly. The table comes
+first, and is ours, because STACK's unit names differ from pint's (`C` is degrees Celsius
+in STACK's fixtures, `cc`, `dpt`, `Kj`) and a table lookup costs microseconds; a plain name
+the table lacks (kWh, psi, knot, gal) is then looked up in pint's definitions.
 """
 
 from __future__ import annotations
@@ -237,10 +238,6 @@ def common_unit(name: str) -> bool:
     """A unit of our own table (SI, prefixes, the usual others): in prose, '36 bags' is a
     count even though pint knows a bag of cement."""
     return unit_name(name.replace("µ", "u").replace("μ", "u").replace("Ω", "Ohm")) in _BASE
-
-
-def is_unit(name: str) -> bool:
-    return unit_info(name) is not None
 
 
 _BASE["Kj"] = _BASE["kJ"]  # STACK's fixtures accept the capitalised spelling

@@ -149,9 +149,3 @@ def constant_ratio(pairs: list[tuple[Any, Any]], tol: Any, scale: Any) -> bool:
         elif not (r == ratio if tol == 0 else _close(r, ratio, tol * 100)):
             return False
     return True
-
-
-def equivalent(
-    left: Node, right: Node, *, positive: Collection[str] = (), prefer_real: bool = False
-) -> bool:
-    return compare_values(left, right, positive=positive, prefer_real=prefer_real)

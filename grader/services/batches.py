@@ -29,6 +29,8 @@ from grader.services.submissions import (
     iso,
     publish_safely,
 )
+from grader.services.webhook_outbox import record_batch_completed
+from grader.services.webhooks import WebhookOptions
 from grader.store import Database
 from grader.store.batches import Batch
 from grader.store.models import Exam, ExamVersion, Submission, new_id, utcnow
@@ -432,13 +434,8 @@ def question_ids(db: Database, exam_id: str, version: int) -> list[str]:
         return [q["id"] for q in ver.definition["questions"]]
 
 
-def completed_hook(settings: Settings) -> CompletedHook | None:
-    """Queues the `batch.completed` webhook (if the webhook outbox is installed)."""
-    try:
-        from grader.services.webhook_outbox import record_batch_completed
-        from grader.services.webhooks import WebhookOptions
-    except ImportError:  # pragma: no cover - webhooks are part of the package
-        return None
+def completed_hook(settings: Settings) -> CompletedHook:
+    """Queues the `batch.completed` webhook."""
     options = WebhookOptions.from_settings(settings)
 
     def hook(session: Session, batch: Batch, counts: tuple[int, int, int]) -> None:

@@ -211,19 +211,6 @@ def dispatch(db: Database, options: WebhookOptions, publish: Callable[[str], Non
     return published
 
 
-def deliver_due(
-    db: Database,
-    options: WebhookOptions,
-    *,
-    rng: random.Random | None = None,
-    send: Sender = deliver,
-) -> list[Sent]:
-    """Attempt every due message in this process (no queue): tests and `grader` commands."""
-    return [
-        deliver_message(db, mid, options, rng=rng, send=send) for mid in due_messages(db, options)
-    ]
-
-
 def purge(db: Database, older_than: timedelta = timedelta(days=30)) -> int:
     """Forget settled messages (and their log) older than `older_than`; pending ones stay.
     Until then a failed message can be redelivered by hand."""

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from grader.api.webhooks import EXTENSION
 from grader.services.grading import FinalHook, grade_submissions
 from grader.services.runtime import Runtime
-from grader.services.webhook_delivery import Sent, deliver_due, deliver_message
+from grader.services.webhook_delivery import Sent, deliver_message, due_messages
 from grader.services.webhook_outbox import submission_outbox_hook
 from grader.services.webhooks import WebhookOptions
 from grader.store.models import Submission, utcnow
@@ -85,7 +85,8 @@ def deliver_until_settled(runtime: Runtime, options: WebhookOptions, timeout: fl
     deadline = time.monotonic() + timeout
     rng = random.Random(5)
     while time.monotonic() < deadline:
-        deliver_due(runtime.db, options, rng=rng)
+        for message_id in due_messages(runtime.db, options):  # in this process, no queue
+            deliver_message(runtime.db, message_id, options, rng=rng)
         with runtime.db.session() as s:
             if not list(
                 s.scalars(select(WebhookMessage.id).where(WebhookMessage.status == "pending"))

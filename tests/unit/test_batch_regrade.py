@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.batches.regrade import apply_overrides, diff_results, regrade_diff
+from grader.batches.regrade import apply_overrides, diff_results
 from tests.unit.batch_fixtures import crit, question, result, simple
 
 
@@ -74,24 +74,27 @@ def test_diff_lists_who_changes_and_by_how_much():
     assert s["mean_delta"] == round(2 / 3, 4) and s["max_increase"] == 2.0
 
 
-def test_regrade_diff_reapplies_overrides_so_they_survive():
-    # The instructor gave q1 full marks by hand; the new rubric version is stricter on q1 and
-    # more lenient on q2. The override holds, so only q2 moves.
-    old_auto = {"a": simple(0, 0, 0)}
-    new_auto = {"a": simple(0, 1, 1)}
-    overrides = {"a": [_ov("q1", "a", 2.0)]}
-    diff = regrade_diff(old_auto, new_auto, overrides, labels={"a": "s1"})
+def test_overrides_laid_over_the_regrade_survive_it() -> None:
+    # As services.regrades does: the sheet's current (overridden) result against the new
+    # automatic result with the same overrides laid over it. The instructor gave q1 full
+    # marks by hand; the new rubric version is stricter on q1 and more lenient on q2. The
+    # override holds, so only q2 moves.
+    overrides = [_ov("q1", "a", 2.0)]
+    old, _ = apply_overrides(simple(0, 0, 0), overrides)
+    new, lost = apply_overrides(simple(0, 1, 1), overrides)
+    diff = diff_results({"a": old}, {"a": new}, labels={"a": "s1"})
     (change,) = diff.changes
     assert (change.old_score, change.new_score, change.delta) == (2.0, 4.0, 2.0)
     assert [q.id for q in change.questions] == ["q2"]
-    assert diff.orphaned_overrides == [] and diff.summary["orphaned_overrides"] == 0
+    assert lost == []
 
 
-def test_regrade_diff_reports_overrides_that_no_longer_fit():
+def test_overrides_that_no_longer_fit_the_regrade_are_returned_not_applied() -> None:
+    old, _ = apply_overrides(simple(0, 0, 0), [_ov("q2", "b1", 1.0)])
     new_version = result(question("q1", crit("a", 2.0, 2.0)))
-    diff = regrade_diff({"a": simple(0, 0, 0)}, {"a": new_version}, {"a": [_ov("q2", "b1", 1.0)]})
-    assert diff.summary["orphaned_overrides"] == 1
-    assert diff.orphaned_overrides[0]["submission_id"] == "a"
+    new, lost = apply_overrides(new_version, [_ov("q2", "b1", 1.0)])
+    assert [(o["question_id"], o["criterion_id"]) for o in lost] == [("q2", "b1")]
+    diff = diff_results({"a": old}, {"a": new})
     assert diff.changes[0].questions[-1].id == "q2" and diff.changes[0].questions[-1].new is None
     assert diff.to_dict()["summary"]["changed"] == 1
 

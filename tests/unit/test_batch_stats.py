@@ -11,7 +11,6 @@ from grader.batches.stats import (
     compute_stats,
     histogram,
     pearson,
-    question_stats,
     upper_lower_index,
 )
 from tests.unit.batch_fixtures import simple
@@ -65,8 +64,6 @@ def test_edge_cases():
     assert pearson([1, 1, 1], [1, 2, 3]) is None
     assert upper_lower_index([1, 0], [1, 0], 1.0) is None
     assert histogram([0, 5], 0, 0, 3)["counts"] == [2, 0, 0]
-    assert question_stats(RESULTS, "q2")["facility"] == 0.5
-    assert question_stats(RESULTS, "nope") is None
 
 
 def test_html_report_is_self_contained_and_escaped():

@@ -10,11 +10,11 @@ import pytest
 from grader.checks.answertests import answer_test
 from grader.checks.math import MathChecker, MathSpec
 from grader.mathlang import MathError, TooLarge, read
-from grader.mathlang.equiv import equivalent
+from grader.mathlang.equiv import compare_values
 
 
 def same(a: str, b: str, variables: tuple[str, ...] = ()) -> bool:
-    return equivalent(read(a, variables=variables), read(b, variables=variables))
+    return compare_values(read(a, variables=variables), read(b, variables=variables))
 
 
 @pytest.mark.parametrize(
