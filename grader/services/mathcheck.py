@@ -1,8 +1,10 @@
 """Validate one student expression, as STACK does before it grades: read it back or say why not.
 
-Runs the reader every math criterion uses (implicit products, x̄, units, LaTeX), our own
-parser only (length, depth, node count and magnitude are limited before any
-sympy object exists), so it is safe in the API process.
+Runs the reader every math criterion uses (implicit products, x̄, units, LaTeX): our own
+parser, whose limits (length, depth, node count, magnitude) hold before any sympy object
+exists. The reading is then echoed through sympy, in the API process (not the sandbox): the
+bounded tree becomes sympy objects unevaluated (`evaluate=False`: nothing is simplified)
+only to be printed, and what sympy cannot print our own unparser prints.
 """
 
 from __future__ import annotations
