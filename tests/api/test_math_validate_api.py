@@ -114,8 +114,8 @@ def test_validate_reads_like_the_grader(client: FlaskClient, tokens: Tokens) -> 
     r = validate(client, tokens, "2q(1 − q)", variables=[])
     assert r.status_code == 200 and r.get_json()["canonical"] == "2*q*(1 - q)"
     r = validate(client, tokens, r"\bar{x} - μ₀", variables=[])
-    assert r.get_json()["canonical"] in ("xbar - mu_0", "-mu_0 + xbar")
+    assert r.get_json()["canonical"] == "-mu_0 + xbar"  # sympy's order of the terms
     r = validate(client, tokens, "f(x+1)", functions=["f"])
     assert r.status_code == 200 and r.get_json()["canonical"] == "f(x + 1)"
     r = validate(client, tokens, "f(x+1)")
-    assert r.get_json()["canonical"] in ("f*(x + 1)", "f*x + f")
+    assert r.get_json()["canonical"] == "f*(x + 1)"  # a product, left unexpanded
