@@ -5,17 +5,18 @@ Exactly once in effect: a claim is a compare-and-swap (`queued` -> `grading`, or
 the grade is stored only by the holder of the current token. A second delivery of the same
 task finds nothing to claim and does nothing.
 
-Single sheets (here) and chunks (`grader.services.chunks`) share the claim
+Single sheets (here, `SheetPath`) and chunks (`grader.services.chunks`) share the claim
 (`claim_for_grading`, which also gives up on a sheet delivered too often) and the hooks that
 run where a final state is stored (`StoreHooks`: webhook outbox rows, batch progress and the
 batch's completion), built here from the settings rather than by the tasks that call us.
+Both, and regrades, are graded by the one path `grader.services.grading_path.run_path`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
-from grader.grading import CheckRunner, SubmissionResult, grade_many
+from grader.grading import CheckRunner, SubmissionResult
 from grader.services.batches import (
     CompletedHook,
     complete_finished_batches,
@@ -31,6 +32,7 @@ from grader.services.batches import (
     make_batch_hook,
 )
 from grader.services.exams import ExamCache
+from grader.services.grading_path import Claim, Claimed, Graded, run_path
 from grader.services.submissions import Publisher, publish_safely
 from grader.services.webhook_outbox import submission_outbox_hook
 from grader.services.webhooks import WebhookOptions
@@ -73,16 +75,6 @@ class StoreHooks:
     def per_row(self) -> list[FinalHook]:
         """The hooks of a row stored in a transaction of its own, batch counter included."""
         return [*self.rows, make_batch_hook(self.on_completed)]
-
-
-@dataclass(frozen=True)
-class Claim:
-    submission_id: str
-    token: str
-    exam_id: str
-    exam_version: int
-    answers: dict[str, str]
-    deliveries: int
 
 
 def claim_many(
@@ -129,16 +121,6 @@ def claim(db: Database, settings: Settings, submission_id: str) -> Claim | None:
     return claims[0] if claims else None
 
 
-@dataclass
-class Claimed:
-    """The claims ready to grade, the outcome of every id that is not (skipped: another
-    delivery has it; failed: delivered too often) and the batch of each claimed row."""
-
-    ready: list[Claim] = field(default_factory=list)
-    outcomes: dict[str, str] = field(default_factory=dict)
-    batch_of: dict[str, str | None] = field(default_factory=dict)
-
-
 def claim_for_grading(
     db: Database,
     settings: Settings,
@@ -167,13 +149,6 @@ def claim_for_grading(
                 out.ready.append(c)
                 del out.outcomes[c.submission_id]
     return out
-
-
-def by_exam_version(claims: Sequence[Claim]) -> dict[tuple[str, int], list[Claim]]:
-    groups: dict[tuple[str, int], list[Claim]] = {}
-    for c in claims:
-        groups.setdefault((c.exam_id, c.exam_version), []).append(c)
-    return groups
 
 
 def store_in_session(
@@ -238,6 +213,24 @@ def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalH
     return True
 
 
+@dataclass(frozen=True)
+class SheetPath:
+    """The `GradingPath` of single sheets: each claimed, and stored, in a transaction of its
+    own, with `hooks` (webhook outbox rows, batch progress) in the storing transaction."""
+
+    settings: Settings
+    hooks: Sequence[FinalHook]
+
+    def claim(self, db: Database, submission_ids: Sequence[str]) -> Claimed:
+        return claim_for_grading(db, self.settings, submission_ids, self.hooks, together=False)
+
+    def store(self, db: Database, graded: Graded) -> dict[str, str]:
+        return {
+            c.submission_id: "graded" if store_result(db, c, result, self.hooks) else "skipped"
+            for c, result in graded
+        }
+
+
 def _run_hooks(session: Session, submission_id: str, hooks: Sequence[FinalHook]) -> None:
     if not hooks:
         return
@@ -259,16 +252,8 @@ def grade_submissions(
     store each sheet in a transaction of its own, with the service's hooks by default.
 
     Returns the outcome per id: graded, failed, or skipped (another delivery has it)."""
-    row_hooks = StoreHooks.of(settings, hooks).per_row()
-    claimed = claim_for_grading(db, settings, submission_ids, row_hooks, together=False)
-    outcomes = dict(claimed.outcomes)
-    for (exam_id, version), group in by_exam_version(claimed.ready).items():
-        loaded = exams.get(db, exam_id, version)
-        results = grade_many(loaded, [c.answers for c in group], runner)
-        for c, result in zip(group, results, strict=True):
-            stored = store_result(db, c, result, row_hooks)
-            outcomes[c.submission_id] = "graded" if stored else "skipped"
-    return {sid: outcomes[sid] for sid in submission_ids}
+    path = SheetPath(settings, StoreHooks.of(settings, hooks).per_row())
+    return run_path(db, exams, runner, submission_ids, path).outcomes
 
 
 def redrive(

@@ -12,18 +12,20 @@ the diff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from grader.batches.regrade import apply_overrides, diff_results
-from grader.grading import CheckRunner, grade_many
+from grader.grading import CheckRunner
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from grader.services.exams import ExamCache
+from grader.services.grading_path import Claim, Claimed, Graded, run_path
 from grader.services.overrides import combine_rules, override_dicts
 from grader.services.submissions import iso
 from grader.store import Database
@@ -190,53 +192,88 @@ def _publish(db: Database, publisher: Any, run_id: str, ids: list[str], chunk_si
         raise Unavailable("the queue is unavailable; try the regrade again later") from None
 
 
-def regrade_chunk(
-    db: Database, exams: ExamCache, runner: CheckRunner, run_id: str, submission_ids: list[str]
-) -> dict[str, Any]:
-    """A worker's part of a dry run: grade these sheets under the run's version, store each
-    result once, and compute the diff if this chunk brought the last result."""
-    with db.session() as session:
-        run = session.get(RegradeRun, run_id)
-        if run is None or run.status != "grading":
-            return {"run": run_id, "stored": 0, "skipped": len(submission_ids)}
-        have = set(
-            session.scalars(
-                select(RegradeResult.submission_id).where(
-                    RegradeResult.run_id == run_id, RegradeResult.submission_id.in_(submission_ids)
+@dataclass
+class RegradePath:
+    """The `GradingPath` of a dry run's chunk: the claim is the run (still grading) and the
+    result not stored yet; a result is stored beside the sheet's grade (one row per run and
+    submission, never over the grade) and counted on the run row, whose lock makes exactly
+    one chunk see the last result and compute the diff."""
+
+    run_id: str
+    running: bool = False
+    stored: int = 0
+
+    def claim(self, db: Database, submission_ids: Sequence[str]) -> Claimed:
+        claimed = Claimed(outcomes={sid: "skipped" for sid in submission_ids})
+        with db.session() as session:
+            run = session.get(RegradeRun, self.run_id)
+            if run is None or run.status != "grading":
+                return claimed
+            self.running = True
+            have = set(
+                session.scalars(
+                    select(RegradeResult.submission_id).where(
+                        RegradeResult.run_id == self.run_id,
+                        RegradeResult.submission_id.in_(submission_ids),
+                    )
                 )
             )
-        )
-        todo = [
-            (r.id, dict(r.answers))
-            for r in session.scalars(
+            rows = session.scalars(
                 select(Submission).where(
                     Submission.id.in_(submission_ids), _sheets(run.batch_id, run.exam_id)
                 )
             )
-            if r.id not in have
-        ]
-        exam_id, version = run.exam_id, run.exam_version
-    loaded = exams.get(db, exam_id, version)
-    results = grade_many(loaded, [answers for _, answers in todo], runner)
-    with db.session() as session:
-        stored = 0
-        for (sid, _), result in zip(todo, results, strict=True):
-            if session.get(RegradeResult, (run_id, sid)) is None:
-                session.add(
-                    RegradeResult(run_id=run_id, submission_id=sid, result=result.to_dict())
-                )
-                stored += 1
-        session.flush()
-        session.execute(
-            update(RegradeRun)
-            .where(RegradeRun.id == run_id, RegradeRun.status == "grading")
-            .values(done=RegradeRun.done + stored)
-            .execution_options(synchronize_session=False)
-        )
-        run = session.get(RegradeRun, run_id, populate_existing=True)
-        if run is not None and run.status == "grading" and run.done >= run.total:
-            _finish(session, run)
-    return {"run": run_id, "stored": stored, "skipped": len(submission_ids) - len(todo)}
+            for r in rows:
+                if r.id not in have:
+                    claimed.ready.append(
+                        Claim(r.id, self.run_id, run.exam_id, run.exam_version, dict(r.answers), 0)
+                    )
+                    del claimed.outcomes[r.id]
+        order = {sid: i for i, sid in enumerate(submission_ids)}
+        claimed.ready.sort(key=lambda c: order[c.submission_id])
+        return claimed
+
+    def store(self, db: Database, graded: Graded) -> dict[str, str]:
+        if not self.running:
+            return {}
+        outcomes: dict[str, str] = {}
+        with db.session() as session:
+            for c, result in graded:
+                if session.get(RegradeResult, (self.run_id, c.submission_id)) is None:
+                    session.add(
+                        RegradeResult(
+                            run_id=self.run_id,
+                            submission_id=c.submission_id,
+                            result=result.to_dict(),
+                        )
+                    )
+                    self.stored += 1
+                    outcomes[c.submission_id] = "graded"
+                else:
+                    outcomes[c.submission_id] = "skipped"  # another delivery stored it
+            session.flush()
+            session.execute(
+                update(RegradeRun)
+                .where(RegradeRun.id == self.run_id, RegradeRun.status == "grading")
+                .values(done=RegradeRun.done + self.stored)
+                .execution_options(synchronize_session=False)
+            )
+            run = session.get(RegradeRun, self.run_id, populate_existing=True)
+            if run is not None and run.status == "grading" and run.done >= run.total:
+                _finish(session, run)
+        return outcomes
+
+
+def regrade_chunk(
+    db: Database, exams: ExamCache, runner: CheckRunner, run_id: str, submission_ids: list[str]
+) -> dict[str, Any]:
+    """A worker's part of a dry run: grade these sheets under the run's version through the
+    one grading path (`grader.services.grading_path.run_path`), store each result once, and
+    compute the diff if this chunk brought the last result."""
+    path = RegradePath(run_id)
+    run = run_path(db, exams, runner, submission_ids, path)
+    skipped = len(submission_ids) - len(run.claimed.ready)
+    return {"run": run_id, "stored": path.stored, "skipped": skipped}
 
 
 def _effective(

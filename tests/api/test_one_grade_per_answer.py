@@ -1,6 +1,7 @@
 """One grade per answer: the same sheet and rubric version score the same, bit for bit, through
-`grader grade` (offline, process pool), single submissions, a batch in chunks, and grade_many
-in any batch composition, with the encoder's caches emptied between paths.
+`grader grade` (offline, process pool), single submissions, a dry-run regrade of those
+submissions, a batch in chunks, and grade_many in any batch composition, with the encoder's
+caches emptied between paths.
 
 Real exams with math, choice, keyword and text criteria: the dev exams of ../shared/eval/
 (skipped where they or the packaged model are absent)."""
@@ -18,9 +19,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grader.config import Settings
+from grader.services import regrades
 from grader.services.chunks import grade_chunk
 from grader.services.grading import grade_submissions
 from grader.services.runtime import Runtime
+from grader.store.batches import RegradeResult
 from grader.store.models import Submission
 from tests.conftest import SHARED, Tokens, model_installed
 
@@ -119,6 +122,30 @@ def test_every_path_gives_the_same_scores(
         ) == {sub: "graded"}
         single[sid] = _scores(client.get(f"/api/v1/submissions/{sub}", headers=headers).get_json())
 
+    # 1b. a dry-run regrade of those singles under the same version, in chunks of 5 (the
+    # regrade stores its results beside the grades, through the same claim -> grade -> store)
+    _clear_caches(runtime)
+    r = client.post(f"/api/v1/exams/{exam_id}/regrade", json={"version": 1}, headers=headers)
+    assert r.status_code == 202, r.get_json()
+    (run,) = r.get_json()["runs"]
+    assert run["batch_id"] is None and run["total"] == SHEETS
+    with runtime.db.session() as s:
+        single_ids = sorted(s.scalars(select(Submission.id).where(Submission.exam_id == exam_id)))
+    for start in range(0, len(single_ids), 5):
+        out = regrades.regrade_chunk(
+            runtime.db, runtime.exams, runtime.runner, run["id"], single_ids[start : start + 5]
+        )
+        assert out["stored"] == len(single_ids[start : start + 5])
+    with runtime.db.session() as s:
+        regraded = {
+            student: _scores(result)
+            for student, result in s.execute(
+                select(Submission.student_id, RegradeResult.result)
+                .join(RegradeResult, RegradeResult.submission_id == Submission.id)
+                .where(RegradeResult.run_id == run["id"])
+            )
+        }
+
     # 2. the same sheets as one batch upload, graded in chunks of 7 in reverse order
     _clear_caches(runtime)
     upload = "".join(json.dumps({"student_id": s, "answers": a}) + "\n" for s, a in sheets)
@@ -170,8 +197,9 @@ def test_every_path_gives_the_same_scores(
         rec["student_id"]: _scores(rec["result"]) for rec in read_results(tmp_path / "out.jsonl")
     }
 
-    assert len(single) == len(sheets) == SHEETS
+    assert len(single) == len(sheets) == len(regraded) == SHEETS
     for sid, _ in sheets:
+        assert _same(regraded[sid], single[sid]), (sid, regraded[sid], single[sid])
         assert _same(batch[sid], single[sid]), (sid, batch[sid], single[sid])
         assert _same(shuffled[sid], single[sid]), (sid, shuffled[sid], single[sid])
         assert _same(offline[sid], single[sid]), (sid, offline[sid], single[sid])
