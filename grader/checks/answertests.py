@@ -17,8 +17,8 @@ from grader.mathlang import MathError, read
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 Result = Literal["pass", "fail", "invalid"]
 
 

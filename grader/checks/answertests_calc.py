@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from grader.checks.answertests import (
     PASS,
@@ -18,9 +17,8 @@ from grader.mathlang.calculus import rename as _rename
 from grader.mathlang.equiv import Undecided, compare_values
 from grader.mathlang.errors import EvalError
 from grader.mathlang.numeric import Point, evaluate
-from grader.mathlang.tree import children
+from grader.mathlang.tree import Node, children
 
-Node = tuple[Any, ...]
 KEYWORDS = {"NOCONST", "FORMAL", "NONSTRICT"}
 
 

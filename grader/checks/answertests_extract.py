@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any
 
 from grader.checks.answertests import PASS, Verdict, equiv_nodes, fail, invalid, is_constant
 from grader.mathlang import MathError, read
@@ -14,10 +13,7 @@ from grader.mathlang.equiv import Undecided
 from grader.mathlang.errors import EvalError
 from grader.mathlang.extract import final_answer
 from grader.mathlang.numeric import Evaluator, Point
-from grader.mathlang.tree import map_children
-
-Node = tuple[Any, ...]
-
+from grader.mathlang.tree import Node, map_children
 
 _PERCENT = re.compile(r"\d\s*(?:\\?%|percent\b)")
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d{2,},\d+\s*$")

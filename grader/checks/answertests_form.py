@@ -12,9 +12,8 @@ import sympy
 from grader.checks.answertests import PASS, Invalid, Verdict, equiv_nodes, fail, kind_of
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.tosympy import TooHardForSympy, to_sympy
-from grader.mathlang.tree import children
+from grader.mathlang.tree import Node, children
 
-Node = tuple[Any, ...]
 MINUS_ONE: Node = ("num", Fraction(-1), "-1")
 
 

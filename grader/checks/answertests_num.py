@@ -21,9 +21,7 @@ from grader.checks.units import CELSIUS_OFFSET, unit_info, unit_name
 from grader.mathlang import MathError, read
 from grader.mathlang.errors import EvalError, Undefined
 from grader.mathlang.numeric import Evaluator, NotExact, Point
-from grader.mathlang.tree import children
-
-Node = tuple[Any, ...]
+from grader.mathlang.tree import Node, children
 
 
 def value(n: Node) -> Any:

@@ -9,7 +9,7 @@ potential-response trees).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -48,6 +48,7 @@ from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
 from grader.mathlang.extract import spoken_numbers
 from grader.mathlang.fingerprint import Fingerprinter, Vector, maybe_equal, maybe_ratio
+from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
 
 __all__ = [
@@ -60,7 +61,6 @@ __all__ = [
     "strip_prose",
 ]
 
-Node = tuple[Any, ...]
 MAX_ANSWER = 100_000
 _RATES = ("eta", "alpha", "lr", "mu", "gamma")
 

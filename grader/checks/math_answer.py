@@ -13,7 +13,6 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from grader.mathlang import MathError, read
 from grader.mathlang.calculus import free_symbols, rename, substitute
@@ -21,9 +20,8 @@ from grader.mathlang.extract import candidates, formula_runs, spoken_numbers
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.numeric import DATA_POINTS
 from grader.mathlang.parser import FUNCS
-from grader.mathlang.tree import map_children
+from grader.mathlang.tree import Node, map_children
 
-Node = tuple[Any, ...]
 MAX_CANDIDATES = 40
 _DERIV = re.compile(r"(?<![A-Za-z])[d∂]\s*([A-Za-z]\w*)\s*/\s*[d∂]\s*([A-Za-z][\w{}_₀-₉]*)")
 _CODE_PREFIX = re.compile(r"\b(?:np|numpy|math|torch|tf|jnp)\.")

@@ -7,16 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
 
 from grader.checks.answertests import Invalid, answer_test
 from grader.checks.base import CheckResult
 from grader.checks.math_answer import Reading, prepare
 from grader.checks.units import common_unit
 from grader.mathlang.calculus import free_symbols
+from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
-
-Node = tuple[Any, ...]
 
 NUMERIC_TESTS = ("Num", "Units", "SigFigs", "GT")
 _QUANTITY = re.compile(

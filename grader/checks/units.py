@@ -16,7 +16,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-Node = tuple[Any, ...]
 Dim = tuple[int, int, int, int, int, int, int]  # m kg s A K mol cd
 
 _BASE: dict[str, tuple[Fraction, Dim]] = {}

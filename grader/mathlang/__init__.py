@@ -12,7 +12,8 @@ from typing import Any
 
 from grader.mathlang.errors import EvalError, MathError, MathSyntaxError, TooLarge, Undefined
 from grader.mathlang.limits import check_defined, check_size
-from grader.mathlang.parser import Node, canonical_name, parse
+from grader.mathlang.parser import canonical_name, parse
+from grader.mathlang.tree import Node
 
 __all__ = [
     "EvalError",

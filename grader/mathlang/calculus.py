@@ -10,9 +10,8 @@ from fractions import Fraction
 from typing import Any
 
 from grader.mathlang.errors import MathError
-from grader.mathlang.tree import map_children
+from grader.mathlang.tree import Node, map_children
 
-Node = tuple[Any, ...]
 ZERO: Node = ("num", Fraction(0), "0")
 ONE: Node = ("num", Fraction(1), "1")
 TWO: Node = ("num", Fraction(2), "2")

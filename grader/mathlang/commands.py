@@ -13,8 +13,8 @@ from grader.mathlang.errors import MathSyntaxError, TooLarge
 from grader.mathlang.indexes import bind_index, free_indexes
 from grader.mathlang.lexer import DECORATIONS, GREEK_NAMES, Token, tokenize
 from grader.mathlang.names import CONSTS, FORBIDDEN, FUNCS, canonical_name, literal, split_name
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 MAX_DEPTH = 60
 MAX_NODES = 3000
 

@@ -9,8 +9,8 @@ import mpmath
 
 from grader.mathlang.errors import EvalError
 from grader.mathlang.numeric import NotExact, Point, evaluate
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 FLOAT_TOL = 1e-11
 MP_TOL = mpmath.mpf("1e-28")
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from grader.mathlang.errors import MathError
 from grader.mathlang.numeric import Evaluator, Point
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 POINTS = 4
 TRIES = 24
 REL_TOL = 1e-6  # far above float rounding on a clean evaluation, far below real differences

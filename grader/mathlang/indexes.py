@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-Node = tuple[Any, ...]
+from grader.mathlang.tree import Node
 
 
 def _index_of(name: str, variables: Collection[str]) -> str | None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import cmath
 import math
-from typing import Any
 
 from grader.mathlang.errors import TooLarge, Undefined
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 MAX_LOG10 = 100_000.0  # a 100,000-digit number is still cheap; a power tower is not
 _HUGE = 1e300
 

@@ -19,8 +19,8 @@ from typing import Any
 import mpmath
 
 from grader.mathlang.errors import EvalError
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 DATA_POINTS = 3  # indexed sums run over this many synthetic data points
 MAX_EXACT_EXP = 100_000
 MAX_EXACT_BITS = 600_000

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from fractions import Fraction
-from typing import Any
 
 from grader.mathlang.charmaps import LATEX_FUNCTION_CMDS
 from grader.mathlang.commands import MAX_DEPTH, MAX_NODES, CommandParser
 from grader.mathlang.errors import MathSyntaxError
 from grader.mathlang.names import CONSTS, FUNCS, canonical_name, literal
+from grader.mathlang.tree import Node
 
 __all__ = ["CONSTS", "FUNCS", "MAX_DEPTH", "MAX_NODES", "Parser", "canonical_name", "parse"]
 
-Node = tuple[Any, ...]
 _ATOM_START_OPS = frozenset({"(", "[", "{", "\\{"})
 _REL = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "!=", "==": "="}
 

@@ -11,8 +11,7 @@ from typing import Any
 import sympy
 
 from grader.mathlang.errors import MathError
-
-Node = tuple[Any, ...]
+from grader.mathlang.tree import Node
 
 _FUNCS: dict[str, Any] = {
     "sin": sympy.sin,

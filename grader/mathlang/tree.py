@@ -1,5 +1,6 @@
 """Walking our math trees: a node is a tuple `(op, *fields)`; a field is a child node, a tuple
-of child nodes (and plain values), or a plain value."""
+of child nodes (and plain values), or a plain value. `Node` is defined here once; every
+module of mathlang and checks imports it from here."""
 
 from __future__ import annotations
 

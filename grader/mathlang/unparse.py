@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from grader.mathlang.tree import Node
 
-Node = tuple[Any, ...]
 MAX_OUT = 500
 _PREC = {"add": 1, "neg": 2, "pos": 2, "mul": 3, "pow": 5}
 
