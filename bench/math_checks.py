@@ -84,7 +84,7 @@ def run_naive(path: Path) -> dict[str, Any]:
 
 def sandbox_overhead(calls: int = 300) -> dict[str, float]:
     """p50 of the q2b criterion checked in-process vs through the SandboxRunner pool."""
-    from grader.checks.math import MathChecker, MathSpec, register_math_checkers
+    from grader.checks.math.checker import MathChecker, MathSpec, register_math_checkers
     from grader.checks.registry import CheckerRegistry
     from grader.sandbox import SandboxRunner
 

@@ -17,7 +17,7 @@ from grader.grading import CheckRunner
 def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
     """All checkers. The text encoder is created lazily: the model loads on first use."""
     # Imported here, as the text checkers below: importing this module loads no sympy.
-    from grader.checks.math import register_math_checkers
+    from grader.checks.math.checker import register_math_checkers
 
     registry = simple_registry()
     encoder = None

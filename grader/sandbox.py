@@ -239,7 +239,7 @@ class SandboxRunner:
         if method == "forkserver":
             # the fork server imports the math stack once; each child forks from it warm
             self.ctx.set_forkserver_preload(
-                ["grader.checks.math", "grader.sandbox", "grader.sandbox_warm"]
+                ["grader.checks.math.checker", "grader.sandbox", "grader.sandbox_warm"]
             )
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []

@@ -7,6 +7,6 @@ unit outside our table ran into the 2 s wall-clock limit and was sent to review.
 
 from __future__ import annotations
 
-from grader.checks.units import preload_pint
+from grader.checks.math.units import preload_pint
 
 preload_pint()

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.checks.answertests import answer_test
+from grader.checks.math.answertests.table import answer_test
 from grader.mathlang import MathError, read
 
 pytestmark = pytest.mark.slow  # ~20 s for 11,500 generated inputs

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from grader.checks.base import Status
-from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math.checker import MathChecker, MathSpec
 
 pytestmark = pytest.mark.slow  # ~3 s: 60 inputs of up to 12,000 characters
 

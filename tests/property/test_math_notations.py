@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from grader.checks.answertests import answer_test
-from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math.answertests.table import answer_test
+from grader.checks.math.checker import MathChecker, MathSpec
 
 pytestmark = pytest.mark.slow  # ~7 s: 180 generated answers in 4-5 notations each
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.checks.base import Status
-from grader.checks.math import MathSpec, register_math_checkers
+from grader.checks.math.checker import MathSpec, register_math_checkers
 from grader.checks.registry import CheckerRegistry
 from grader.sandbox import SandboxRunner
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks.answertests import answer_test
+from grader.checks.math.answertests.table import answer_test
 
 CASES = [
     ("AlgEquiv", "(x+1)^2", "x^2+2*x+1", "", "pass"),

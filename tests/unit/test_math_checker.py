@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks.base import Status
-from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math.checker import MathChecker, MathSpec
 from grader.checks.registry import CheckerRegistry
 
 GRADIENT = "(2/N) Σ_n (w1 ln(x_n+w2) − t_n) · w1/(x_n+w2)"
@@ -108,7 +108,7 @@ def test_invalid_teacher_expression_rejected_at_load() -> None:
 
 
 def test_registered_and_sandboxed() -> None:
-    from grader.checks.math import register_math_checkers
+    from grader.checks.math.checker import register_math_checkers
 
     registry = CheckerRegistry()
     register_math_checkers(registry)
@@ -206,7 +206,7 @@ questions:
 
 
 def test_rubric_with_math_criteria_loads_and_grades() -> None:
-    from grader.checks.math import register_math_checkers
+    from grader.checks.math.checker import register_math_checkers
     from grader.exams.loader import load_exam
     from grader.grading.core import DirectRunner, grade
 

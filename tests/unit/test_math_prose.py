@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math.checker import MathChecker, MathSpec
 from grader.mathlang import read
 from grader.mathlang.extract import formula_runs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks.math import MathChecker, MathSpec
-from grader.checks.math_answer import AnswerReader
+from grader.checks.math.checker import MathChecker, MathSpec
+from grader.checks.math.reading import AnswerReader
 from grader.mathlang import read
 from grader.mathlang.extract import candidates
 from grader.mathlang.unparse import to_text
@@ -172,7 +172,7 @@ def test_a_list_with_spaces_is_not_a_decimal() -> None:
 def test_extract_finds_structures_ratios_and_percent_in_prose(
     student: str, gold: str, result: str
 ) -> None:
-    from grader.checks.answertests import answer_test
+    from grader.checks.math.answertests.table import answer_test
 
     assert answer_test("Extract", student, gold).result == result
 
@@ -187,7 +187,7 @@ def test_extract_finds_structures_ratios_and_percent_in_prose(
     ],
 )
 def test_int_takes_the_constant_inside_the_logarithm(student: str, result: str) -> None:
-    from grader.checks.answertests import answer_test
+    from grader.checks.math.answertests.table import answer_test
 
     assert answer_test("Int", student, "ln(abs(x)) + c", "x").result == result
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks.answertests import answer_test
-from grader.checks.math import MathChecker, MathSpec
+from grader.checks.math.answertests.table import answer_test
+from grader.checks.math.checker import MathChecker, MathSpec
 from grader.mathlang import MathError, TooLarge, read
 from grader.mathlang.equiv import compare_values
 

@@ -10,7 +10,7 @@ import pytest
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.exact import ExactChecker, ExactSpec
-from grader.checks.math import MathSpec, register_math_checkers
+from grader.checks.math.checker import MathSpec, register_math_checkers
 from grader.checks.registry import CheckerRegistry
 from grader.sandbox import SandboxRunner
 

@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from grader.checks.answertests import Invalid, answer_test
 from grader.checks.base import CheckResult
-from grader.checks.math_answer import Reading, prepare
-from grader.checks.units import common_unit
+from grader.checks.math.answertests.numeric import value
+from grader.checks.math.answertests.table import answer_test
+from grader.checks.math.answertests.verdict import Invalid
+from grader.checks.math.reading import Reading, prepare
+from grader.checks.math.units import common_unit
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
@@ -135,8 +137,6 @@ def power_of_ten_slip(
 ) -> tuple[str, tuple[str, Node]] | None:
     """A number off by exactly 10, 100 or 1000 (either way) is a slip of the decimal point
     or of a unit: say so (no credit; a rubric gives credit with a mistake)."""
-    from grader.checks.answertests_num import value  # numeric tests only
-
     try:
         want = value(expected)
     except (Invalid, ArithmeticError, ValueError, TypeError):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
-from grader.checks.answertests import (
+from grader.checks.math.answertests.equivalence import equiv_nodes, kind_of
+from grader.checks.math.answertests.verdict import (
     PASS,
+    AnswerTest,
     Invalid,
     Verdict,
-    equiv_nodes,
     fail,
-    kind_of,
+    on_trees,
+    parse_options,
+    parse_side,
 )
 from grader.mathlang.calculus import NotDifferentiable, diff, free_symbols
 from grader.mathlang.calculus import rename as _rename
@@ -180,8 +184,6 @@ def _add_const(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
 
 
 def subst_equiv_raw(student: str, teacher: str, options: str) -> Verdict:
-    from grader.checks.answertests import parse_options, parse_side
-
     if options.strip() and not options.strip().startswith("["):
         raise Invalid("give the fixed variables as a list, e.g. [x]")
     opts = parse_options(options)
@@ -212,15 +214,13 @@ def _subst_equiv(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     return fail()
 
 
-from fractions import Fraction  # noqa: E402 - kept next to its only use
-
 _ONE = Fraction(1)
 _ZERO = Fraction(0)
 
-TESTS = {
-    "Diff": _diff,
-    "Int": _int,
-    "Antidiff": _antidiff,
-    "AddConst": _add_const,
+TESTS: dict[str, AnswerTest] = {
+    "Diff": on_trees(_diff),
+    "Int": on_trees(_int),
+    "Antidiff": on_trees(_antidiff),
+    "AddConst": on_trees(_add_const),
+    "SubstEquiv": subst_equiv_raw,
 }
-RAW_TESTS = {"SubstEquiv": subst_equiv_raw}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from grader.checks.answertests import PASS, Verdict, equiv_nodes, fail, invalid, is_constant
+from grader.checks.math.answertests.equivalence import equiv_nodes, is_constant
+from grader.checks.math.answertests.verdict import PASS, AnswerTest, Verdict, fail, invalid
 from grader.mathlang import MathError, read
 from grader.mathlang.equiv import Undecided
 from grader.mathlang.errors import EvalError
@@ -184,4 +185,4 @@ def extract_test(student: str, teacher: str, options: str) -> Verdict:
     return PASS if _norm_text(gold_text) == _norm_text(got_text) else fail()
 
 
-RAW_TESTS = {"Extract": extract_test}
+TESTS: dict[str, AnswerTest] = {"Extract": extract_test}

@@ -1,4 +1,4 @@
-"""`kind: math` — the criterion-level math checker, and `answer_test` for raw STACK tests.
+"""`kind: math` — the criterion-level math checker.
 
 A criterion names the expected expression or equation in our syntax (parsed at rubric
 load), the answer test, the declared variables and their domains, where to look in a
@@ -13,22 +13,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from grader.checks.answertests import (
-    Verdict,
-    answer_test,
-    equiv_nodes,
-    kind_of,
-    known_tests,
-)
-from grader.checks.answertests import _difference as difference
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.math_answer import (
-    AnswerReader,
-    expand_definitions,
-    prepare,
-    strip_prose,
-)
-from grader.checks.math_outcomes import (
+from grader.checks.math.answertests.equivalence import difference, equiv_nodes, kind_of
+from grader.checks.math.answertests.table import answer_test, known_tests
+from grader.checks.math.outcomes import (
     NUMERIC_TESTS,
     Note,
     about_this_quantity,
@@ -41,6 +29,7 @@ from grader.checks.math_outcomes import (
     specificity,
     with_reading,
 )
+from grader.checks.math.reading import AnswerReader, expand_definitions, prepare
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
@@ -51,15 +40,7 @@ from grader.mathlang.fingerprint import Fingerprinter, Vector, maybe_equal, mayb
 from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
 
-__all__ = [
-    "MathChecker",
-    "MathSpec",
-    "Mistake",
-    "Verdict",
-    "answer_test",
-    "register_math_checkers",
-    "strip_prose",
-]
+__all__ = ["MathChecker", "MathSpec", "Mistake", "register_math_checkers"]
 
 MAX_ANSWER = 100_000
 _RATES = ("eta", "alpha", "lr", "mu", "gamma")

@@ -7,17 +7,17 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from grader.checks.answertests import (
+from grader.checks.math.answertests.equivalence import is_constant, kind_of
+from grader.checks.math.answertests.verdict import (
     PASS,
+    AnswerTest,
     Invalid,
     Verdict,
     fail,
-    is_constant,
-    kind_of,
     parse_options,
     parse_side,
 )
-from grader.checks.units import CELSIUS_OFFSET, unit_info, unit_name
+from grader.checks.math.units import CELSIUS_OFFSET, unit_info, unit_name
 from grader.mathlang import MathError, read
 from grader.mathlang.errors import EvalError, Undefined
 from grader.mathlang.numeric import Evaluator, NotExact, Point
@@ -371,7 +371,7 @@ def _units_test(kind: str, strict: bool) -> Any:
     return run
 
 
-RAW_TESTS = {
+TESTS: dict[str, AnswerTest] = {
     "NumRelative": _num_tol(True),
     "NumAbsolute": _num_tol(False),
     "NumSigFigs": _num_sigfigs,

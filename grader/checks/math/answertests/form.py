@@ -9,7 +9,15 @@ from typing import Any
 
 import sympy
 
-from grader.checks.answertests import PASS, Invalid, Verdict, equiv_nodes, fail, kind_of
+from grader.checks.math.answertests.equivalence import equiv_nodes, kind_of
+from grader.checks.math.answertests.verdict import (
+    PASS,
+    AnswerTest,
+    Invalid,
+    Verdict,
+    fail,
+    on_trees,
+)
 from grader.mathlang.calculus import free_symbols
 from grader.mathlang.tosympy import TooHardForSympy, to_sympy
 from grader.mathlang.tree import Node, children
@@ -321,13 +329,13 @@ def _comp_square(s: Node, t: Node, opts: list[Node] | None) -> Verdict:
     return PASS if ok(s) else fail("Your answer is not in completed-square form.")
 
 
-TESTS = {
-    "EqualComAss": _equal_com_ass,
-    "CasEqual": _cas_equal,
-    "FacForm": _fac_form,
-    "Expanded": _expanded,
-    "SingleFrac": _single_frac,
-    "LowestTerms": _lowest_terms,
-    "PartFrac": _part_frac,
-    "CompSquare": _comp_square,
+TESTS: dict[str, AnswerTest] = {
+    "EqualComAss": on_trees(_equal_com_ass),
+    "CasEqual": on_trees(_cas_equal),
+    "FacForm": on_trees(_fac_form),
+    "Expanded": on_trees(_expanded),
+    "SingleFrac": on_trees(_single_frac),
+    "LowestTerms": on_trees(_lowest_terms),
+    "PartFrac": on_trees(_part_frac),
+    "CompSquare": on_trees(_comp_square),
 }
