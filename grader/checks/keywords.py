@@ -20,7 +20,7 @@ from pydantic import Field
 
 from grader.checks import text_learned as tl
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.text_words import NEGATIONS, STOPWORDS, words
+from grader.checks.text_words import NEGATIONS, STOPWORDS, stem, words
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
 from grader.embed.sentences import split_sentences
 
@@ -39,6 +39,12 @@ MEANING_MIN_WORDS = 4
 # (insertion, deletion, substitution or swap of neighbours) with the same first letter; shorter
 # words have too many real neighbours ("cause" is one edit from "case").
 FUZZY_MIN_LEN = 6
+# Own wording around a phrase: a phrase of two or more words also counts where a sentence
+# uses its words in the same order, its content words in any form (the same light stem, or
+# one stem the start of the other: "assuming the null" in "under the assumption that the null
+# hypothesis"), with at most LOOSE_GAP other words in between, none of them a negation.
+LOOSE_GAP = 3
+LOOSE_PREFIX = 5  # a shorter stem must be this long to count as the start of a longer one
 # A listed term gets no credit, but an instructor might give some: a human should look.
 LISTED_CONFIDENCE = 0.4  # a label shorter than this names a term rather than states a fact
 
@@ -136,6 +142,58 @@ def fuzzy_in(phrase: str, got: Sequence[str]) -> bool:
         if all(_word_close(w, x) for w, x in zip(want, got[i : i + n], strict=True)):
             return True
     return False
+
+
+def _same_word(want: str, got: str) -> bool:
+    if want + "s" == got or got + "s" == want:
+        return False  # a plural is another word here, as for spelling slips
+    a, b = stem(want), stem(got)
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= LOOSE_PREFIX and long_.startswith(short) and not want.isdigit()
+
+
+def _negation(word: str) -> bool:
+    return word in NEGATIONS or word.endswith("n't")
+
+
+def loose_in(phrase: str, got: Sequence[str]) -> bool:
+    """Every word of the phrase, in order, among the sentence's words `got`: its content words
+    in any form, its other words (and numbers) as written, with at most LOOSE_GAP other words
+    in between (none for a phrase of one content word) and no negation the phrase does not
+    have, before or among them. Only phrases of two or more words, made of words."""
+    ws = words(phrase)
+    if len(ws) < 2 or " ".join(ws) != " ".join(phrase.casefold().split()):
+        return False
+    content = sum(1 for w in ws if w not in STOPWORDS and not _negation(w))
+    if content < 1:
+        return False
+    # One content word among function words ("is significant") is too little to look past
+    # other words for: only its form may differ.
+    gap = LOOSE_GAP if content >= 2 else 0
+    own = sum(1 for w in ws if _negation(w))
+    for start, word in enumerate(got):
+        if not _matches(ws[0], word):
+            continue
+        pos, end = 1, start
+        for j in range(start + 1, min(len(got), start + len(ws) + gap)):
+            if pos == len(ws):
+                break
+            if _matches(ws[pos], got[j]):
+                pos, end = pos + 1, j
+        if pos < len(ws):
+            continue
+        span = got[max(0, start - NEGATION_WINDOW) : end + 1]
+        if sum(1 for w in span if _negation(w)) == own:
+            return True
+    return False
+
+
+def _matches(want: str, got: str) -> bool:
+    if want in STOPWORDS or _negation(want) or not want.isalpha():
+        return want == got
+    return _same_word(want, got)
 
 
 def denied(sentence: str, start: int, end: int, phrase: str) -> bool:
@@ -236,7 +294,8 @@ class KeywordsChecker(BaseChecker[KeywordsSpec]):
     @staticmethod
     def _find(group: KeywordGroup, sentences: list[_Sentence]) -> _Sentence | None:
         """The first sentence that uses a phrase of the group (a listed hit if nothing else);
-        phrases as written first, then allowing one spelling slip per long word."""
+        phrases as written first, then allowing one spelling slip per long word, then in the
+        student's own word forms and order of words with a few words between."""
         listed = None
         for phrase in group.any_of:
             pat = word_pattern(phrase)
@@ -250,6 +309,10 @@ class KeywordsChecker(BaseChecker[KeywordsSpec]):
         for phrase in group.any_of:
             for s in sentences:
                 if not s.is_list and fuzzy_in(phrase, s.words):
+                    return s
+        for phrase in group.any_of:
+            for s in sentences:
+                if not s.is_list and loose_in(phrase, s.words):
                     return s
         return None
 

@@ -321,3 +321,47 @@ def test_term_lists_are_told_from_data_and_statements(answer: str, is_list: bool
 def test_keywords_a_plural_is_no_spelling_slip() -> None:
     spec = KeywordsSpec(groups=[KeywordGroup(any_of=["weights decay"])])
     assert KeywordsChecker().check(spec, "Weight decay is like dropout.").fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("phrase", "answer", "met"),
+    [
+        # own word forms and a few words between: counted
+        ("assuming the null", "It is computed under the assumption that the null is true.", True),
+        ("if the mean really were 50", "If the mean reaction time really were 50 ms.", True),
+        ("the standard error decreases", "The standard error of the mean decreased.", True),
+        ("stays the same", "Its value stays ≈ the same.", True),
+        # a negation the phrase does not have, before it or inside the gap: not counted
+        ("if h0 is true", "This only holds if h0 is not true.", False),
+        ("rejects the null", "We do not reject the null hypothesis.", False),
+        ("does not change", "The spread does not really change.", False),
+        # one content word: only its form may differ, no words in between; a plural is
+        # another word
+        ("is significant", "The result is 3% significant, so we keep H0.", False),
+        # numbers as written, and every word of the phrase is needed
+        ("6 to 11", "P4 runs 6-8 and P2 8-11.", False),
+        ("weights decay", "Weight decay is like dropout.", False),
+        (
+            "if the null hypothesis is true",
+            "There is a 3% chance the null hypothesis is true.",
+            False,
+        ),
+        # too far apart
+        (
+            "assuming the null",
+            "Assuming a normal model with known variance, the null holds.",
+            False,
+        ),
+    ],
+)
+def test_keywords_count_a_phrase_in_the_students_own_word_forms(
+    phrase: str, answer: str, met: bool
+) -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=[phrase])])
+    assert KeywordsChecker().check(spec, answer).fraction == (1.0 if met else 0.0)
+
+
+def test_keywords_own_word_forms_do_not_count_in_a_list() -> None:
+    spec = KeywordsSpec(groups=[KeywordGroup(any_of=["assuming the null"])])
+    res = KeywordsChecker().check(spec, "assumption, null hypothesis, p-value, significance")
+    assert res.fraction == 0.0
