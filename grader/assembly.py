@@ -5,7 +5,6 @@ evaluation commands, so it sits below the services and the batches."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from grader.checks import simple_registry
@@ -23,8 +22,8 @@ def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
     encoder = None
     register_math_checkers(registry)
     if settings.text_checks:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Offline without touching os.environ: the encoder and the scorer load their files
+        # with local_files_only=True (a missing file fails, nothing is downloaded).
         # Imported here: a process without text checks never loads the encoder's modules.
         from grader.checks.text import register_text_checkers
         from grader.embed import load_encoder

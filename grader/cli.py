@@ -25,11 +25,10 @@ def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
     within GRADER_SHUTDOWN_GRACE, returning unfinished sheets to the queue."""
     settings = _settings()
     settings.ensure_data_dir()
+    from grader.compose import create_publisher, webhook_queue
     from grader.services.submissions import requeue_claimed
     from grader.store import Database
     from grader.supervisor import Child, Supervisor, redrive_loop
-    from workers.app import webhook_queue
-    from workers.publisher import CeleryPublisher
 
     db = Database(settings.database_url)
     db.upgrade()
@@ -66,7 +65,7 @@ def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
     supervisor = Supervisor(children, grace_s=settings.shutdown_grace, on_stopped=release)
     supervisor.background = redrive_loop(
         settings,
-        CeleryPublisher(settings),
+        create_publisher(settings),
         lambda stall: supervisor.restart_wedged("worker", stall.last_progress_s),
     )
     return supervisor.run()
@@ -77,8 +76,8 @@ def cmd_redrive(args: argparse.Namespace, _rest: list[str]) -> int:
     import threading
 
     settings = _settings()
+    from grader.compose import create_publisher
     from grader.supervisor import redrive_loop
-    from workers.publisher import CeleryPublisher
 
     stopping = threading.Event()
     if args.once:
@@ -86,11 +85,11 @@ def cmd_redrive(args: argparse.Namespace, _rest: list[str]) -> int:
         from grader.services.grading import redrive
         from grader.store import Database
 
-        print(redrive(Database(settings.database_url), settings, CeleryPublisher(settings)))
+        print(redrive(Database(settings.database_url), settings, create_publisher(settings)))
         return 0
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    redrive_loop(settings, CeleryPublisher(settings))(stopping)
+    redrive_loop(settings, create_publisher(settings))(stopping)
     return 0
 
 
@@ -100,12 +99,11 @@ def cmd_worker(args: argparse.Namespace, _rest: list[str]) -> int:
     from grader.store import Database
 
     Database(settings.database_url).upgrade()
-    from workers.main import celery
+    from grader.compose import create_worker, webhook_queue
 
+    celery = create_worker(settings)
     argv = ["worker", "--loglevel", args.loglevel, "--pool", "prefork"]
     argv += ["--concurrency", str(args.concurrency or settings.worker_concurrency)]
-    from workers.app import webhook_queue
-
     queues = args.queues or f"{settings.queue},{webhook_queue(settings)}"
     argv += ["--queues", queues, "--hostname", args.hostname]
     if not args.no_beat:

@@ -88,9 +88,9 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def app(settings: Settings, runtime: Runtime) -> Flask:
-    from grader.api import create_app
+    from grader.compose import create_api
 
-    return create_app(settings, runtime=runtime)
+    return create_api(settings, runtime=runtime)
 
 
 @pytest.fixture

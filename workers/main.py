@@ -1,4 +1,8 @@
-"""Worker entry: `celery -A workers.main worker` or `grader worker`."""
+"""The worker: `create_worker(settings)` builds the Celery app with its tasks and the worker
+process's signal handlers. `grader worker` calls it (through the composition root,
+`grader.compose`) with the settings it read at start; `celery -A workers.main ...` gets the
+same app from the module attribute `celery`, built from the environment when Celery first
+asks for it. Importing this module reads no settings."""
 
 from __future__ import annotations
 
@@ -9,15 +13,37 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from celery import Celery
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 
 from grader.config import Settings
 from workers.app import make_celery
-from workers.tasks import register_tasks, runtime, runtime_loaded
+from workers.context import WorkerContext
+from workers.tasks import register_tasks
 
-settings = Settings.from_env()
-celery = make_celery(settings)
-register_tasks(celery)
+# The worker this process runs (one per process: Celery's signals are process-wide).
+_worker: WorkerContext | None = None
+
+
+def create_worker(settings: Settings) -> Celery:
+    """The Celery app of a worker process, its tasks registered; the process's signal
+    handlers (pre-fork model load, warm-up, bounded shutdown) act on its runtime."""
+    global _worker
+    app = make_celery(settings)
+    _worker = WorkerContext(settings)
+    register_tasks(app, _worker)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`celery -A workers.main` looks up `celery` here: built once, from GRADER_ env vars,
+    when the Celery command asks (not when this module is imported)."""
+    if name == "celery":
+        app = create_worker(Settings.from_env())
+        globals()["celery"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _stopping = threading.Event()  # set when this worker starts shutting down
 BEAT_CHECK_EVERY = 1.0  # seconds between two looks at the embedded beat
@@ -43,12 +69,15 @@ def _load_before_fork(sender: Any = None, **_: Any) -> None:
     its own copy after the fork instead. Unless GRADER_EMBED_THREADS says otherwise, the
     cores are shared out between the pool's processes, so a pool of one process per core
     shares one copy."""
+    if _worker is None:
+        return
+    settings = _worker.settings
     if not settings.preload_model or not settings.text_checks:
         return
     concurrency = int(getattr(sender, "concurrency", 0) or settings.worker_concurrency or 1)
     threads = threads_per_process(settings.embed_threads, concurrency, os.cpu_count() or 1)
     # The first call builds this process's runtime (inherited by the pool's children).
-    rt = runtime(replace(settings, embed_threads=threads))
+    rt = _worker.runtime(replace(settings, embed_threads=threads))
     if rt.encoder is None:
         return
     if rt.encoder.threads > 1:
@@ -63,15 +92,18 @@ def _load_before_fork(sender: Any = None, **_: Any) -> None:
 
 @worker_process_init.connect
 def _warm_up(**_: Any) -> None:
+    worker = _worker
+    if worker is None:
+        return
     # Connections are never shared across a fork: this process opens its own.
-    if runtime_loaded():
-        runtime(settings).db.engine.dispose(close=False)
+    if worker.loaded:
+        worker.runtime().db.engine.dispose(close=False)
 
     # In a thread: Celery gives a new pool child only a few seconds to report alive, and
     # loading the model takes longer. The first task waits on the runtime lock meanwhile.
     def warm() -> None:
         try:
-            runtime(settings).warm()
+            worker.runtime().warm()
         except Exception:  # noqa: BLE001 - warming is an optimisation; tasks retry the work
             logging.getLogger(__name__).exception("warm-up failed")
 
@@ -85,18 +117,19 @@ def _bound_the_shutdown(sig: str = "", how: str = "", exitcode: int = 0, **_: An
     unacknowledged messages go back to the broker and the sheets' claims lapse within one
     lease, so the process is gone before a container runtime's kill at 10 s."""
     _stopping.set()
-    if how == "Cold":
+    if how == "Cold" or _worker is None:
         return
     pid = os.getpid()
+    grace = _worker.settings.shutdown_grace
 
     def go_cold() -> None:
         logging.getLogger(__name__).warning(
-            "tasks still running after %.1f s; cold shutdown", settings.shutdown_grace * 0.75
+            "tasks still running after %.1f s; cold shutdown", grace * 0.75
         )
         os.kill(pid, signal.SIGQUIT)
 
     # cold at three quarters of the grace: the rest is for returning the messages
-    timer = threading.Timer(settings.shutdown_grace * 0.75, go_cold)
+    timer = threading.Timer(grace * 0.75, go_cold)
     timer.daemon = True
     timer.start()
 

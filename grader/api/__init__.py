@@ -35,25 +35,20 @@ class SafeJSONProvider(DefaultJSONProvider):
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
+    publisher: Any,
     runtime: Runtime | None = None,
-    publisher: Any = None,
     migrate: bool = True,
 ) -> Flask:
-    """Build the API. Settings come from GRADER_ env vars unless given (tests pass their own).
+    """Build the API from the settings its entry point read (tests pass their own).
 
-    `publisher` puts submission ids on the queue; by default the Celery publisher of
-    `workers` (the API never imports celery itself)."""
-    settings = settings or Settings.from_env()
+    `publisher` puts submission ids on the queue: the composition root
+    (`grader.compose.create_api`) passes the Celery one; the API never imports celery."""
     logging.basicConfig(level=settings.log_level)
     rt = runtime or Runtime.create(settings)
     if migrate:
         rt.db.upgrade()
-    if publisher is None:
-        from workers.publisher import CeleryPublisher
-
-        publisher = CeleryPublisher(settings)
     app = Flask("grader")
     app.json = SafeJSONProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)

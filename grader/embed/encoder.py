@@ -98,9 +98,8 @@ class Encoder:
             raise FileNotFoundError(
                 f"sentence-transformers model folder not found: {self.model_path}"
             )
-        # Offline by construction: a missing file must fail here, never trigger a download.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Offline by construction (local_files_only below, not by writing os.environ): a
+        # missing file must fail here, never trigger a download.
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -72,9 +71,8 @@ def run_bottom(model: Any, ids: Any, types: Any, mask: Any, n_frozen: int) -> An
 
 
 def load_base(model_path: Path) -> tuple[Any, Any]:
-    """The packaged MiniLM as a plain BERT (eager attention) and its tokenizer, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    """The packaged MiniLM as a plain BERT (eager attention) and its tokenizer, offline:
+    local_files_only (not os.environ) makes a missing file fail instead of downloading."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 

@@ -123,9 +123,9 @@ def test_malformed_keys_are_refused(client: FlaskClient, lms: dict[str, str], ke
 def limited(settings: Settings, runtime: Runtime) -> FlaskClient:
     from dataclasses import replace
 
-    from grader.api import create_app
+    from grader.compose import create_api
 
-    return create_app(replace(settings, rate_limit="3/minute"), runtime=runtime).test_client()
+    return create_api(replace(settings, rate_limit="3/minute"), runtime=runtime).test_client()
 
 
 def test_rate_limit_per_key_with_retry_after(limited: FlaskClient, tokens: Tokens) -> None:

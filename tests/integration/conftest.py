@@ -185,9 +185,9 @@ def it_runtime(it_settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def it_app(it_settings: Settings, it_runtime: Runtime) -> Flask:
-    from grader.api import create_app
+    from grader.compose import create_api
 
-    return create_app(it_settings, runtime=it_runtime)
+    return create_api(it_settings, runtime=it_runtime)
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def wait_graded(runtime, n: int, timeout: float) -> None:  # type: ignore[no-unt
 
 @pytest.fixture
 def faulty(service_env, private_redis, start_worker, demo_rubric):  # type: ignore[no-untyped-def]
-    from grader.api import create_app
+    from grader.compose import create_api
     from grader.config import Settings
     from grader.services.runtime import Runtime
     from tests.conftest import Tokens
@@ -91,7 +91,7 @@ def faulty(service_env, private_redis, start_worker, demo_rubric):  # type: igno
     settings = Settings.from_env(env)
     runtime = Runtime.create(settings)
     runtime.db.upgrade()
-    client = create_app(settings, runtime=runtime).test_client()
+    client = create_api(settings, runtime=runtime).test_client()
     tokens = Tokens(runtime)
     r = client.post("/api/v1/exams", data=demo_rubric,
                     headers=tokens.headers("admin", **{"Content-Type": "application/yaml"}))

@@ -1,0 +1,148 @@
+"""One composition root: settings are read by the entry points, when a process starts, and
+handed down; no module reads them at import time or writes os.environ; each task turns its
+wire arguments into one typed payload for one service call (issue 14, part 1)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.config import Settings
+from grader.services import work
+from grader.services.work import DeliverWebhook, GradeSheets, RegradeSheets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The arguments of each task as queued by the publishers (workers/publisher.py) and by the
+# beat, before and after this change: a message already on the queue must still run.
+WIRE = {
+    "grading.grade_submission": ["submission_id"],
+    "grading.grade_chunk": ["submission_ids"],
+    "grading.regrade_chunk": ["run_id", "submission_ids"],
+    "grading.redrive": [],
+    "webhooks.deliver": ["message_id"],
+    "webhooks.dispatch": [],
+    "webhooks.purge": [],
+}
+
+
+def test_entry_modules_read_no_settings_when_imported(tmp_path: Path) -> None:
+    """With a setting that cannot be read, importing the entry modules still works: only
+    building the apps reads the environment (and then fails, naming the variable)."""
+    code = (
+        "import grader.api.wsgi, grader.compose, grader.cli, workers.main, workers.tasks\n"
+        "try:\n"
+        "    workers.main.celery\n"
+        "except ValueError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GRADER_DATA_DIR": str(tmp_path),
+        "GRADER_TASK_TIME_LIMIT": "ninety",
+    }
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "refused: GRADER_TASK_TIME_LIMIT: cannot read 'ninety' as int" in out.stdout
+
+
+def _environ_writes(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        text = ast.unparse(node) if isinstance(node, ast.expr | ast.stmt) else ""
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            if any("os.environ" in ast.unparse(t) for t in targets):
+                found.append(text)
+        elif isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name == "os.putenv" or (
+                name.startswith("os.environ.")
+                and name.split(".")[-1] in {"setdefault", "update", "pop", "clear", "popitem"}
+            ):
+                found.append(text)
+    return found
+
+
+def test_nothing_writes_os_environ() -> None:
+    """Libraries get what they need through their API (local_files_only, torch's thread
+    count) or a child process gets it in its own environment (`grader serve`)."""
+    files = [*(ROOT / "grader").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]
+    writes = [
+        f"{f.relative_to(ROOT)}: {w}"
+        for f in files
+        if "migrations" not in f.parts
+        for w in _environ_writes(f.read_text("utf-8"))
+    ]
+    assert writes == []
+
+
+def test_the_environ_check_sees_a_write() -> None:
+    sample = (
+        'import os\nos.environ.setdefault("X", "1")\nos.environ["Y"] = "2"\nos.putenv("Z", "")\n'
+    )
+    assert len(_environ_writes(sample)) == 3
+    assert (
+        _environ_writes('import os\nx = os.environ.get("X")\nenv = dict(os.environ, X="1")\n') == []
+    )
+
+
+@pytest.fixture
+def worker_app(tmp_path: Path) -> Any:
+    from grader.compose import create_worker
+
+    return create_worker(Settings(data_dir=str(tmp_path), text_checks=False).resolved())
+
+
+def test_tasks_keep_their_names_and_wire_arguments(worker_app: Any) -> None:
+    tasks = {name: t for name, t in worker_app.tasks.items() if not name.startswith("celery.")}
+    assert sorted(tasks) == sorted(WIRE)
+    for name, params in WIRE.items():
+        assert list(inspect.signature(tasks[name].run).parameters) == params, name
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def __call__(self, name: str) -> Any:
+        def call(rt: Any, *args: Any) -> str:
+            self.calls.append((name, args[0] if args else None))
+            return name
+
+        return call
+
+
+def test_each_task_is_one_service_call_with_a_typed_payload(
+    worker_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run each task on the arguments an already queued message carries: it builds the
+    family's payload and calls the family's service function once."""
+    record = Recorder()
+    for name in ("grade", "regrade", "redrive", "deliver_webhook", "dispatch_webhooks"):
+        monkeypatch.setattr(work, name, record(name))
+    monkeypatch.setattr(work, "purge_webhooks", record("purge_webhooks"))
+    monkeypatch.setattr("workers.context.Runtime.create", lambda settings: object())
+    t = worker_app.tasks
+    t["grading.grade_submission"].apply(args=["s1"]).get()
+    t["grading.grade_chunk"].apply(args=[["s1", "s2"]]).get()
+    t["grading.regrade_chunk"].apply(args=["r1", ["s1", "s2"]]).get()
+    t["webhooks.deliver"].apply(args=["m1"]).get()
+    t["webhooks.purge"].apply().get()
+    assert record.calls == [
+        ("grade", GradeSheets(("s1",))),
+        ("grade", GradeSheets(("s1", "s2"), chunk=True)),
+        ("regrade", RegradeSheets("r1", ("s1", "s2"))),
+        ("deliver_webhook", DeliverWebhook("m1")),
+        ("purge_webhooks", None),
+    ]
