@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader.checks.answertests import answer_test
+from grader.checks.math.answertests.table import answer_test
 
 CASE_LIMIT_S = 2.0
 _WARM = [

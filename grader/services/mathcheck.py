@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.checks.math_answer import AnswerReader
+from grader.checks.math.reading import AnswerReader
 from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined
 from grader.services.errors import FieldError, Invalid, parse_body
 from grader.services.errors import TooLarge as TooLargeRequest
