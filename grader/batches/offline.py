@@ -6,9 +6,10 @@ Each output line is a results record, the shape the results endpoint serves::
     {"row": 2, "source": "answers.csv", "student_id": "s1", "status": "graded",
      "result": {<SubmissionResult dict>}}
 
-Sheets are graded in chunks with `grade_many`, so batch-friendly checkers (text embeddings)
-see many answers at once. The registry factory and runner factory are parameters (top-level
-callables, since they are sent to the pool's processes by reference).
+Sheets are graded in chunks by the service's grade step (`grader.grading.memo.grade_sheets`:
+each repeated answer checked once, `grade_many` so that batch-friendly checkers such as text
+embeddings see many answers at once). The registry factory and runner factory are parameters
+(top-level callables, since they are sent to the pool's processes by reference).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from tqdm import tqdm
 from grader.batches.intake import IntakeLimits, SheetRow, read_upload_file
 from grader.checks import CheckerRegistry, simple_registry
 from grader.exams import LoadedExam, load_exam
-from grader.grading import CheckRunner, DirectRunner, grade_many
+from grader.grading import CheckRunner, DirectRunner
+from grader.grading.memo import MemoRunner, grade_sheets
 
 RegistryFactory = Callable[[], CheckerRegistry]
 RunnerFactory = Callable[[CheckerRegistry], CheckRunner]
@@ -49,7 +51,8 @@ def _init_worker(
 
 
 def _grade(loaded: LoadedExam, runner: CheckRunner, chunk: Chunk) -> list[dict[str, Any]]:
-    results = grade_many(loaded, [answers for *_, answers in chunk], runner)
+    # The service's grade step (grader.grading.memo): a repeated answer is checked once.
+    results = grade_sheets(loaded, [answers for *_, answers in chunk], MemoRunner(runner))
     return [
         {
             "row": row,

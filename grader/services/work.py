@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from grader.services import chunks, grading, regrades, submissions, webhook_delivery
+from grader.services import chunks, grading, regrade_path, submissions, webhook_delivery
 from grader.services.runtime import Runtime
 from grader.services.submissions import Publisher
 from grader.services.webhooks import WebhookOptions
@@ -90,7 +90,7 @@ def grade(rt: Runtime, work: GradeSheets) -> dict[str, str]:
 
 
 def regrade(rt: Runtime, work: RegradeSheets) -> dict[str, Any]:
-    return regrades.regrade_chunk(
+    return regrade_path.regrade_chunk(
         rt.db, rt.exams, rt.runner, work.run_id, list(work.submission_ids)
     )
 

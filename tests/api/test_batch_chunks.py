@@ -110,7 +110,7 @@ def test_a_failing_store_falls_back_to_row_by_row(
 def test_identical_answers_are_checked_once_per_chunk(runtime: Runtime) -> None:
     from grader.exams import load_exam
     from grader.grading import grade_many
-    from grader.services.grading_path import MemoRunner
+    from grader.grading.memo import MemoRunner
     from tests.conftest import DEMO_RUBRIC
 
     class Counting:
@@ -142,7 +142,7 @@ def test_sandboxed_criteria_run_side_by_side_with_the_same_verdicts() -> None:
     from grader.checks import simple_registry
     from grader.exams import load_exam
     from grader.grading import DirectRunner, grade_many
-    from grader.services.grading_path import MemoRunner
+    from grader.grading.memo import MemoRunner
 
     class SlowSpec(CheckSpec):
         want: str

@@ -308,7 +308,7 @@ def dry_run(
     body: dict[str, object] | None = None,
 ) -> Any:
     """Request a regrade and do the workers' part in-process, in two chunks."""
-    from grader.services import regrades
+    from grader.services import regrade_path
 
     h = tokens.headers("instructor", **JSON)
     r = client.post(
@@ -322,7 +322,7 @@ def dry_run(
     with runtime.db.session() as s:
         ids = sorted(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
     for chunk in (ids[:2], ids[2:], ids[:2]):  # the last one: a duplicate delivery, a no-op
-        regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run["id"], chunk)
+        regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run["id"], chunk)
     return client.get(f"/api/v1/regrades/{run['id']}", headers=h).get_json()
 
 

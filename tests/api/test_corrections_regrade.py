@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
-from grader.services import regrades
+from grader.services import regrade_path
 from grader.services.grading import grade_submissions
 from grader.services.runtime import Runtime
 from grader.store.batches import AutoResult
@@ -114,13 +114,13 @@ def test_exam_regrade_covers_single_submissions_and_keeps_overrides(
     assert singles_run["exam_id"] == "learn" and singles_run["total"] == 4
     assert singles_run["to_version"] == 2 and singles_run["status"] == "grading"
     # A chunk of the singles' run ignores sheets that are not singles of the exam.
-    out = regrades.regrade_chunk(
+    out = regrade_path.regrade_chunk(
         runtime.db, runtime.exams, runtime.runner, singles_run["id"], [ids["a"]]
     )
     assert out["stored"] == 0
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
-    regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, singles_run["id"], singles)
-    regrades.regrade_chunk(
+    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, singles_run["id"], singles)
+    regrade_path.regrade_chunk(
         runtime.db, runtime.exams, runtime.runner, batch_run["id"], [ids["a"], ids["b"]]
     )
     dry = client.get(f"/api/v1/regrades/{singles_run['id']}", headers=h).get_json()
@@ -171,10 +171,10 @@ def test_singles_runs_one_at_a_time_and_a_stale_one_is_refused(
         "reason": f"regrade {run1['id']} of the single submissions is still running",
     } in busy["skipped"]
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
-    regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run1["id"], singles)
+    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run1["id"], singles)
     second = client.post("/api/v1/exams/learn/regrade", headers=h).get_json()
     (run2,) = [r for r in second["runs"] if r["batch_id"] is None]
-    regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run2["id"], singles)
+    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run2["id"], singles)
     assert client.post(f"/api/v1/regrades/{run2['id']}/apply", headers=h).status_code == 200
     stale = client.post(f"/api/v1/regrades/{run1['id']}/apply", headers=h)
     assert stale.status_code == 409
@@ -193,7 +193,7 @@ def test_ui_exam_regrade_lists_and_shows_the_singles_run(
     assert started is not None, page
     run_id = started.group(1)
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
-    regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run_id, singles)
+    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run_id, singles)
     diff = ui.get(f"/ui/regrades/{run_id}")
     html = diff.get_data(as_text=True)
     assert diff.status_code == 200 and "single submissions of learn" in html

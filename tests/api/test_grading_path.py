@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from grader.checks.base import CheckResult, CheckSpec
 from grader.grading import CheckRunner
-from grader.services import regrades
+from grader.services import regrade_path
 from grader.services.grading import grade_submissions
 from grader.services.runtime import Runtime
 from grader.store.batches import RegradeResult
@@ -65,12 +65,12 @@ def test_a_regrade_stores_what_a_single_submission_stores(
     assert r.status_code == 202, r.get_json()
     (run,) = r.get_json()["runs"]
     counting = Counting(runtime.runner)
-    out = regrades.regrade_chunk(runtime.db, runtime.exams, counting, run["id"], ids)
+    out = regrade_path.regrade_chunk(runtime.db, runtime.exams, counting, run["id"], ids)
     assert (out["stored"], out["skipped"]) == (4, 0)
     # Two distinct sheets: each criterion checks each distinct answer once, as in a chunk.
     criteria = sum(len(q.criteria) for q in runtime.exams.get(runtime.db, "demo", 1).exam.questions)
     assert counting.calls == 2 * criteria
-    again = regrades.regrade_chunk(runtime.db, runtime.exams, counting, run["id"], ids)
+    again = regrade_path.regrade_chunk(runtime.db, runtime.exams, counting, run["id"], ids)
     assert (again["stored"], again["skipped"]) == (0, 4)  # a second delivery stores nothing
     with runtime.db.session() as s:
         stored = dict(s.execute(select(Submission.id, Submission.result)).tuples().all())

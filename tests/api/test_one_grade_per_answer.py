@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grader.config import Settings
-from grader.services import regrades
+from grader.services import regrade_path
 from grader.services.chunks import grade_chunk
 from grader.services.grading import grade_submissions
 from grader.services.runtime import Runtime
@@ -132,7 +132,7 @@ def test_every_path_gives_the_same_scores(
     with runtime.db.session() as s:
         single_ids = sorted(s.scalars(select(Submission.id).where(Submission.exam_id == exam_id)))
     for start in range(0, len(single_ids), 5):
-        out = regrades.regrade_chunk(
+        out = regrade_path.regrade_chunk(
             runtime.db, runtime.exams, runtime.runner, run["id"], single_ids[start : start + 5]
         )
         assert out["stored"] == len(single_ids[start : start + 5])

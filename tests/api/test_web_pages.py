@@ -253,7 +253,7 @@ def test_corrections_become_examples_and_a_regrade_applies_them(
 ) -> None:
     from sqlalchemy import select
 
-    from grader.services import regrades
+    from grader.services import regrade_path
     from grader.store.models import Submission
 
     runtime.registry.register(LearnsFromExamples())
@@ -291,7 +291,7 @@ def test_corrections_become_examples_and_a_regrade_applies_them(
     started = api.post("/api/v1/exams/learn/regrade", headers=tokens.headers("instructor"))
     assert started.status_code == 202
     (run,) = started.get_json()["runs"]
-    regrades.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run["id"], ids)
+    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, run["id"], ids)
     diff = client.get(f"/ui/regrades/{run['id']}").get_data(as_text=True)
     assert 'id="apply-regrade"' in diff and "2 of 4 sheet(s) change" in diff
     client.post(f"/ui/regrades/{run['id']}/apply", data={"csrf_token": csrf_of(client)})

@@ -91,3 +91,37 @@ def test_results_lines_are_json_records(files):
     first = json.loads(out.read_text().splitlines()[0])
     assert set(first) == {"row", "source", "student_id", "status", "result"}
     assert first["result"]["questions"][0]["criteria"][0]["id"] == "more"
+
+
+class CountingRunner:
+    """DirectRunner that counts the checks it runs."""
+
+    calls = 0
+
+    def __init__(self, registry):
+        from grader.grading import DirectRunner
+
+        self.inner = DirectRunner(registry)
+
+    def run(self, kind, spec, answer):
+        CountingRunner.calls += 1
+        return self.inner.run(kind, spec, answer)
+
+    def warm(self, kind, items):
+        self.inner.warm(kind, items)
+
+
+def test_offline_grading_checks_a_repeated_answer_once(files):
+    """`grader grade` shares the service's grade step (grader.grading.memo): a chunk checks
+    each distinct answer of a criterion once. 40 sheets in one chunk hold 2 distinct q1
+    answers and 2 distinct q2 answers: 4 checks (grade_many alone ran 80)."""
+    rubric, subs, out = files
+    CountingRunner.calls = 0
+    summary = grade_file(
+        rubric, subs, out, runner_factory=CountingRunner, workers=1, chunk_size=40, progress=False
+    )
+    assert summary["graded"] == 40
+    assert CountingRunner.calls == 4
+    plain = [r["result"] for r in read_results(out)]
+    grade_file(rubric, subs, out, workers=1, chunk_size=7, progress=False)
+    assert [r["result"] for r in read_results(out)] == plain
