@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import simple_registry
-from grader.checks.choice import ChoiceSpec
+from grader.checks.choice.checker import ChoiceSpec
 from grader.exams import RubricInvalid, load_exam
 
 
@@ -156,7 +156,7 @@ def test_choice_options_take_their_text_from_the_prompt() -> None:
 
 
 def test_choice_prompt_without_every_marker_leaves_options_alone() -> None:
-    from grader.checks.choice import option_texts
+    from grader.checks.choice.checker import option_texts
 
     assert option_texts("Pick A or B. (A) one thing (B) another", ["A", "B", "C"]) == {}
     assert option_texts("A) yes\nB) no\n\nExplain.", ["A", "B"]) == {"A": "yes", "B": "no"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks.base import Status
-from grader.checks.choice import ChoiceChecker, ChoiceOption, ChoiceSpec
+from grader.checks.choice.checker import ChoiceChecker, ChoiceOption, ChoiceSpec
 from grader.checks.exact import ExactChecker, ExactSpec
 from grader.checks.keywords import KeywordGroup, KeywordsChecker, KeywordsSpec
 from grader.checks.regex import RegexChecker, RegexSpec

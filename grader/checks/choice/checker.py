@@ -3,7 +3,7 @@
 Two readings, the first that finds something wins:
 
 1. the option ids as students write them (`B`, `(B)`, `**B**:`, `Statement B is right`, …;
-   see `grader.checks.choice_reading`), telling a chosen id from one mentioned while arguing;
+   see `grader.checks.choice.reading`), telling a chosen id from one mentioned while arguing;
 2. the option's `text` and its `phrases` (how a student names the option in words).
 
 An answer that chooses several options earns nothing; one that names (nearly) every option is
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
-from grader.checks.choice_reading import IdReading, Rank, read_ids
+from grader.checks.choice.reading import IdReading, Rank, read_ids
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, quote, word_pattern
 
 # Confidences are ordinal, not fitted: what matters to the grading core is only whether they
