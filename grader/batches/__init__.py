@@ -6,14 +6,8 @@ Everything in this package is free of Flask, Celery and the database: the servic
 only by the modules that need them, never here.
 """
 
-from grader.batches.intake import (
-    IntakeError,
-    IntakeLimits,
-    IntakeRejected,
-    IntakeResult,
-    SheetRow,
-    parse_upload,
-)
+from grader.batches.intake import IntakeRejected, IntakeResult, parse_upload
+from grader.batches.intake_report import IntakeError, IntakeLimits, SheetRow
 
 __all__ = [
     "IntakeError",

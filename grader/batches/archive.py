@@ -16,10 +16,8 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover - import cycle only for the type checker
-    from grader.batches.intake import IntakeLimits, Report
+from grader.batches.intake_report import IntakeLimits, Report
 
 DATA_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 ARCHIVE_SUFFIXES = (".zip", ".jar", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".zst")

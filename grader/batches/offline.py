@@ -27,7 +27,8 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from grader.batches.intake import IntakeLimits, SheetRow, read_upload_file
+from grader.batches.intake import read_upload_file
+from grader.batches.intake_report import IntakeLimits, SheetRow
 from grader.checks import CheckerRegistry, simple_registry
 from grader.exams import LoadedExam, load_exam
 from grader.grading import CheckRunner, DirectRunner

@@ -56,3 +56,17 @@ def test_every_grader_module_has_a_layer() -> None:
     assert unseen == [], f"folders of modules without __init__.py: {unseen}"
     modules |= {f"grader.{p.relative_to(grader).parts[0]}" for p in packages}
     assert sorted(modules - named) == [], "name these in the layers contract in pyproject.toml"
+
+
+def test_every_batches_module_has_a_layer() -> None:
+    """A module of grader.batches missing from the batches contract could close a loop (as
+    archive <-> intake did) unseen."""
+    (contract,) = [c for c in _config()["contracts"] if c["id"] == "batches"]
+    named = {
+        name.strip()
+        for layer in contract["layers"]
+        for part in layer.replace(":", "|").split("|")
+        if (name := part.strip())
+    }
+    modules = {p.stem for p in (ROOT / "grader" / "batches").glob("*.py")} - {"__init__"}
+    assert sorted(modules - named) == [], "name these in the batches contract in pyproject.toml"
