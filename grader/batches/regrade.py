@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from grader.grading.core import combine_criteria
+
 Override = Mapping[str, Any]
 Result = Mapping[str, Any]
 _EPS = 1e-6
@@ -44,9 +46,7 @@ def _stamp(override: Override, auto_score: float, auto_status: str | None = None
 
 
 def _combine(question: Mapping[str, Any], rule: str) -> float:
-    scores = [float(c["score"]) for c in question["criteria"]]
-    total = max(scores, default=0.0) if rule == "max" else sum(scores)
-    return _clamp(total, question["max_score"])
+    return combine_criteria(rule, (c["score"] for c in question["criteria"]), question["max_score"])
 
 
 def apply_overrides(

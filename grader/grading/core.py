@@ -7,7 +7,7 @@ question score, which feedback the student sees, and when a human must review.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
@@ -254,12 +254,17 @@ def _unanswered(question: Question) -> QuestionResult:
     return QuestionResult(question.id, 0.0, question.points, "unanswered", False, criteria)
 
 
+def combine_criteria(rule: str, scores: Iterable[float], points: float) -> float:
+    """The one rule for a question's score from its criteria' scores: their sum (rule "sum")
+    or their best (rule "max"), within [0, the question's points], to 4 decimals. Grading
+    and overrides (which recompute a question after a criterion is overridden) both use it."""
+    values = [float(s) for s in scores]
+    total = max(values, default=0.0) if rule == "max" else sum(values)
+    return round(min(max(total, 0.0), float(points)), 4)
+
+
 def _combine(question: Question, criteria: list[CriterionResult]) -> float:
-    if question.combine == "max":
-        score = max((c.score for c in criteria), default=0.0)
-    else:
-        score = sum(c.score for c in criteria)
-    return round(min(score, question.points), 4)
+    return combine_criteria(question.combine, (c.score for c in criteria), question.points)
 
 
 def check_criterion(

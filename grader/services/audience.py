@@ -7,7 +7,6 @@ student, or when the key itself was granted the exam (`grader tokens create --ro
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,10 +15,10 @@ from sqlalchemy import delete, select
 from grader.services.auth import Actor
 from grader.services.errors import FieldError, Invalid, NotFound, parse_body
 from grader.services.exams import may_manage
+from grader.services.ids import STUDENT_ID_RULE, is_student_id
 from grader.store import Database
 from grader.store.models import Exam, ExamAudience
 
-_STUDENT_ID = re.compile(r"^[\w.@+-]{1,128}$")  # as for submissions
 MAX_ROSTER = 100_000  # students on one exam: far above any course, bounds one request
 
 
@@ -40,10 +39,10 @@ def _owned(db: Database, actor: Actor, exam_id: str) -> None:
 
 def set_roster(db: Database, actor: Actor, exam_id: str, body: Any) -> dict[str, Any]:
     data = parse_body(RosterIn, body, "the roster")
-    bad = [i for i, sid in enumerate(data.student_ids) if not _STUDENT_ID.match(sid)]
+    bad = [i for i, sid in enumerate(data.student_ids) if not is_student_id(sid)]
     if bad:
         raise Invalid(
-            "student ids may contain only letters, digits and . @ + - _",
+            f"student ids {STUDENT_ID_RULE}",
             [FieldError(f"student_ids.{i}", "not a student id") for i in bad[:20]],
         )
     _owned(db, actor, exam_id)

@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from grader.services.errors import Invalid, NotFound, Unauthorized
 from grader.store import Database
 from grader.store.models import ApiKey, Exam, ExamAudience, ExamGrant, utcnow
+from grader.store.times import aware
 
 Role = Literal["admin", "instructor", "student", "lms"]
 ROLES: tuple[str, ...] = ("admin", "instructor", "student", "lms")
@@ -120,13 +121,9 @@ def _usable(key: ApiKey) -> Actor:
     are refused."""
     if key.revoked_at is not None:
         raise Unauthorized("invalid or revoked token")
-    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+    if key.expires_at is not None and aware(key.expires_at) <= utcnow():
         raise Unauthorized("the token has expired")
     return Actor(key_id=key.id, role=key.role, student_id=key.student_id)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -8,7 +8,6 @@ database, the access rules and the queue.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +21,11 @@ from grader.config import Settings
 from grader.services.auth import Actor
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound
 from grader.services.exams import may_manage
+from grader.services.ids import STUDENT_ID_RULE, is_student_id
 from grader.services.submissions import (
     Publisher,
     answer_problem,
     clean_answer,
-    iso,
     publish_safely,
 )
 from grader.services.webhook_outbox import record_batch_completed
@@ -34,12 +33,12 @@ from grader.services.webhooks import WebhookOptions
 from grader.store import Database
 from grader.store.batches import Batch
 from grader.store.models import Exam, ExamVersion, Submission, new_id, utcnow
+from grader.store.times import aware, iso
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32  # sheets per task: enough for one encoder pass, small enough to spread
 UPLOAD_MAX_BYTES = 20 * 2**20
-_STUDENT_ID = re.compile(r"^[\w.@+-]+$")  # as for single submissions
 
 # Called in the transaction that completes a batch: (session, batch, (total, graded, failed)).
 CompletedHook = Callable[[Session, Batch, tuple[int, int, int]], None]
@@ -99,11 +98,11 @@ def _check_rows(settings: Settings, rows: Sequence[Any]) -> list[RowError]:
     """The rules of a single submission, applied to every row of a batch."""
     errors: list[RowError] = []
     for sheet in rows:
-        if not _STUDENT_ID.match(sheet.student_id):
+        if not is_student_id(sheet.student_id):
             errors.append(
                 RowError(
                     "student_id",
-                    "student_id may contain only letters, digits and . @ + - _",
+                    f"student_id {STUDENT_ID_RULE}",
                     None,
                     sheet.source,
                     sheet.row,
@@ -316,14 +315,8 @@ def complete_finished_batches(db: Database, on_completed: CompletedHook | None =
     return completed
 
 
-def _iso(when: datetime | None) -> str | None:
-    return iso(when)  # UTC with an offset, as every timestamp the API serves
-
-
 def _seconds_since(when: datetime) -> float:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=utcnow().tzinfo)
-    return max(0.0, (utcnow() - when).total_seconds())
+    return max(0.0, (utcnow() - aware(when)).total_seconds())
 
 
 def batch_view(session: Session, batch: Batch) -> dict[str, Any]:
@@ -359,8 +352,8 @@ def batch_view(session: Session, batch: Batch) -> dict[str, Any]:
         "needs_review": int(review),
         "elapsed_seconds": round(elapsed, 1),
         "eta_seconds": eta,
-        "created_at": _iso(batch.created_at),
-        "completed_at": _iso(batch.completed_at),
+        "created_at": iso(batch.created_at),
+        "completed_at": iso(batch.completed_at),
     }
 
 

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from grader.services.auth import Actor
 from grader.services.errors import Forbidden
-from grader.services.submissions import get_submission, iso
+from grader.services.submissions import get_submission
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion, Submission
+from grader.store.times import iso
 
 
 def managed_exams(db: Database, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:

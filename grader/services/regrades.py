@@ -21,18 +21,14 @@ from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from grader.services.regrade_path import effective_results, finish_run, sheets_of
-from grader.services.submissions import iso
 from grader.store import Database
 from grader.store.batches import AutoResult, Batch, RegradeRun
 from grader.store.models import ExamVersion, Submission, utcnow
+from grader.store.times import iso
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32
-
-
-def _iso(when: Any) -> str | None:
-    return iso(when)
 
 
 def run_view(run: RegradeRun) -> dict[str, Any]:
@@ -44,9 +40,9 @@ def run_view(run: RegradeRun) -> dict[str, Any]:
         "status": run.status,
         "total": run.total,
         "done": run.done,
-        "created_at": _iso(run.created_at),
-        "ready_at": _iso(run.ready_at),
-        "applied_at": _iso(run.applied_at),
+        "created_at": iso(run.created_at),
+        "ready_at": iso(run.ready_at),
+        "applied_at": iso(run.applied_at),
     }
     if run.error:
         out["error"] = run.error

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from grader.config import Settings
 from grader.services.auth import Actor, granted_exams, may_take_exam
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, TooLarge, parse_body
+from grader.services.ids import MAX_STUDENT_ID_CHARS, STUDENT_ID_PATTERN
 from grader.store import Database
 from grader.store.models import Exam, ExamVersion, Submission, utcnow
+from grader.store.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,10 @@ class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     student_id: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[\w.@+-]+$"
+        default=None,
+        min_length=1,
+        max_length=MAX_STUDENT_ID_CHARS,
+        pattern=STUDENT_ID_PATTERN,
     )
     answers: dict[str, str] = Field(description="Answer text per question id.")
 
@@ -175,15 +180,6 @@ def _visible(db: Database, actor: Actor, row: Submission) -> bool:
     with db.session() as session:
         exam = session.get(Exam, exam_owner)
         return exam is not None and exam.owner_key_id == actor.key_id
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC, ISO 8601 with an offset (SQLite hands back naive datetimes; they are UTC)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
 
 
 def submission_view(row: Submission, actor: Actor | None = None) -> dict[str, Any]:

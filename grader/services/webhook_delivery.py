@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from grader.services.webhooks import WebhookOptions, aware, disable
+from grader.services.webhooks import WebhookOptions, disable
 from grader.store import Database
 from grader.store.models import utcnow
+from grader.store.times import aware
 from grader.store.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from grader.webhooks.delivery import DeliveryOutcome, deliver, next_attempt_delay
 from grader.webhooks.events import encode_event

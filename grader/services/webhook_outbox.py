@@ -14,8 +14,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
-from grader.services.webhooks import WebhookOptions, aware
+from grader.services.webhooks import WebhookOptions
 from grader.store.models import ApiKey, Exam, Submission, utcnow
+from grader.store.times import aware
 from grader.store.webhooks import WebhookEndpoint, WebhookMessage
 from grader.webhooks import events
 from grader.webhooks.events import EventType

@@ -7,8 +7,8 @@ Endpoints are managed by instructors and admins; another key's endpoint is invis
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, overload
+from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
@@ -19,6 +19,7 @@ from grader.services.auth import Actor
 from grader.services.errors import FieldError, Forbidden, Invalid, NotFound, parse_body
 from grader.store import Database
 from grader.store.models import utcnow
+from grader.store.times import iso
 from grader.store.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from grader.webhooks.delivery import DEFAULT_MAX_BYTES, DEFAULT_SCHEDULE, RetrySchedule, Timeouts
 from grader.webhooks.events import EventType
@@ -80,21 +81,6 @@ class EndpointIn(BaseModel):
     description: str = Field(default="", max_length=200)
 
 
-@overload
-def aware(when: datetime) -> datetime: ...
-@overload
-def aware(when: None) -> None: ...
-def aware(when: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they are UTC."""
-    if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=utcnow().tzinfo)
-    return when
-
-
-def _iso(when: datetime | None) -> str | None:
-    return aware(when).isoformat() if when is not None else None
-
-
 def endpoint_view(ep: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": ep.id,
@@ -103,9 +89,9 @@ def endpoint_view(ep: WebhookEndpoint, *, secret: str | None = None) -> dict[str
         "description": ep.description,
         "enabled": ep.enabled,
         "disabled_reason": ep.disabled_reason,
-        "failing_since": _iso(ep.failing_since),
-        "rotating_until": _iso(ep.previous_secret_expires_at) if ep.previous_secret else None,
-        "created_at": _iso(ep.created_at),
+        "failing_since": iso(ep.failing_since),
+        "rotating_until": iso(ep.previous_secret_expires_at) if ep.previous_secret else None,
+        "created_at": iso(ep.created_at),
     }
     if secret is not None:
         out["secret"] = secret  # shown once: at creation and at rotation
@@ -118,11 +104,11 @@ def message_view(msg: WebhookMessage) -> dict[str, Any]:
         "event_type": msg.event_type,
         "status": msg.status,
         "attempts": msg.attempts,
-        "next_attempt_at": _iso(msg.next_attempt_at) if msg.status == "pending" else None,
+        "next_attempt_at": iso(msg.next_attempt_at) if msg.status == "pending" else None,
         "last_status": msg.last_status,
         "last_error": msg.last_error,
-        "created_at": _iso(msg.created_at),
-        "delivered_at": _iso(msg.delivered_at),
+        "created_at": iso(msg.created_at),
+        "delivered_at": iso(msg.delivered_at),
         "payload": msg.payload,
     }
 
@@ -132,7 +118,7 @@ def attempt_view(att: WebhookAttempt) -> dict[str, Any]:
         "message_id": att.message_id,
         "attempt": att.attempt,
         "trigger": att.trigger,
-        "started_at": _iso(att.started_at),
+        "started_at": iso(att.started_at),
         "ok": att.ok,
         "status_code": att.status_code,
         "error": att.error,

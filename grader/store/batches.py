@@ -8,13 +8,14 @@ recomputes the automatic part and lays the same overrides over it again.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grader.store.models import Base, new_id, utcnow
+from grader.store.times import iso
 
 
 class Batch(Base):
@@ -61,13 +62,8 @@ class GradeOverride(Base):
             "previous_score": self.previous_score,
             "reason": self.reason,
             "author": self.author,
-            "created_at": _utc_iso(self.created_at),
+            "created_at": iso(self.created_at),
         }
-
-
-def _utc_iso(when: datetime) -> str:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 class AutoResult(Base):
