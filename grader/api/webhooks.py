@@ -1,4 +1,5 @@
-"""Webhook endpoints: thin handlers over grader.services.webhooks (instructors and admins)."""
+"""Webhook endpoints: thin handlers over grader.services.webhook_endpoints (instructors and
+admins)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pydantic import BaseModel
 from grader.api.context import actor, json_body, runtime
 from grader.api.params import IntParam, TextParam
 from grader.api.spec import api_spec
-from grader.services import webhooks as service
-from grader.services.webhooks import WebhookOptions
+from grader.services import webhook_endpoints as service
+from grader.services.webhook_options import WebhookOptions
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks")
 

@@ -28,8 +28,8 @@ from grader.services.submissions import (
     clean_answer,
     publish_safely,
 )
+from grader.services.webhook_options import WebhookOptions
 from grader.services.webhook_outbox import record_batch_completed
-from grader.services.webhooks import WebhookOptions
 from grader.store import Database
 from grader.store.batches import Batch
 from grader.store.models import Exam, ExamVersion, Submission, new_id, utcnow

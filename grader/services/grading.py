@@ -34,8 +34,8 @@ from grader.services.batches import (
 from grader.services.exams import ExamCache
 from grader.services.grading_path import Claim, Claimed, Graded, run_path
 from grader.services.submissions import Publisher, publish_safely
+from grader.services.webhook_options import WebhookOptions
 from grader.services.webhook_outbox import submission_outbox_hook
-from grader.services.webhooks import WebhookOptions
 from grader.store import Database
 from grader.store.models import Submission, new_id, utcnow
 

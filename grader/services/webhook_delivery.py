@@ -1,4 +1,5 @@
-"""Sending outbox messages: claim one, attempt it, log the attempt, schedule the next.
+"""Delivering outbox messages: claim one, attempt it (`grader.webhooks.http_attempt`), log the
+attempt, schedule the next.
 
 The database holds the schedule (`next_attempt_at`), not the queue: a periodic `dispatch`
 publishes the ids of due messages, and `deliver_message` claims one with a compare-and-swap
@@ -15,18 +16,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from grader.services.webhooks import WebhookOptions, disable
+from grader.services.webhook_endpoints import disable
+from grader.services.webhook_options import WebhookOptions
 from grader.store import Database
 from grader.store.models import utcnow
 from grader.store.times import aware
 from grader.store.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from grader.webhooks.delivery import DeliveryOutcome, deliver, next_attempt_delay
 from grader.webhooks.events import encode_event
+from grader.webhooks.http_attempt import DeliveryOutcome, deliver
+from grader.webhooks.retries import next_attempt_delay
 from grader.webhooks.signing import build_headers
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[..., DeliveryOutcome]  # grader.webhooks.delivery.deliver's signature
+Sender = Callable[..., DeliveryOutcome]  # grader.webhooks.http_attempt.deliver's signature
 
 
 @dataclass(frozen=True)

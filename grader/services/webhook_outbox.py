@@ -1,7 +1,8 @@
 """The outbox: webhook messages written inside the transaction that changes the grade.
 
 Who receives what: an instructor's endpoint gets the events of the exams that instructor
-owns; an admin's endpoint gets every event. Disabled endpoints get nothing new.
+owns; an admin's endpoint gets every event. Disabled endpoints get nothing new. The messages
+are sent by `webhook_delivery`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 from grader.store.models import ApiKey, Exam, Submission, utcnow
 from grader.store.times import aware
 from grader.store.webhooks import WebhookEndpoint, WebhookMessage

@@ -22,7 +22,7 @@ from typing import Any
 from grader.services import chunks, grading, regrade_path, submissions, webhook_delivery
 from grader.services.runtime import Runtime
 from grader.services.submissions import Publisher
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 
 log = logging.getLogger(__name__)
 

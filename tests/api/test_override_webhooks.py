@@ -15,7 +15,7 @@ from sqlalchemy import select
 from grader.api.webhooks import EXTENSION
 from grader.config import Settings
 from grader.services.runtime import Runtime
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 from grader.store.models import Submission
 from grader.store.webhooks import WebhookMessage
 from grader.webhooks.ssrf import AllowList

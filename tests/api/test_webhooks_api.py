@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from grader.api.webhooks import EXTENSION
 from grader.config import Settings
 from grader.services.runtime import Runtime
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 from grader.webhooks.ssrf import AllowList
 from tests.conftest import Tokens
 

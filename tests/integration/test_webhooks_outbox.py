@@ -20,11 +20,12 @@ from grader.api.webhooks import EXTENSION
 from grader.services.grading import FinalHook, grade_submissions
 from grader.services.runtime import Runtime
 from grader.services.webhook_delivery import Sent, deliver_message, due_messages
+from grader.services.webhook_options import WebhookOptions
 from grader.services.webhook_outbox import submission_outbox_hook
-from grader.services.webhooks import WebhookOptions
 from grader.store.models import Submission, utcnow
 from grader.store.webhooks import WebhookEndpoint, WebhookMessage
-from grader.webhooks.delivery import RetrySchedule, Timeouts
+from grader.webhooks.http_attempt import Timeouts
+from grader.webhooks.retries import RetrySchedule
 from grader.webhooks.ssrf import AllowList
 from tests.conftest import Tokens
 from tests.integration.webhook_receiver import running_receiver

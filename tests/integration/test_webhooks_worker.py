@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from grader.api.webhooks import EXTENSION
 from grader.services.auth import create_token
 from grader.services.runtime import Runtime
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 from grader.store.models import Submission
 from grader.webhooks.ssrf import AllowList
 from tests.conftest import Tokens

@@ -18,11 +18,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from grader.webhooks import events, signing
-from grader.webhooks.delivery import (
+from grader.webhooks.http_attempt import Timeouts, deliver
+from grader.webhooks.retries import (
     DEFAULT_SCHEDULE,
     RetrySchedule,
-    Timeouts,
-    deliver,
     next_attempt_delay,
     parse_retry_after,
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.webhooks.delivery import Timeouts, deliver
+from grader.webhooks.http_attempt import Timeouts, deliver
 from grader.webhooks.ssrf import AllowList
 
 FAST = Timeouts(connect=1.0, read=1.0, total=3.0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from grader.config import Settings
-from grader.services.webhooks import WebhookOptions
+from grader.services.webhook_options import WebhookOptions
 
 
 def test_redispatch_after_one_lease_by_default() -> None:
