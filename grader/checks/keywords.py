@@ -20,6 +20,7 @@ from pydantic import Field
 
 from grader.checks import text_learned as tl
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.text_latex import prose_latex
 from grader.checks.text_words import NEGATIONS, STOPWORDS, stem, words
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
 from grader.embed.sentences import split_sentences
@@ -87,8 +88,9 @@ def is_term_list(sentence: str) -> bool:
 
 
 def _sentences(answer: str) -> list[_Sentence]:
-    text = normalise_text(answer[:MAX_SCAN_CHARS])
-    parts = split_sentences(answer[:MAX_SCAN_CHARS].replace("\n", "\n\n")) or [text]
+    answer = prose_latex(answer[:MAX_SCAN_CHARS])
+    text = normalise_text(answer)
+    parts = split_sentences(answer.replace("\n", "\n\n")) or [text]
     out = [_Sentence(normalise_text(p), is_term_list(p), tuple(words(p))) for p in parts]
     ws = words(text)
     share = sum(1 for w in ws if w in STOPWORDS) / max(1, len(ws))

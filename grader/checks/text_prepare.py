@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from grader.checks.text_latex import prose_latex
 from grader.checks.text_words import content_stems, negated
 
 Vectors = npt.NDArray[np.float32]
@@ -35,9 +36,10 @@ class EncoderLike(Protocol):
 
 
 def sentences_of(text: str, max_sentences: int = 64) -> list[str]:
+    """The sentences that are compared, LaTeX read as the signs it stands for."""
     from grader.embed.sentences import split_sentences
 
-    return split_sentences(text, max_sentences=max_sentences)
+    return split_sentences(prose_latex(text), max_sentences=max_sentences)
 
 
 def texts_to_encode(text: str) -> list[str]:
