@@ -1,6 +1,7 @@
 """Manual overrides on top of automatic results, and the diff a regrade would make.
 
-Pure functions over the dicts of `SubmissionResult.to_dict()`. An override never replaces the
+Pure functions over `SubmissionResult`s (the override is recorded in the result's
+`auto_score` and `override` fields). An override never replaces the
 automatic result: it is laid over it, and the automatic score stays beside the effective one
 (`auto_score`), so a regrade under a new rubric version recomputes the automatic part and lays
 the same overrides over it again.
@@ -16,15 +17,13 @@ wins (by `created_at`, then by list order); the older ones stay in the audit tra
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from grader.grading.core import combine_criteria
+from grader.grading.core import OverrideStamp, QuestionResult, SubmissionResult, combine_criteria
 
 Override = Mapping[str, Any]
-Result = Mapping[str, Any]
 _EPS = 1e-6
 
 
@@ -37,32 +36,66 @@ def _latest(overrides: Sequence[Override]) -> dict[tuple[str, str | None], Overr
     return {(str(o["question_id"]), o.get("criterion_id")): o for _, o in ordered}
 
 
-def _stamp(override: Override, auto_score: float, auto_status: str | None = None) -> dict[str, Any]:
-    stamp = {k: override.get(k) for k in ("score", "reason", "author", "created_at")}
-    stamp["auto_score"] = auto_score
-    if auto_status is not None:
-        stamp["auto_status"] = auto_status
-    return stamp
+def _stamp(override: Override, auto_score: float, auto_status: str | None = None) -> OverrideStamp:
+    return OverrideStamp(
+        score=override["score"],  # as the audit trail has it (clamped in the result)
+        reason=override.get("reason"),
+        author=override.get("author"),
+        created_at=override.get("created_at"),
+        auto_score=auto_score,
+        auto_status=auto_status,
+    )
 
 
-def _combine(question: Mapping[str, Any], rule: str) -> float:
-    return combine_criteria(rule, (c["score"] for c in question["criteria"]), question["max_score"])
+def _override_criterion(
+    question: QuestionResult, cid: str, override: Override
+) -> QuestionResult | None:
+    crit = next((c for c in question.criteria if c.id == cid), None)
+    if crit is None:
+        return None
+    decided = replace(
+        crit,
+        override=_stamp(override, crit.score, crit.status),
+        auto_score=crit.score,
+        score=_clamp(override["score"], crit.max_score),
+        status="ok",  # a human decided: no longer waiting for review
+    )
+    return replace(question, criteria=[decided if c.id == cid else c for c in question.criteria])
+
+
+def _recombine(question: QuestionResult, rule: str) -> QuestionResult:
+    return replace(
+        question,
+        auto_score=question.score,
+        score=combine_criteria(rule, (c.score for c in question.criteria), question.max_score),
+        needs_review=any(c.status == "needs_review" for c in question.criteria),
+    )
+
+
+def _override_question(question: QuestionResult, override: Override) -> QuestionResult:
+    auto = question.score if question.auto_score is None else question.auto_score
+    return replace(
+        question,
+        auto_score=auto,
+        override=_stamp(override, auto),
+        score=_clamp(override["score"], question.max_score),
+        needs_review=False,
+    )
 
 
 def apply_overrides(
-    result: Result,
+    result: SubmissionResult,
     overrides: Sequence[Override],
     combine: Mapping[str, str] | None = None,
-) -> tuple[dict[str, Any], list[Override]]:
+) -> tuple[SubmissionResult, list[Override]]:
     """The effective result with `overrides` laid over `result`, and the overrides whose
     question or criterion does not exist in it (e.g. removed in a new rubric version).
 
     `combine` maps question id -> "sum" | "max" (the rubric's rule; default "sum") so that a
     criterion override recomputes its question's score the way grading does."""
-    out: dict[str, Any] = copy.deepcopy(dict(result))
     if not overrides:
-        return out, []
-    questions = {q["id"]: q for q in out["questions"]}
+        return result, []
+    questions = {q.id: q for q in result.questions}
     orphans: list[Override] = []
     touched: set[str] = set()
     latest = _latest(overrides)
@@ -70,20 +103,14 @@ def apply_overrides(
         if cid is None:
             continue
         question = questions.get(qid)
-        crit = next((c for c in question["criteria"] if c["id"] == cid), None) if question else None
-        if question is None or crit is None:
+        changed = _override_criterion(question, cid, override) if question else None
+        if changed is None:
             orphans.append(override)
             continue
-        crit["override"] = _stamp(override, crit["score"], crit.get("status"))
-        crit["auto_score"] = crit["score"]
-        crit["score"] = _clamp(override["score"], crit["max_score"])
-        crit["status"] = "ok"  # a human decided: no longer waiting for review
+        questions[qid] = changed
         touched.add(qid)
     for qid in touched:
-        question = questions[qid]
-        question["auto_score"] = question["score"]
-        question["score"] = _combine(question, (combine or {}).get(qid, "sum"))
-        question["needs_review"] = any(c["status"] == "needs_review" for c in question["criteria"])
+        questions[qid] = _recombine(questions[qid], (combine or {}).get(qid, "sum"))
     for (qid, cid), override in latest.items():
         if cid is not None:
             continue
@@ -91,16 +118,18 @@ def apply_overrides(
         if question is None:
             orphans.append(override)
             continue
-        question.setdefault("auto_score", question["score"])
-        question["override"] = _stamp(override, question["auto_score"])
-        question["score"] = _clamp(override["score"], question["max_score"])
-        question["needs_review"] = False
+        questions[qid] = _override_question(question, override)
         touched.add(qid)
-    if touched:
-        out["auto_score"] = out["score"]
-        out["score"] = round(sum(float(q["score"]) for q in out["questions"]), 4)
-        out["needs_review"] = any(q["needs_review"] for q in out["questions"])
-    return out, orphans
+    if not touched:
+        return result, orphans
+    effective = [questions[q.id] for q in result.questions]
+    return replace(
+        result,
+        questions=effective,
+        auto_score=result.score,
+        score=round(sum(q.score for q in effective), 4),
+        needs_review=any(q.needs_review for q in effective),
+    ), orphans
 
 
 @dataclass(frozen=True)
@@ -133,9 +162,11 @@ class RegradeDiff:
         return asdict(self)
 
 
-def _question_changes(old: Result | None, new: Result | None) -> list[QuestionChange]:
-    old_q = {q["id"]: float(q["score"]) for q in (old or {}).get("questions", [])}
-    new_q = {q["id"]: float(q["score"]) for q in (new or {}).get("questions", [])}
+def _question_changes(
+    old: SubmissionResult | None, new: SubmissionResult | None
+) -> list[QuestionChange]:
+    old_q = {q.id: float(q.score) for q in (old.questions if old else [])}
+    new_q = {q.id: float(q.score) for q in (new.questions if new else [])}
     changes = []
     for qid in list(old_q) + [q for q in new_q if q not in old_q]:
         a, b = old_q.get(qid), new_q.get(qid)
@@ -145,8 +176,8 @@ def _question_changes(old: Result | None, new: Result | None) -> list[QuestionCh
 
 
 def diff_results(
-    old: Mapping[str, Result | None],
-    new: Mapping[str, Result | None],
+    old: Mapping[str, SubmissionResult | None],
+    new: Mapping[str, SubmissionResult | None],
     labels: Mapping[str, str] | None = None,
 ) -> RegradeDiff:
     """Who changes and by how much, between two sets of effective results keyed by
@@ -156,12 +187,12 @@ def diff_results(
     deltas: list[float] = []
     for sid in list(old) + [s for s in new if s not in old]:
         a, b = old.get(sid), new.get(sid)
-        a_score = None if a is None else float(a["score"])
-        b_score = None if b is None else float(b["score"])
+        a_score = None if a is None else float(a.score)
+        b_score = None if b is None else float(b.score)
         delta = round((b_score or 0.0) - (a_score or 0.0), 4)
         questions = _question_changes(a, b)
-        review_a = None if a is None else bool(a["needs_review"])
-        review_b = None if b is None else bool(b["needs_review"])
+        review_a = None if a is None else a.needs_review
+        review_b = None if b is None else b.needs_review
         if b_score is not None and a_score is not None:
             deltas.append(delta)
         if questions or abs(delta) > _EPS or review_a != review_b:
@@ -180,7 +211,7 @@ def diff_results(
         "mean_delta": round(sum(deltas) / len(deltas), 4) if deltas else 0.0,
         "max_increase": max([d for d in deltas if d > 0], default=0.0),
         "max_decrease": min([d for d in deltas if d < 0], default=0.0),
-        "needs_review_before": sum(bool(r and r["needs_review"]) for r in old.values()),
-        "needs_review_after": sum(bool(r and r["needs_review"]) for r in new.values()),
+        "needs_review_before": sum(bool(r and r.needs_review) for r in old.values()),
+        "needs_review_after": sum(bool(r and r.needs_review) for r in new.values()),
     }
     return diff

@@ -65,6 +65,26 @@ class DirectRunner:
 
 
 @dataclass(frozen=True)
+class OverrideStamp:
+    """An instructor's decision laid over an automatic score (`grader.batches.regrade`): the
+    override's score, reason, author and time, and the automatic score (and, for a criterion,
+    the checker's status) it replaced."""
+
+    score: float
+    reason: str | None
+    author: str | None
+    created_at: str | None
+    auto_score: float
+    auto_status: str | None = None  # criterion overrides only
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.auto_status is None:
+            del out["auto_status"]
+        return out
+
+
+@dataclass(frozen=True)
 class CriterionResult:
     id: str
     score: float
@@ -75,6 +95,9 @@ class CriterionResult:
     confidence: float  # calibrated: how often a verdict like this one was right on dev data
     details: dict[str, Any] = field(default_factory=dict)
     kind: str = ""  # the checker that gave the verdict (math, choice, text, keywords, ...)
+    # Set when an instructor overrode this criterion: the automatic score and the decision.
+    auto_score: float | None = None
+    override: OverrideStamp | None = None
 
     @property
     def needs_review(self) -> bool:
@@ -92,12 +115,30 @@ class QuestionResult:
     # P(score within a quarter of the points of an instructor's), see grading.review
     confidence: float = 1.0
     review_reasons: list[str] = field(default_factory=list)  # instructor-facing, when flagged
+    # Set when an override changed this question (its criterion's or its own score).
+    auto_score: float | None = None
+    override: OverrideStamp | None = None
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of `cls` in `data`: results stored by older or newer versions still load."""
+    """The fields of `cls` in `data`: results stored by older or newer versions still load.
+    An override stamp is read into its type."""
     names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
+    out = {k: v for k, v in data.items() if k in names}
+    if out.get("override") is not None:
+        out["override"] = OverrideStamp(**_known(OverrideStamp, out["override"]))
+    return out
+
+
+def _unset_dropped(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (one level of `asdict`) without the override fields of a result no one
+    overrode: stored and served results have those keys only when set."""
+    for key in ("auto_score", "override"):
+        if data.get(key, 0) is None:
+            del data[key]
+    if isinstance(data.get("override"), dict) and data["override"].get("auto_status") is None:
+        data["override"].pop("auto_status", None)
+    return data
 
 
 @dataclass(frozen=True)
@@ -106,9 +147,16 @@ class SubmissionResult:
     max_score: float
     needs_review: bool
     questions: list[QuestionResult]
+    auto_score: float | None = None  # set when an override changed the score
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as stored (a JSON column) and served."""
+        out = _unset_dropped(asdict(self))
+        for q in out["questions"]:
+            _unset_dropped(q)
+            for c in q["criteria"]:
+                _unset_dropped(c)
+        return out
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> SubmissionResult:
@@ -124,6 +172,7 @@ class SubmissionResult:
             max_score=data["max_score"],
             needs_review=data["needs_review"],
             questions=questions,
+            auto_score=data.get("auto_score"),
         )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from grader.batches.regrade import apply_overrides
 from grader.batches.review import group_queue, normalise_answer, order_queue, review_items
 from grader.config import Settings
+from grader.grading import CriterionResult, QuestionResult, SubmissionResult
 from grader.services.auth import Actor
 from grader.services.batches import managed_batch, managed_exam
 from grader.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, parse_body
@@ -67,24 +68,25 @@ def _author(session: Session, actor: Actor) -> str:
     return f"{name} ({actor.role} {actor.key_id})" if name else f"{actor.role} {actor.key_id}"
 
 
-def _check_target(result: dict[str, Any], data: OverrideIn) -> None:
-    question = next((q for q in result["questions"] if q["id"] == data.question_id), None)
+def _check_target(result: SubmissionResult, data: OverrideIn) -> None:
+    question = next((q for q in result.questions if q.id == data.question_id), None)
     if question is None:
         raise Invalid(
             f"no question {data.question_id!r} in this submission",
             [FieldError("question_id", "unknown question id")],
         )
-    target = question
+    target: QuestionResult | CriterionResult = question
     if data.criterion_id is not None:
-        target = next((c for c in question["criteria"] if c["id"] == data.criterion_id), None)
-        if target is None:
+        criterion = next((c for c in question.criteria if c.id == data.criterion_id), None)
+        if criterion is None:
             raise Invalid(
                 f"no criterion {data.criterion_id!r} in question {data.question_id!r}",
                 [FieldError("criterion_id", "unknown criterion id")],
             )
-    if data.score > float(target["max_score"]) + 1e-9:
+        target = criterion
+    if data.score > float(target.max_score) + 1e-9:
         raise Invalid(
-            f"the score may be at most {target['max_score']:g}",
+            f"the score may be at most {target.max_score:g}",
             [FieldError("score", "more than the points available")],
         )
 
@@ -99,7 +101,7 @@ def _override_one(
 ) -> dict[str, Any]:
     if row.status != "graded" or row.result is None:
         raise Conflict(f"submission {row.id} is {row.status}; only graded ones can be overridden")
-    _check_target(row.result, data)
+    _check_target(SubmissionResult.from_dict(row.result), data)
     auto = session.get(AutoResult, row.id)
     if auto is None:  # first override: the stored result is the automatic one; keep it
         auto = AutoResult(submission_id=row.id, exam_version=row.exam_version, result=row.result)
@@ -118,13 +120,13 @@ def _override_one(
     session.add(entry)
     session.flush()
     effective, _ = apply_overrides(
-        auto.result,
+        SubmissionResult.from_dict(auto.result),
         override_dicts(session, row.id),
         combine_rules(session, row.exam_id, row.exam_version),
     )
-    row.result = effective
-    row.score = effective["score"]
-    row.needs_review = bool(effective["needs_review"])
+    row.result = effective.to_dict()
+    row.score = effective.score
+    row.needs_review = effective.needs_review
     row.updated_at = utcnow()
     hook(session, row, previous, author)
     return {

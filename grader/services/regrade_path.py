@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from grader.batches.regrade import apply_overrides, diff_results
-from grader.grading import CheckRunner
+from grader.grading import CheckRunner, SubmissionResult
 from grader.services.exams import ExamCache
 from grader.services.grading_path import Claim, Claimed, Graded, run_path
 from grader.services.overrides import combine_rules, override_dicts
@@ -116,9 +116,14 @@ def regrade_chunk(
     return {"run": run_id, "stored": path.stored, "skipped": skipped}
 
 
+def stored_result(data: dict[str, Any] | None) -> SubmissionResult | None:
+    """A result read from a JSON column (None: not graded)."""
+    return None if data is None else SubmissionResult.from_dict(data)
+
+
 def effective_results(
     session: Session, run: RegradeRun
-) -> tuple[list[tuple[Submission, dict[str, Any], dict[str, Any]]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[Submission, SubmissionResult, SubmissionResult]], list[dict[str, Any]]]:
     """(row, new automatic, new effective) per sheet, and the overrides that no longer fit."""
     combine = combine_rules(session, run.exam_id, run.exam_version)
     out = []
@@ -129,7 +134,8 @@ def effective_results(
         .where(RegradeResult.run_id == run.id)
         .order_by(Submission.id)
     ).all()
-    for row, auto in pairs:
+    for row, stored in pairs:
+        auto = SubmissionResult.from_dict(stored)
         effective, lost = apply_overrides(auto, override_dicts(session, row.id), combine)
         orphaned += [{"submission_id": row.id, **o} for o in lost]
         out.append((row, auto, effective))
@@ -139,7 +145,7 @@ def effective_results(
 def finish_run(session: Session, run: RegradeRun) -> None:
     sheets, orphaned = effective_results(session, run)
     diff = diff_results(
-        {row.id: row.result for row, _, _ in sheets},
+        {row.id: stored_result(row.result) for row, _, _ in sheets},
         {row.id: eff for row, _, eff in sheets},
         {row.id: row.student_id for row, _, _ in sheets},
     )

@@ -222,28 +222,28 @@ def apply_regrade(db: Database, actor: Actor, run_id: str) -> dict[str, Any]:
             if row.status != "graded":
                 continue
             stored = session.get(AutoResult, row.id)
-            if "auto_score" in effective:  # overridden: keep the automatic result beside it
+            if effective.auto_score is not None:  # overridden: keep the automatic result beside it
                 if stored is None:
                     session.add(
                         AutoResult(
                             submission_id=row.id,
                             exam_version=run.exam_version,
-                            result=auto,
+                            result=auto.to_dict(),
                             updated_at=now,
                         )
                     )
                 else:
                     stored.result, stored.exam_version, stored.updated_at = (
-                        auto,
+                        auto.to_dict(),
                         run.exam_version,
                         now,
                     )
             elif stored is not None:
                 session.delete(stored)
             row.exam_version = run.exam_version
-            row.result = effective
-            row.score, row.max_score = effective["score"], effective["max_score"]
-            row.needs_review = bool(effective["needs_review"])
+            row.result = effective.to_dict()
+            row.score, row.max_score = effective.score, effective.max_score
+            row.needs_review = effective.needs_review
             row.updated_at = now
         if batch is not None:
             batch.exam_version = run.exam_version

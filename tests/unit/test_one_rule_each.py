@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from grader.batches.regrade import apply_overrides
-from grader.grading.core import combine_criteria
+from grader.grading.core import SubmissionResult, combine_criteria
 from grader.services.ids import MAX_STUDENT_ID_CHARS, is_student_id
 from grader.store.times import iso
 from tests.unit.batch_fixtures import crit, question, result
@@ -23,8 +23,8 @@ def test_an_override_recombines_its_question_by_the_same_rule() -> None:
     auto = result(question("q", crit("x", 1.0, 2.0), crit("y", 0.5, 2.0)))
     override = {"question_id": "q", "criterion_id": "y", "score": 1.5, "reason": "r"}
     for rule in ("sum", "max"):
-        effective, _ = apply_overrides(auto, [override], {"q": rule})
-        assert effective["questions"][0]["score"] == combine_criteria(rule, [1.0, 1.5], 4.0)
+        effective, _ = apply_overrides(SubmissionResult.from_dict(auto), [override], {"q": rule})
+        assert effective.questions[0].score == combine_criteria(rule, [1.0, 1.5], 4.0)
 
 
 def test_student_ids() -> None:
