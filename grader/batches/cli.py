@@ -268,9 +268,12 @@ def cmd_stats(args: argparse.Namespace, _rest: list[str]) -> int:
     if args.results:
         from grader.batches.offline import read_results
         from grader.batches.stats import compute_stats
+        from grader.grading import SubmissionResult
 
         records = read_results(args.results)
-        stats = compute_stats([r["result"] for r in records if r.get("result")])
+        stats = compute_stats(
+            [SubmissionResult.from_dict(r["result"]) for r in records if r.get("result")]
+        )
         if want_html:
             from grader.batches.report import render_html
 

@@ -1,6 +1,7 @@
 """Results as CSV and gradebook CSVs (Canvas, Moodle), safe against formula injection.
 
-A record is one submission as the results endpoint serves it::
+A `Sheet` is one submission with its typed result, read from a record as the results
+endpoint serves it::
 
     {"submission_id": "...", "student_id": "s1", "status": "graded",
      "result": <SubmissionResult dict, overrides already applied> | None}
@@ -17,11 +18,13 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from grader.grading.core import SubmissionResult
 
 GradebookForm = Literal["canvas", "moodle"]
 Cell = str | int | float | bool | None
-Record = Mapping[str, Any]
 
 # ASCII triggers from OWASP, plus their full-width forms, which some spreadsheet locales
 # fold to ASCII before parsing.
@@ -59,26 +62,47 @@ def write_csv(rows: Iterable[Sequence[Cell]]) -> str:
     return buf.getvalue()
 
 
-def question_ids_of(records: Iterable[Record]) -> list[str]:
-    """Question ids in rubric order, taken from the first graded record."""
-    for record in records:
-        result = record.get("result")
-        if result:
-            return [q["id"] for q in result["questions"]]
+@dataclass(frozen=True)
+class Sheet:
+    """One submission as exported: who wrote it, its state, and its result (overrides
+    applied; None until graded)."""
+
+    student_id: str | None
+    submission_id: str | None
+    status: str | None
+    result: SubmissionResult | None
+
+    @staticmethod
+    def from_record(record: Mapping[str, Any]) -> Sheet:
+        """A sheet from a record as the results endpoint serves it (see above)."""
+        data = record.get("result")
+        return Sheet(
+            student_id=record.get("student_id"),
+            submission_id=record.get("submission_id"),
+            status=record.get("status"),
+            result=SubmissionResult.from_dict(data) if data else None,
+        )
+
+
+def question_ids_of(sheets: Iterable[Sheet]) -> list[str]:
+    """Question ids in rubric order, taken from the first graded sheet."""
+    for sheet in sheets:
+        if sheet.result is not None:
+            return [q.id for q in sheet.result.questions]
     return []
 
 
-def _question_scores(result: Mapping[str, Any] | None) -> dict[str, float]:
-    if not result:
+def _question_scores(result: SubmissionResult | None) -> dict[str, float]:
+    if result is None:
         return {}
-    return {q["id"]: float(q["score"]) for q in result["questions"]}
+    return {q.id: float(q.score) for q in result.questions}
 
 
 def results_rows(
-    records: Iterable[Record], question_ids: Sequence[str], *, criteria: bool = False
+    sheets: Iterable[Sheet], question_ids: Sequence[str], *, criteria: bool = False
 ) -> list[list[Cell]]:
     """The full results table: one row per submission, scores per question (and criterion)."""
-    records = list(records)
+    sheets = list(sheets)
     header: list[Cell] = [
         "student_id",
         "submission_id",
@@ -89,53 +113,49 @@ def results_rows(
     ]
     crit_ids: list[tuple[str, str]] = []
     if criteria:
-        for record in records:
-            if record.get("result"):
-                crit_ids = [
-                    (q["id"], c["id"]) for q in record["result"]["questions"] for c in q["criteria"]
-                ]
-                break
+        first = next((s.result for s in sheets if s.result is not None), None)
+        if first is not None:
+            crit_ids = [(q.id, c.id) for q in first.questions for c in q.criteria]
     header += list(question_ids) + [f"{q}.{c}" for q, c in crit_ids]
     rows: list[list[Cell]] = [header]
-    for record in records:
-        result = record.get("result")
+    for sheet in sheets:
+        result = sheet.result
         scores = _question_scores(result)
         row: list[Cell] = [
-            record.get("student_id"),
-            record.get("submission_id"),
-            record.get("status"),
-            result["score"] if result else None,
-            result["max_score"] if result else None,
-            result["needs_review"] if result else None,
+            sheet.student_id,
+            sheet.submission_id,
+            sheet.status,
+            result.score if result else None,
+            result.max_score if result else None,
+            result.needs_review if result else None,
         ]
         row += [scores.get(q) for q in question_ids]
         if crit_ids:
             by_crit = {
-                (q["id"], c["id"]): float(c["score"])
-                for q in (result or {}).get("questions", [])
-                for c in q["criteria"]
+                (q.id, c.id): float(c.score)
+                for q in (result.questions if result else [])
+                for c in q.criteria
             }
             row += [by_crit.get(k) for k in crit_ids]
         rows.append(row)
     return rows
 
 
-def feedback_text(result: Mapping[str, Any] | None, max_chars: int = 2000) -> str:
+def feedback_text(result: SubmissionResult | None, max_chars: int = 2000) -> str:
     """One cell of feedback: the questions not fully earned, with their criteria's feedback."""
-    if not result:
+    if result is None:
         return ""
     parts = []
-    for question in result["questions"]:
-        if float(question["score"]) >= float(question["max_score"]) - 1e-9:
+    for question in result.questions:
+        if float(question.score) >= float(question.max_score) - 1e-9:
             continue
         notes = [
-            c["feedback"]
-            for c in question["criteria"]
-            if c.get("feedback") and float(c["score"]) < float(c["max_score"]) - 1e-9
+            c.feedback
+            for c in question.criteria
+            if c.feedback and float(c.score) < float(c.max_score) - 1e-9
         ]
         head = (
-            f"{question['id']} ({format_number(question['score'])}/"
-            f"{format_number(question['max_score'])})"
+            f"{question.id} ({format_number(question.score)}/{format_number(question.max_score)})"
         )
         parts.append(head + (": " + " ".join(notes) if notes else ""))
     text = "; ".join(parts)
@@ -143,7 +163,7 @@ def feedback_text(result: Mapping[str, Any] | None, max_chars: int = 2000) -> st
 
 
 def gradebook_rows(
-    records: Iterable[Record],
+    sheets: Iterable[Sheet],
     question_ids: Sequence[str],
     form: GradebookForm = "canvas",
     *,
@@ -163,25 +183,25 @@ def gradebook_rows(
     if with_feedback:
         header.append("Feedback")
     rows: list[list[Cell]] = [header]
-    for record in records:
-        result = record.get("result") if record.get("status", "graded") == "graded" else None
+    for sheet in sheets:
+        result = sheet.result if sheet.status in (None, "graded") else None
         scores = _question_scores(result)
-        row: list[Cell] = [record.get("student_id")]
+        row: list[Cell] = [sheet.student_id]
         row += [scores.get(q) for q in question_ids]
-        row.append(result["score"] if result else None)
+        row.append(result.score if result else None)
         if with_feedback:
             row.append(feedback_text(result))
         rows.append(row)
     return rows
 
 
-def results_csv(records: Iterable[Record], *, criteria: bool = False) -> str:
-    records = list(records)
-    return write_csv(results_rows(records, question_ids_of(records), criteria=criteria))
+def results_csv(sheets: Iterable[Sheet], *, criteria: bool = False) -> str:
+    sheets = list(sheets)
+    return write_csv(results_rows(sheets, question_ids_of(sheets), criteria=criteria))
 
 
 def gradebook_csv(
-    records: Iterable[Record], form: GradebookForm = "canvas", *, feedback: bool | None = None
+    sheets: Iterable[Sheet], form: GradebookForm = "canvas", *, feedback: bool | None = None
 ) -> str:
-    records = list(records)
-    return write_csv(gradebook_rows(records, question_ids_of(records), form, feedback=feedback))
+    sheets = list(sheets)
+    return write_csv(gradebook_rows(sheets, question_ids_of(sheets), form, feedback=feedback))

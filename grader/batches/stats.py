@@ -1,7 +1,7 @@
 """Item analysis of graded results: score distribution, facility, discrimination, criterion hit
 rates and review counts, per exam, batch or question (the caller chooses which results).
 
-Input: `SubmissionResult.to_dict()` dicts (overrides applied, if any). Definitions:
+Input: `SubmissionResult`s (overrides applied, if any). Definitions:
 
 - facility of a question = mean score / max score (1 = everyone earned it all);
 - discrimination = the corrected item-total correlation: Pearson's r between the question's
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-Result = Mapping[str, Any]
+from grader.grading.core import CriterionResult, QuestionResult, SubmissionResult
+
 _EPS = 1e-9
 UPPER_LOWER_SHARE = 0.27
 
@@ -82,40 +83,40 @@ def upper_lower_index(
     return (statistics.fmean(upper) - statistics.fmean(lower)) / max_score
 
 
-def _criterion_stats(questions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _criterion_stats(questions: list[QuestionResult]) -> list[dict[str, Any]]:
     """Criteria of one question across submissions (same ids in the same order)."""
-    by_id: dict[str, list[Mapping[str, Any]]] = {}
+    by_id: dict[str, list[CriterionResult]] = {}
     for question in questions:
-        for crit in question["criteria"]:
-            by_id.setdefault(crit["id"], []).append(crit)
+        for crit in question.criteria:
+            by_id.setdefault(crit.id, []).append(crit)
     out = []
     for cid, crits in by_id.items():
         n = len(crits)
-        full = sum(float(c["score"]) >= float(c["max_score"]) - _EPS for c in crits)
-        partial = sum(_EPS < float(c["score"]) < float(c["max_score"]) - _EPS for c in crits)
+        full = sum(float(c.score) >= float(c.max_score) - _EPS for c in crits)
+        partial = sum(_EPS < float(c.score) < float(c.max_score) - _EPS for c in crits)
         out.append(
             {
                 "id": cid,
-                "max_score": float(crits[0]["max_score"]),
+                "max_score": float(crits[0].max_score),
                 "n": n,
-                "mean": _r4(statistics.fmean(float(c["score"]) for c in crits)),
+                "mean": _r4(statistics.fmean(float(c.score) for c in crits)),
                 "hit_rate": _r4(full / n),
                 "partial_rate": _r4(partial / n),
-                "needs_review": sum(c["status"] == "needs_review" for c in crits),
-                "invalid": sum(c["status"] == "invalid" for c in crits),
-                "overridden": sum("override" in c for c in crits),
+                "needs_review": sum(c.status == "needs_review" for c in crits),
+                "invalid": sum(c.status == "invalid" for c in crits),
+                "overridden": sum(c.override is not None for c in crits),
             }
         )
     return out
 
 
 def _question_stats(
-    qid: str, questions: list[Mapping[str, Any]], totals: list[float], bins: int
+    qid: str, questions: list[QuestionResult], totals: list[float], bins: int
 ) -> dict[str, Any]:
-    scores = [float(q["score"]) for q in questions]
-    max_score = float(questions[0]["max_score"])
+    scores = [float(q.score) for q in questions]
+    max_score = float(questions[0].max_score)
     rest = [t - s for t, s in zip(totals, scores, strict=True)]
-    answered = [float(q["score"]) for q in questions if q.get("status") != "unanswered"]
+    answered = [float(q.score) for q in questions if q.status != "unanswered"]
     mean = statistics.fmean(scores)
     return {
         "id": qid,
@@ -127,16 +128,16 @@ def _question_stats(
         "facility": _r4(mean / max_score) if max_score > 0 else None,
         "discrimination": _r4(pearson(scores, rest)),
         "discrimination_ul": _r4(upper_lower_index(scores, rest, max_score)),
-        "needs_review": sum(bool(q["needs_review"]) for q in questions),
-        "overridden": sum("override" in q or "auto_score" in q for q in questions),
+        "needs_review": sum(q.needs_review for q in questions),
+        "overridden": sum(q.override is not None or q.auto_score is not None for q in questions),
         "histogram": histogram(scores, 0.0, max_score, min(bins, max(1, math.ceil(max_score) * 2))),
         "criteria": _criterion_stats(questions),
     }
 
 
-def compute_stats(results: Sequence[Result], *, bins: int = 10) -> dict[str, Any]:
+def compute_stats(graded: Sequence[SubmissionResult | None], *, bins: int = 10) -> dict[str, Any]:
     """Statistics of graded results; questions are matched by id (rubric order of the first)."""
-    results = [r for r in results if r]
+    results = [r for r in graded if r is not None]
     if not results:
         return {
             "n": 0,
@@ -145,22 +146,22 @@ def compute_stats(results: Sequence[Result], *, bins: int = 10) -> dict[str, Any
             "questions": [],
             "needs_review": {"submissions": 0, "questions": 0, "criteria": 0},
         }
-    totals = [float(r["score"]) for r in results]
-    max_score = max(float(r["max_score"]) for r in results)
+    totals = [float(r.score) for r in results]
+    max_score = max(float(r.max_score) for r in results)
     order: list[str] = []
-    per_question: dict[str, list[Mapping[str, Any]]] = {}
+    per_question: dict[str, list[QuestionResult]] = {}
     for result in results:
-        for question in result["questions"]:
-            if question["id"] not in per_question:
-                order.append(question["id"])
-            per_question.setdefault(question["id"], []).append(question)
+        for question in result.questions:
+            if question.id not in per_question:
+                order.append(question.id)
+            per_question.setdefault(question.id, []).append(question)
     questions = []
     for qid in order:
         # A question missing from some results (another rubric version) is analysed over the
         # results that have it, against their own totals.
-        have = [(r, q) for r in results for q in r["questions"] if q["id"] == qid]
+        have = [(r, q) for r in results for q in r.questions if q.id == qid]
         questions.append(
-            _question_stats(qid, [q for _, q in have], [float(r["score"]) for r, _ in have], bins)
+            _question_stats(qid, [q for _, q in have], [float(r.score) for r, _ in have], bins)
         )
     return {
         "n": len(results),
@@ -171,13 +172,10 @@ def compute_stats(results: Sequence[Result], *, bins: int = 10) -> dict[str, Any
             "histogram": histogram(totals, 0.0, max_score, bins),
         },
         "needs_review": {
-            "submissions": sum(bool(r["needs_review"]) for r in results),
-            "questions": sum(bool(q["needs_review"]) for r in results for q in r["questions"]),
+            "submissions": sum(r.needs_review for r in results),
+            "questions": sum(q.needs_review for r in results for q in r.questions),
             "criteria": sum(
-                c["status"] == "needs_review"
-                for r in results
-                for q in r["questions"]
-                for c in q["criteria"]
+                c.status == "needs_review" for r in results for q in r.questions for c in q.criteria
             ),
         },
         "questions": questions,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from grader.batches import export
 from grader.batches.stats import compute_stats
+from grader.grading import SubmissionResult
 from grader.services.auth import Actor
 from grader.services.batches import batch_records, exam_records, question_ids
 from grader.services.errors import Invalid, NotFound
@@ -26,6 +27,10 @@ def _records(
     return info, records, qids
 
 
+def _sheets(records: list[dict[str, Any]]) -> list[export.Sheet]:
+    return [export.Sheet.from_record(r) for r in records]
+
+
 def results(db: Database, actor: Actor, batch_id: str) -> dict[str, Any]:
     info, records = batch_records(db, actor, batch_id)
     return {"batch": info, "items": records}
@@ -33,7 +38,7 @@ def results(db: Database, actor: Actor, batch_id: str) -> dict[str, Any]:
 
 def results_csv(db: Database, actor: Actor, batch_id: str, criteria: bool = False) -> str:
     _, records, qids = _records(db, actor, "batch", batch_id)
-    return export.write_csv(export.results_rows(records, qids, criteria=criteria))
+    return export.write_csv(export.results_rows(_sheets(records), qids, criteria=criteria))
 
 
 _GRADEBOOK_FORMS: dict[str, export.GradebookForm] = {"canvas": "canvas", "moodle": "moodle"}
@@ -48,7 +53,7 @@ def gradebook_csv(
     _, records, qids = _records(db, actor, scope, ident)
     return export.write_csv(
         export.gradebook_rows(
-            records,
+            _sheets(records),
             qids,
             chosen,
             feedback=feedback,
@@ -60,7 +65,11 @@ def stats(
     db: Database, actor: Actor, scope: Scope, ident: str, question: str | None = None
 ) -> dict[str, Any]:
     info, records, _ = _records(db, actor, scope, ident)
-    graded = [r["result"] for r in records if r["status"] == "graded" and r["result"]]
+    graded = [
+        SubmissionResult.from_dict(r["result"])
+        for r in records
+        if r["status"] == "graded" and r["result"]
+    ]
     out = compute_stats(graded)
     if question is not None:
         match = [q for q in out["questions"] if q["id"] == question]

