@@ -11,7 +11,6 @@ sentence it was found in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,20 +20,24 @@ from pydantic import Field
 from grader.checks import text_learned as tl
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
 from grader.checks.text_latex import prose_latex
-from grader.checks.text_words import NEGATIONS, STOPWORDS, stem, words
+from grader.checks.text_words import (
+    DATA,
+    LIST_FUNCTION_SHARE,
+    NEGATIONS,
+    STOPWORDS,
+    is_term_list,
+    stem,
+    words,
+)
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, word_pattern
 from grader.embed.sentences import split_sentences
 
-# Data rather than a term: a digit not inside a name (H0, P1), or a formula's operator.
-_DATA = re.compile(r"(?<![^\W\d_])\d|[=<>+*^()|√∑−]")
-_ITEM_SPLIT = re.compile(r"[,;•·]|\band\b|\bor\b")
 # Words by which a student marks a statement they quote as wrong.
 WRONG_MARKERS = frozenset(
     "wrong incorrect false untrue misconception myth mistaken mistake".split()  # noqa: SIM905
 )
 QUOTING_MARKERS = frozenset(("misconception", "myth"))  # "a common myth is that ..."
 NEGATION_WINDOW = 3  # words before a phrase in which a negation denies it ("does not shrink")
-LIST_FUNCTION_SHARE = 0.12  # below this share of function words a text is a list of terms
 MEANING_MIN_WORDS = 4
 # Spelling slips: a word of at least FUZZY_MIN_LEN letters also matches a word one edit away
 # (insertion, deletion, substitution or swap of neighbours) with the same first letter; shorter
@@ -72,21 +75,6 @@ class _Sentence:
     words: tuple[str, ...] = ()
 
 
-def is_term_list(sentence: str) -> bool:
-    """Three or more short word items with hardly any function words: a list, not a statement.
-
-    When over a third of the items are numbers or formulas they are data, not terms: neither
-    "P1 0-1, P2 1-4, P4 4-6" nor "z = (53-50)/(10/5) = 1.5" is a list of terms."""
-    items = [i.strip() for i in _ITEM_SPLIT.split(sentence) if i.strip()]
-    ws = words(sentence)
-    if len(items) < 3 or 3 * sum(bool(_DATA.search(i)) for i in items) > len(items):
-        return False
-    if any(len(words(i)) > 4 for i in items):
-        return False
-    function = sum(1 for w in ws if w in STOPWORDS or w in NEGATIONS)
-    return function / max(1, len(ws)) < LIST_FUNCTION_SHARE
-
-
 def _sentences(answer: str) -> list[_Sentence]:
     answer = prose_latex(answer[:MAX_SCAN_CHARS])
     text = normalise_text(answer)
@@ -94,7 +82,7 @@ def _sentences(answer: str) -> list[_Sentence]:
     out = [_Sentence(normalise_text(p), is_term_list(p), tuple(words(p))) for p in parts]
     ws = words(text)
     share = sum(1 for w in ws if w in STOPWORDS) / max(1, len(ws))
-    if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not _DATA.search(text):
+    if len(ws) >= 6 and share < LIST_FUNCTION_SHARE and not DATA.search(text):
         # The whole answer is a list of terms even when it is cut into lines.
         out = [_Sentence(s.text, True, s.words) for s in out]
     return out

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from grader.checks import text_learned as tl
 from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
+from grader.checks.text_words import LIST_FUNCTION_SHARE, is_term_list
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +380,7 @@ def _keyword_list(rep: tm.TextRep) -> bool:
     if len(ws) < 6:
         return False
     function = sum(1 for w in ws if w in tm.STOPWORDS or w in tm.NEGATIONS)
-    return function / len(ws) < 0.12
+    return function / len(ws) < LIST_FUNCTION_SHARE or all(is_term_list(s) for s in rep.sentences)
 
 
 def _not_english(rep: tm.TextRep) -> bool:

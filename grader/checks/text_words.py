@@ -25,6 +25,11 @@ STOPWORDS = frozenset(
     used using
     """.split()  # noqa: SIM905
 )
+# Data rather than a term: a digit not inside a name (H0, P1), or a formula's operator.
+DATA = re.compile(r"(?<![^\W\d_])\d|[=<>+*^()|√∑−]")
+_ITEM_SPLIT = re.compile(r"[,;•·]|\band\b|\bor\b")
+LIST_FUNCTION_SHARE = 0.12  # below this share of function words a text is a list of terms
+LIST_MIN_ITEMS, LIST_BARE_SHARE = 4, 0.75  # or: this many items, this share with none at all
 _SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ies", "ied", "es", "ed", "ly", "s")
 
 
@@ -55,3 +60,23 @@ def negated(text: str) -> bool:
     ws = words(text)
     count = sum(1 for w in ws if w in NEGATIONS or w.endswith("n't"))
     return count % 2 == 1
+
+
+def is_term_list(sentence: str) -> bool:
+    """Three or more short word items with hardly any function words: a list, not a statement.
+
+    When over a third of the items are numbers or formulas they are data, not terms: neither
+    "P1 0-1, P2 1-4, P4 4-6" nor "z = (53-50)/(10/5) = 1.5" is a list of terms."""
+    items = [i.strip() for i in _ITEM_SPLIT.split(sentence) if i.strip()]
+    ws = words(sentence)
+    if len(items) < 3 or 3 * sum(bool(DATA.search(i)) for i in items) > len(items):
+        return False
+    if any(len(words(i)) > 4 for i in items):
+        return False
+    function = sum(1 for w in ws if w in STOPWORDS or w in NEGATIONS)
+    if function / max(1, len(ws)) < LIST_FUNCTION_SHARE:
+        return True
+    # Four or more items, nearly all without a single function word, are a list even when
+    # one of them is a phrase such as "at least as extreme".
+    bare = sum(1 for i in items if not any(w in STOPWORDS or w in NEGATIONS for w in words(i)))
+    return len(items) >= LIST_MIN_ITEMS and bare >= LIST_BARE_SHARE * len(items)

@@ -310,6 +310,9 @@ def test_keywords_tolerate_one_spelling_slip_in_long_words() -> None:
         ("z = (xbar - mu0)/(sigma/sqrt(n)) = 3/2 = 1.5. |z| < 1.96 -> fail to reject H0.", False),
         ("def update_w2(w1, w2, x, t, lr):", False),
         ("Heap, globals and files are shared by all the threads of a process.", False),
+        # one item with function words does not make a list a statement
+        ("p-value, null hypothesis, assuming H0 true, at least as extreme, reject H0", True),
+        ("First, we compute the mean, then the variance, and finally the standard error.", False),
     ],
 )
 def test_term_lists_are_told_from_data_and_statements(answer: str, is_list: bool) -> None:
