@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from grader.batches.review import normalise_answer
+from grader.grading.core import SubmissionResult
 
 # A criterion keeps at most this many graded examples: the text scorer's shot features are
 # a few nearest examples, so more only slow loading; the newest corrections are kept.
@@ -69,7 +70,7 @@ def criterion_targets(
 
 def examples_from_override(
     question: Mapping[str, Any],
-    auto_result: Mapping[str, Any],
+    auto_result: SubmissionResult | None,
     override: Mapping[str, Any],
     answer: str,
     learnable: set[str],
@@ -87,8 +88,9 @@ def examples_from_override(
             return []
         targets = {str(cid): _fraction(score, float(crit["points"]))}
     else:
-        auto_q = next((q for q in auto_result.get("questions", []) if q["id"] == qid), None)
-        auto = {c["id"]: float(c["score"]) for c in (auto_q or {}).get("criteria", [])}
+        questions = auto_result.questions if auto_result is not None else []
+        auto_q = next((q for q in questions if q.id == qid), None)
+        auto = {c.id: float(c.score) for c in (auto_q.criteria if auto_q else [])}
         targets = criterion_targets(question, auto, score, learnable)
     return [NewExample(qid, c, answer, f, submission_id) for c, f in targets.items()]
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from grader.grading.core import QuestionResult, SubmissionResult
+
 DEFAULT_THRESHOLD = 0.85
 _WS = re.compile(r"\s+")
 
@@ -41,36 +43,36 @@ class ReviewItem:
         return asdict(self)
 
 
-def question_uncertainty(question: Mapping[str, Any]) -> float:
+def question_uncertainty(question: QuestionResult) -> float:
     """1 - the lowest confidence among the criteria needing review (all criteria if none is
     flagged). A checker that failed reports confidence 0 and so comes first."""
-    crits = question["criteria"]
-    flagged = [c for c in crits if c["status"] == "needs_review"] or crits
-    lowest = min((float(c.get("confidence", 1.0)) for c in flagged), default=1.0)
+    crits = question.criteria
+    flagged = [c for c in crits if c.status == "needs_review"] or crits
+    lowest = min((float(c.confidence) for c in flagged), default=1.0)
     return round(1.0 - lowest, 4)
 
 
 def review_items(
     submission_id: str,
     student_id: str | None,
-    result: Mapping[str, Any],
+    result: SubmissionResult,
     answers: Mapping[str, str],
 ) -> list[ReviewItem]:
     """The questions of one graded submission that need review."""
     items = []
-    for question in result["questions"]:
-        if not question["needs_review"]:
+    for question in result.questions:
+        if not question.needs_review:
             continue
         items.append(
             ReviewItem(
                 submission_id=submission_id,
                 student_id=student_id,
-                question_id=question["id"],
-                answer=answers.get(question["id"], ""),
+                question_id=question.id,
+                answer=answers.get(question.id, ""),
                 uncertainty=question_uncertainty(question),
-                score=float(question["score"]),
-                max_score=float(question["max_score"]),
-                criteria=[c["id"] for c in question["criteria"] if c["status"] == "needs_review"],
+                score=float(question.score),
+                max_score=float(question.max_score),
+                criteria=[c.id for c in question.criteria if c.status == "needs_review"],
             )
         )
     return items

@@ -119,6 +119,13 @@ class QuestionResult:
     auto_score: float | None = None
     override: OverrideStamp | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The question's result as stored and served (see `SubmissionResult.to_dict`)."""
+        out = _unset_dropped(asdict(self))
+        for c in out["criteria"]:
+            _unset_dropped(c)
+        return out
+
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of `cls` in `data`: results stored by older or newer versions still load.
@@ -152,10 +159,7 @@ class SubmissionResult:
     def to_dict(self) -> dict[str, Any]:
         """The result as stored (a JSON column) and served."""
         out = _unset_dropped(asdict(self))
-        for q in out["questions"]:
-            _unset_dropped(q)
-            for c in q["criteria"]:
-                _unset_dropped(c)
+        out["questions"] = [q.to_dict() for q in self.questions]
         return out
 
     @staticmethod

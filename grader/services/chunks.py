@@ -32,7 +32,7 @@ from grader.services.grading import (
     claim_for_grading,
     store_in_session,
 )
-from grader.services.grading_path import Claim, Claimed, Graded, run_path
+from grader.services.grading_path import Claimed, Graded, run_path
 from grader.store import Database
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def _store_all(
     db: Database,
-    pairs: Sequence[tuple[Claim, dict[str, object]]],
+    pairs: Graded,
     batch_of: dict[str, str | None],
     hooks: Sequence[FinalHook],
     on_completed: CompletedHook | None,
@@ -82,7 +82,7 @@ class ChunkPath:
         try:
             return _store_all(
                 db,
-                [(c, r.to_dict()) for c, r in graded],
+                graded,
                 self.batch_of,
                 self.hooks.rows,
                 self.hooks.on_completed,

@@ -23,7 +23,7 @@ from grader.batches.corrections import (
 )
 from grader.checks.registry import CheckerRegistry
 from grader.exams.loader import load_exam_json
-from grader.grading import CheckRunner, grade_many
+from grader.grading import CheckRunner, SubmissionResult, grade_many
 from grader.services.auth import Actor
 from grader.services.batches import managed_exam
 from grader.services.errors import Forbidden, NotFound
@@ -105,13 +105,15 @@ def examples_from_corrections(
             row = session.get(Submission, sid)
             if row is None:  # pragma: no cover - overrides reference existing rows
                 continue
-            auto = session.get(AutoResult, sid)
+            auto_row = session.get(AutoResult, sid)
+            auto = _stored(auto_row.result if auto_row is not None else row.result)
+            effective = _stored(row.result)
             answer = str(row.answers.get(question_id) or "")
             made_here: list[NewExample] = []
             for o in overrides:
                 made = examples_from_override(
                     question,
-                    auto.result if auto is not None else (row.result or {}),
+                    auto,
                     o.as_dict(),
                     answer,
                     learnable,
@@ -131,8 +133,8 @@ def examples_from_corrections(
             corrected.append(
                 Corrected(
                     answer,
-                    _fraction_of(auto.result if auto else row.result, question_id),
-                    _fraction_of(row.result, question_id),
+                    _fraction_of(auto, question_id),
+                    _fraction_of(effective, question_id),
                     tuple(made_here),
                 )
             )
@@ -162,9 +164,14 @@ def examples_from_corrections(
     return out
 
 
-def _fraction_of(result: dict[str, Any] | None, question_id: str) -> float:
-    q = next((q for q in (result or {}).get("questions", []) if q["id"] == question_id), None)
-    return float(q["score"]) / float(q["max_score"]) if q and q["max_score"] else 0.0
+def _stored(data: dict[str, Any] | None) -> SubmissionResult | None:
+    return SubmissionResult.from_dict(data) if data else None
+
+
+def _fraction_of(result: SubmissionResult | None, question_id: str) -> float:
+    questions = result.questions if result is not None else []
+    q = next((q for q in questions if q.id == question_id), None)
+    return float(q.score) / float(q.max_score) if q and q.max_score else 0.0
 
 
 def _grade_one(
@@ -175,7 +182,7 @@ def _grade_one(
     answer: str,
 ) -> float:
     (result,) = grade_many(load_exam_json(definition, registry), [{question_id: answer}], runner)
-    return _fraction_of(result.to_dict(), question_id)
+    return _fraction_of(result, question_id)
 
 
 def _why_not(question: dict[str, Any], cid: str | None, learnable: set[str], answer: str) -> str:

@@ -154,11 +154,11 @@ def claim_for_grading(
 def store_in_session(
     session: Session,
     claim_: Claim,
-    result: dict[str, Any],
+    result: SubmissionResult,
     hooks: Sequence[FinalHook] = (),
 ) -> bool:
-    """Store a grade (as its JSON dict) inside the caller's transaction if this claim is still
-    current; False if another delivery won."""
+    """Store a grade inside the caller's transaction if this claim is still current; False if
+    another delivery won. The result becomes JSON here, in the column it is stored in."""
     now = utcnow()
     done = session.execute(
         update(Submission)
@@ -169,10 +169,10 @@ def store_in_session(
         )
         .values(
             status="graded",
-            result=result,
-            score=result["score"],
-            max_score=result["max_score"],
-            needs_review=result["needs_review"],
+            result=result.to_dict(),
+            score=result.score,
+            max_score=result.max_score,
+            needs_review=result.needs_review,
             graded_at=now,
             updated_at=now,
             lease_until=None,
@@ -191,7 +191,7 @@ def store_result(
 ) -> bool:
     """Store the grade if this claim is still current; False if another delivery won."""
     with db.session() as session:
-        return store_in_session(session, claim_, result.to_dict(), hooks)
+        return store_in_session(session, claim_, result, hooks)
 
 
 def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()) -> bool:

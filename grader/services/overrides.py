@@ -227,7 +227,7 @@ def review_queue(
     question grouped so one decision (a group override) can settle them all. With
     `with_results`, each item also carries its question's result (`question`: every
     criterion's verdict, points, confidence, evidence), for pages that show them."""
-    results: dict[tuple[str, str], dict[str, Any]] = {}
+    results: dict[tuple[str, str], QuestionResult] = {}
     with db.session() as session:
         if batch_id is not None:
             batch, _ = managed_batch(session, actor, batch_id)
@@ -244,12 +244,14 @@ def review_queue(
             query = query.where(Submission.batch_id == batch_id)
         items = []
         for row in session.scalars(query):
-            result = row.result or {"questions": []}
+            if row.result is None:
+                continue
+            result = SubmissionResult.from_dict(row.result)
             for it in review_items(row.id, row.student_id, result, row.answers):
                 if question_id is None or it.question_id == question_id:
                     items.append(it)
             if with_results:
-                results.update({(row.id, q["id"]): q for q in result["questions"]})
+                results.update({(row.id, q.id): q for q in result.questions})
     queue = order_queue(items)
     total = len(queue)
     queue = queue[: max(1, limit)]
@@ -263,10 +265,15 @@ def review_queue(
             queue, encoder or _ExactEncoder([i.answer for i in queue]), threshold=threshold
         )
     if with_results:
+
+        def question_of(item: dict[str, Any]) -> dict[str, Any] | None:
+            found = results.get((item["submission_id"], item["question_id"]))
+            return None if found is None else found.to_dict()
+
         for item in out["items"]:
-            item["question"] = results.get((item["submission_id"], item["question_id"]))
+            item["question"] = question_of(item)
         for groups in out.get("groups", {}).values():
             for g in groups:
                 for item in g["items"]:
-                    item["question"] = results.get((item["submission_id"], item["question_id"]))
+                    item["question"] = question_of(item)
     return out

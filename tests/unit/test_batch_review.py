@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from grader.batches.review import (
@@ -11,6 +13,7 @@ from grader.batches.review import (
     question_uncertainty,
     review_items,
 )
+from grader.grading import QuestionResult, SubmissionResult
 from tests.unit.batch_fixtures import crit, question, result
 
 
@@ -33,17 +36,21 @@ class BagOfWords:
         return out / np.where(norms > 0, norms, 1)
 
 
-def _sheet(conf_q1: float, conf_q2: float | None = None):
+def _typed(q: dict[str, Any]) -> QuestionResult:
+    return SubmissionResult.from_dict(result(q)).questions[0]
+
+
+def _sheet(conf_q1: float, conf_q2: float | None = None) -> SubmissionResult:
     q1 = question("q1", crit("a", 0.0, 1.0, "needs_review", conf_q1), crit("b", 1.0, 1.0))
     q2_status = "ok" if conf_q2 is None else "needs_review"
     q2 = question("q2", crit("c", 0.0, 3.0, q2_status, conf_q2 if conf_q2 is not None else 0.9))
-    return result(q1, q2)
+    return SubmissionResult.from_dict(result(q1, q2))
 
 
 def test_uncertainty_uses_the_least_confident_flagged_criterion():
     q = question("q", crit("a", 0, 1, "needs_review", 0.4), crit("b", 0, 1, "ok", 0.1))
-    assert question_uncertainty(q) == 0.6
-    assert question_uncertainty(question("q", crit("a", 0, 1, "ok", 0.7))) == 0.3
+    assert question_uncertainty(_typed(q)) == 0.6
+    assert question_uncertainty(_typed(question("q", crit("a", 0, 1, "ok", 0.7)))) == 0.3
 
 
 def test_queue_most_uncertain_first_then_points_at_stake():

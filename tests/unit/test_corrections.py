@@ -9,6 +9,8 @@ from grader.batches.corrections import (
     criterion_targets,
     examples_from_override,
 )
+from grader.grading import SubmissionResult
+from tests.unit.batch_fixtures import crit, question, result
 
 QUESTION = {
     "id": "q1",
@@ -19,11 +21,9 @@ QUESTION = {
         {"id": "explain", "points": 3, "check": {"kind": "text", "exemplars": ["x"]}},
     ],
 }
-AUTO = {
-    "questions": [
-        {"id": "q1", "criteria": [{"id": "value", "score": 1.0}, {"id": "explain", "score": 0.5}]}
-    ]
-}
+AUTO = SubmissionResult.from_dict(
+    result(question("q1", crit("value", 1.0, 1.0), crit("explain", 0.5, 3.0)))
+)
 
 
 def test_question_score_goes_to_learnable_criteria_after_the_fixed_ones() -> None:
