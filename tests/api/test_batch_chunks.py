@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
 from grader.checks.registry import CheckerRegistry
-from grader.grading.core import CheckRunner
 from grader.services.batches import CompletedHook
 from grader.services.chunks import grade_chunk
 from grader.services.grading import FinalHook, StoreHooks
@@ -19,6 +18,7 @@ from grader.services.runtime import Runtime
 from grader.store.batches import Batch
 from grader.store.models import Submission
 from tests.api.test_batches_api import sheets_csv, upload
+from tests.api.test_grading_path import Counting
 from tests.conftest import Tokens
 
 
@@ -112,17 +112,6 @@ def test_identical_answers_are_checked_once_per_chunk(runtime: Runtime) -> None:
     from grader.grading import grade_many
     from grader.grading.memo import MemoRunner
     from tests.conftest import DEMO_RUBRIC
-
-    class Counting:
-        def __init__(self, inner: CheckRunner) -> None:
-            self.inner, self.calls = inner, 0
-
-        def run(self, kind: str, spec: CheckSpec, answer: str) -> CheckResult:
-            self.calls += 1
-            return self.inner.run(kind, spec, answer)
-
-        def warm(self, kind: str, items: Sequence[tuple[CheckSpec, str]]) -> None:
-            self.inner.warm(kind, items)
 
     loaded = load_exam(DEMO_RUBRIC, runtime.registry)
     sheets = [{"q1": "relu", "q2": "network A"}] * 5 + [{"q1": "tanh", "q2": "network A"}]
