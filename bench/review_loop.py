@@ -37,6 +37,7 @@ from grader.batches.corrections import (  # noqa: E402
     leave_one_out,
 )
 from grader.batches.review import question_uncertainty  # noqa: E402
+from grader.grading.core import QuestionResult, SubmissionResult, grade_many  # noqa: E402
 
 EXAMS = ROOT.parent / "shared" / "eval" / "exams"
 
@@ -63,19 +64,16 @@ def learnable_criteria(registry: Any, definition: dict[str, Any]) -> dict[str, s
     return out
 
 
-def grade_rows(loaded: Any, rows: list[dict[str, Any]], runner: Any) -> list[dict[str, Any]]:
-    from grader.grading.core import grade_many
-
+def grade_rows(loaded: Any, rows: list[dict[str, Any]], runner: Any) -> list[QuestionResult]:
     results = grade_many(loaded, [{r["qid"]: r["answer"]} for r in rows], runner)
-    out = []
-    for row, res in zip(rows, results, strict=True):
-        q = next(x for x in res.to_dict()["questions"] if x["id"] == row["qid"])
-        out.append(q)
-    return out
+    return [
+        next(x for x in res.questions if x.id == row["qid"])
+        for row, res in zip(rows, results, strict=True)
+    ]
 
 
-def frac(q: dict[str, Any]) -> float:
-    return float(q["score"]) / float(q["max_score"]) if q["max_score"] else 0.0
+def frac(q: QuestionResult) -> float:
+    return q.score / q.max_score if q.max_score else 0.0
 
 
 def run_exam(
@@ -106,9 +104,14 @@ def run_exam(
         mine: list[tuple[int, list[Any]]] = []
         for i in order[:k]:
             corrected.add(i)
+            b = before[i]
             override = {"criterion_id": None, "score": rows[i]["gold"] * float(q["points"])}
             made = examples_from_override(
-                q, {"questions": [before[i]]}, override, rows[i]["answer"], learnable[qid]
+                q,
+                SubmissionResult(b.score, b.max_score, b.needs_review, [b]),
+                override,
+                rows[i]["answer"],
+                learnable[qid],
             )
             mine.append((i, made))
         if self_test:
