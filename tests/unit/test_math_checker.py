@@ -270,3 +270,30 @@ def test_known_mistakes_after_the_right_value_are_counted() -> None:
     assert guessed(padded.details)
     single = MathChecker().check(spec, "The average waiting time is 3.5 ms.")
     assert single.fraction == 1.0 and "candidates" not in single.details
+
+
+@pytest.mark.parametrize(
+    ("answer", "padded"),
+    [
+        # guesses the rubric does not list count too, when offered side by side
+        ("It is one of: 0.0025; 2*(0.05); (0.05)/2; (0.05)+1; 0; 0.05", True),
+        ("0.05 or 0.1 or 0.025", True),
+        # a worked solution and values listed with commas or line by line are not guesses
+        ("p = 0.05, so 2pq = 2*0.05*0.95 = 0.095", False),
+        ("q² = 0.0025\nq = √0.0025 = 0.05", False),
+        ("The frequencies are 0.05, 0.95 and 0.095; q = 0.05", False),
+    ],
+)
+def test_values_offered_side_by_side_count_as_candidates(answer: str, padded: bool) -> None:
+    from grader.grading.review import guessed
+
+    spec = MathSpec(
+        expected="0.05",
+        test="NumAbsolute",
+        options="0.001",
+        find="any",
+        mistakes=[{"expected": "0.0025", "feedback": "That is q², not q."}],
+    )
+    res = MathChecker().check(spec, answer)
+    assert res.fraction == 1.0
+    assert guessed(res.details) is padded

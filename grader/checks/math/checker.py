@@ -20,6 +20,7 @@ from grader.checks.math.outcomes import (
     NUMERIC_TESTS,
     Note,
     about_this_quantity,
+    alternatives,
     best,
     defined_by,
     has_unit,
@@ -270,7 +271,7 @@ class MathChecker(BaseChecker[MathSpec]):
             # Full credit cannot be beaten, but the reading goes on: mistakes stated after
             # the right value make an answer that offers several (one right among guesses).
         if found:
-            return best(found)
+            return best(found, offered=alternatives(answer, [text for text, _ in readable]))
         if readable:
             return self._miss(spec, comp, readable, undecided, note)
         reason = errors[0] if errors else "no expression was found"

@@ -119,15 +119,30 @@ def with_reading(result: CheckResult, reading: Reading) -> CheckResult:
     return replace(result, details=details)
 
 
-def best(found: dict[str, CheckResult]) -> CheckResult:
+_ALTERNATIVE_SPLIT = re.compile(r";|\bor\b")
+
+
+def alternatives(answer: str, readable: list[str]) -> int:
+    """How many values or formulas the answer offers side by side as alternatives: parts
+    of it, cut at ';' and 'or', that are nothing but one candidate it read
+    ("3.5; 4.5; 8.25" or "3.5 or 4.5"). Steps of a worked solution ("z = 3/2 = 1.5") and
+    values listed with commas or line by line ("waiting times 0, 7, 9, 2") are not
+    alternatives."""
+    read = {" ".join(t.split()) for t in readable}
+    parts = (" ".join(p.split()).strip(" .") for p in _ALTERNATIVE_SPLIT.split(answer))
+    return len({p for p in parts if p in read})
+
+
+def best(found: dict[str, CheckResult], offered: int = 0) -> CheckResult:
     """The best verdict among the outcomes the answer states. A right answer is not
     lowered by a known mistake written on the way to it (2pq = 2q(1-q)); how many
-    outcomes were offered is left in `details` for the grading core to judge."""
+    outcomes were offered (rubric outcomes, or `offered` alternatives side by side) is left
+    in `details` for the grading core to judge."""
     best = max(found.values(), key=lambda r: r.fraction)
-    if len(found) == 1:
+    if len(found) == 1 and offered < 3:
         return best
     details = dict(best.details)
-    details["candidates"] = len(found)
+    details["candidates"] = max(len(found), offered)
     details["matched"] = int("expected" in found)
     return replace(best, details=details)
 
