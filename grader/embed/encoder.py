@@ -116,6 +116,11 @@ class Encoder:
                 model = torch.ao.quantization.quantize_dynamic(
                     model, {torch.nn.Linear}, dtype=torch.qint8
                 )
+        model.eval()
+        # The model only ever runs in eval mode here, but SentenceTransformer.encode() calls
+        # eval() on every call: a walk over all ~160 submodules, 1.1 ms of the 9 ms that one
+        # sentence costs. Mode set once above; the vectors are the same bit for bit.
+        model.eval = lambda: model  # type: ignore[method-assign]
         log.info("loaded sentence encoder %s (%d threads)", self.model_path, self.threads)
         return model
 

@@ -17,8 +17,9 @@ Pure: no I/O, bounded work (every pattern is linear in the answer, answers are c
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 MAX_CHARS = 8_000  # the API's answer limit; a longer text is judged by its head
@@ -87,6 +88,7 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in FUNCTION_WORDS and len(w) > 1]
 
 
+@functools.lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     """A crude, language-agnostic stem: enough to hear `confounders` as `confounder`."""
     for suffix in ("ing", "ed", "es", "s", "ly"):
@@ -97,6 +99,12 @@ def _stem(word: str) -> str:
 
 def _stems(ws: Iterable[str]) -> set[str]:
     return {_stem(w) for w in ws}
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_stems(text: str) -> frozenset[str]:
+    """The stems of a rubric text (prompt, model answers): read once, not for every answer."""
+    return frozenset(_stems(content_words(text)))
 
 
 def is_term_list(answer: str) -> bool:
@@ -119,7 +127,7 @@ def is_term_list(answer: str) -> bool:
     return short >= 0.8 * len(items) and function <= limit * len(alpha)
 
 
-def _containment(ws: Sequence[str], reference: set[str]) -> float:
+def _containment(ws: Sequence[str], reference: Set[str]) -> float:
     if not ws:
         return 0.0
     return sum(1 for w in ws if _stem(w) in reference) / len(ws)
@@ -131,10 +139,10 @@ def restates_question(answer: str, texts: QuestionTexts) -> bool:
     ws = content_words(answer)
     if len(ws) < 5 or not texts.prompt:
         return False
-    prompt = _stems(content_words(texts.prompt))
+    prompt = _text_stems(texts.prompt)
     if _containment(ws, prompt) < 0.85:
         return False
-    new = _stems(content_words(texts.model_answer)) - prompt
+    new = _text_stems(texts.model_answer) - prompt
     return len(_stems(ws) & new) <= 1
 
 
@@ -144,11 +152,11 @@ def other_model_answer(answer: str, texts: QuestionTexts) -> str | None:
     ws = content_words(answer)
     if len(ws) < 5:
         return None
-    own = _stems(content_words(f"{texts.prompt} {texts.model_answer} {texts.rubric_text}"))
+    own = _text_stems(f"{texts.prompt} {texts.model_answer} {texts.rubric_text}")
     own_share = _containment(ws, own)
     best: tuple[float, str] | None = None
     for qid, model in texts.other_model_answers:
-        share = _containment(ws, _stems(content_words(model)))
+        share = _containment(ws, _text_stems(model))
         if share >= 0.8 and share >= own_share + 0.25 and (best is None or share > best[0]):
             best = (share, qid)
     return None if best is None else best[1]
