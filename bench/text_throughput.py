@@ -25,8 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.checks import simple_registry  # noqa: E402
-from grader.checks.text import TextChecker, register_text_checkers  # noqa: E402
-from grader.checks.text_model import texts_to_encode  # noqa: E402
+from grader.checks.text.checker import TextChecker, register_text_checkers  # noqa: E402
+from grader.checks.text.scoring import texts_to_encode  # noqa: E402
 from grader.embed import Encoder, load_encoder  # noqa: E402
 from grader.embed.scorer import PairScorer, load_scorer  # noqa: E402
 from grader.exams import load_exam  # noqa: E402

@@ -25,7 +25,7 @@ def build_registry(settings: Settings) -> tuple[CheckerRegistry, Any]:
         # Offline without touching os.environ: the encoder and the scorer load their files
         # with local_files_only=True (a missing file fails, nothing is downloaded).
         # Imported here: a process without text checks never loads the encoder's modules.
-        from grader.checks.text import register_text_checkers
+        from grader.checks.text.checker import register_text_checkers
         from grader.embed import load_encoder
         from grader.embed.scorer import load_scorer
 

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from grader.checks import text_learned as tl
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.text_latex import prose_latex
-from grader.checks.text_words import (
+from grader.checks.text import learned as tl
+from grader.checks.text.latex import prose_latex
+from grader.checks.text.words import (
     DATA,
     LIST_FUNCTION_SHARE,
     NEGATIONS,

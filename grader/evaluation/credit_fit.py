@@ -24,7 +24,7 @@ linearly and clipped, `(s - lo) / (hi - lo)` in [0, 1], with (lo, hi) chosen her
   reference (target 0), the "short on-topic phrase" that the stretch alone would credit.
 
 Prints a table and, last, one JSON line with the constants, the figures and the data's hash;
-the constants go into grader/checks/text_model.py (ZERO_STRETCH, SHOT_STRETCH,
+the constants go into grader/checks/text/scoring.py (ZERO_STRETCH, SHOT_STRETCH,
 SHORT_RATIO) by hand.
 """
 
@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from grader.checks import text_model as tm
+from grader.checks.text import scoring as tm
 from grader.evaluation.text_eval import (
     Row,
     all_texts,
@@ -71,7 +71,7 @@ class Scored:
     target: float  # fraction of the points the human gave
     zero: float  # zero-shot score (before any stretch)
     shot: float | None  # k-shot probability (None for the answers used as shots)
-    len_ratio: float = 1.0  # the answer's length against its best exemplar's (text_model)
+    len_ratio: float = 1.0  # the answer's length against its best exemplar's (text.scoring)
 
 
 def stretch(values: Arr, lo: float, hi: float) -> Arr:

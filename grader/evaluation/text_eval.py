@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import text_learned as tl
-from grader.checks import text_model as tm
+from grader.checks.text import learned as tl
+from grader.checks.text import scoring as tm
 from grader.evaluation.text_metrics import summarise
 
 BINARY_SOURCES = ("scientsbank", "beetle")

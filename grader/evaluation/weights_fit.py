@@ -1,6 +1,6 @@
 """`grader fit weights`: fit the alignment model's linear constants, then its credit bands.
 
-The text model (grader/checks/text_model.py) scores an answer with two small global models
+The text model (grader/checks/text/scoring.py) scores an answer with two small global models
 over features that are on comparable scales for any question:
 
 - zero-shot: `ZERO_BIAS + ZERO_WEIGHTS . features(answer, reference)`, a linear model of the
@@ -25,7 +25,7 @@ zero-shot score), and then the credit bands (`grader fit credit`) are refitted o
 
 Deterministic: no random draw besides the seeded hashes. Prints a table and, last, one JSON
 line with the constants, the figures and the data's hash; the constants go into
-grader/checks/text_model.py by hand (ZERO_WEIGHTS, ZERO_BIAS, SHOT_WEIGHTS, SHOT_BIAS,
+grader/checks/text/scoring.py by hand (ZERO_WEIGHTS, ZERO_BIAS, SHOT_WEIGHTS, SHOT_BIAS,
 ZERO_STRETCH, SHOT_STRETCH, SHORT_RATIO).
 """
 
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from grader.checks import text_model as tm
+from grader.checks.text import scoring as tm
 from grader.evaluation import credit_fit
 from grader.evaluation.text_eval import Row, all_texts, pick_shots, question_reference
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.text_words import content_stems, words
+from grader.checks.text.words import content_stems, words
 
 FROZEN = 3  # bottom layers kept from the packaged model
 HOLDOUT = 0.15  # share of each source's questions kept out of training (figures)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import text_model as tm
+from grader.checks.text import scoring as tm
 from grader.evaluation.credit_fit import (
     capped,
     exam_rows,

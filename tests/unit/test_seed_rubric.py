@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec
-from grader.checks.text import TextSpec
+from grader.checks.text.checker import TextSpec
 from grader.config import Settings
 from grader.exams.loader import LoadedExam, load_exam
 from grader.grading.core import CriterionResult, DirectRunner, QuestionResult, grade
@@ -146,7 +146,7 @@ def test_numbers_are_not_judged_by_meaning(raw: dict[str, Any]) -> None:
     """A keywords label of MEANING_MIN_WORDS words or more is also met by meaning; a scorer
     of meaning cannot tell 10200 from 10000, so the groups of numbers keep short labels."""
     from grader.checks.keywords import MEANING_MIN_WORDS
-    from grader.checks.text_words import words
+    from grader.checks.text.words import words
 
     numeric = {("q1a", "count-a"), ("q1a", "count-b"), ("q1a", "how-much"), ("q1b", "bound")}
     numeric |= {("q3b", "times-d")}

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from grader.checks.base import Status
 from grader.checks.registry import CheckerRegistry
-from grader.checks.text import TextChecker, TextSpec, register_text_checkers
-from grader.checks.text_model import Vectors, content_stems, negated
+from grader.checks.text.checker import TextChecker, TextSpec, register_text_checkers
+from grader.checks.text.scoring import Vectors, content_stems, negated
 
 DIM = 512
 
@@ -306,7 +306,7 @@ def test_grade_many_warms_once_through_the_rubric() -> None:
 
 
 def test_clean_answer_keeps_comparisons_and_drops_markup() -> None:
-    from grader.checks.text import clean_answer
+    from grader.checks.text.checker import clean_answer
 
     text, cut = clean_answer("<p>The <b>sigmoid</b></p> is flat; a < b and c > d\n> quoted **x**")
     assert "<p>" not in text and "**" not in text
@@ -413,7 +413,7 @@ def test_sentences_about_another_part_of_the_question_do_not_dilute_a_criterion(
 
 
 def test_focused_precision_keeps_the_best_sentences_per_exemplar() -> None:
-    from grader.checks.text_model import focused_precision
+    from grader.checks.text.scoring import focused_precision
 
     colmax = np.array([[0.9, 0.1, 0.2], [0.3, 0.8, 0.7]], dtype=np.float32)
     got = focused_precision(colmax, np.array([1.0, 2.0]))

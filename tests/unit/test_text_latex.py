@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from grader.checks.keywords import KeywordGroup, KeywordsChecker, KeywordsSpec
-from grader.checks.text_latex import PASSES, prose_latex
-from grader.checks.text_prepare import sentences_of
+from grader.checks.text.latex import PASSES, prose_latex
+from grader.checks.text.representation import sentences_of
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import text_model as tm
+from grader.checks.text import scoring as tm
 from grader.evaluation.weights_fit import (
     FOLDS,
     Design,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from grader.checks.text_prepare import (
+from grader.checks.text.representation import (
     EncoderLike,
     TextRep,
     Vectors,
@@ -24,7 +24,7 @@ from grader.checks.text_prepare import (
     sentences_of,
     texts_to_encode,
 )
-from grader.checks.text_words import (
+from grader.checks.text.words import (
     NEGATIONS,
     STOPWORDS,
     content_stems,

@@ -9,8 +9,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from grader.checks.text_latex import prose_latex
-from grader.checks.text_words import content_stems, negated
+from grader.checks.text.latex import prose_latex
+from grader.checks.text.words import content_stems, negated
 
 Vectors = npt.NDArray[np.float32]
 

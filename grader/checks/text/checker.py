@@ -1,7 +1,7 @@
 """The `text` checker: an explanation scored against exemplar phrasings by sentence embeddings.
 
 Pure except for the injected encoder (`grader.embed.load_encoder(...)` in production, a fake in
-unit tests). The score comes from `text_model` (sentence alignment, calibrated on the
+unit tests). The score comes from `text.scoring` (sentence alignment, calibrated on the
 criterion's graded examples); this module adds the guards (empty, too long, other language,
 restated question, keyword lists, negation, off topic, misconceptions, required concepts),
 the confidence and the student-facing feedback with the sentence that served as evidence.
@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from grader.checks import text_learned as tl
-from grader.checks import text_model as tm
 from grader.checks.base import BaseChecker, CheckResult, CheckSpec, Status
-from grader.checks.text_words import LIST_FUNCTION_SHARE, is_term_list
+from grader.checks.text import learned as tl
+from grader.checks.text import scoring as tm
+from grader.checks.text.words import LIST_FUNCTION_SHARE, is_term_list
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class TextChecker(BaseChecker[TextSpec]):
         flags = list(info.flags)
         v = feats.values
         notes: list[str] = []
-        # Sure where the model's score is far from its credit band's middle (text_model).
+        # Sure where the model's score is far from its credit band's middle (text.scoring).
         confidence = 0.35 + 1.3 * abs(v.get("certainty", fraction) - 0.5)
         if shot is not None and shot.nearest_sim >= 0.95:
             confidence += 0.2  # nearly the same as an answer the instructor graded
