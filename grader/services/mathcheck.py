@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.checks.math.reading import AnswerReader
 from grader.mathlang import MathError, MathSyntaxError, TooLarge, Undefined
+from grader.mathlang.reading import AnswerReader
 from grader.services.errors import FieldError, Invalid, parse_body
 from grader.services.errors import TooLarge as TooLargeRequest
 

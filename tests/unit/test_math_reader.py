@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from grader.checks.math.checker import MathChecker, MathSpec
-from grader.checks.math.reading import AnswerReader
 from grader.mathlang import read
 from grader.mathlang.extract import candidates
+from grader.mathlang.reading import AnswerReader
 from grader.mathlang.unparse import to_text
 
 

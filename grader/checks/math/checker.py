@@ -30,7 +30,6 @@ from grader.checks.math.outcomes import (
     specificity,
     with_reading,
 )
-from grader.checks.math.reading import AnswerReader, expand_definitions, prepare
 from grader.checks.registry import CheckerRegistry
 from grader.mathlang import MathError
 from grader.mathlang.calculus import free_symbols, substitute
@@ -38,6 +37,7 @@ from grader.mathlang.equiv import Undecided, compare_values, constant_ratio
 from grader.mathlang.errors import EvalError
 from grader.mathlang.extract import spoken_numbers
 from grader.mathlang.fingerprint import Fingerprinter, Vector, maybe_equal, maybe_ratio
+from grader.mathlang.reading import AnswerReader, expand_definitions, prepare
 from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
 

@@ -12,9 +12,9 @@ from grader.checks.base import CheckResult
 from grader.checks.math.answertests.numeric import value
 from grader.checks.math.answertests.table import answer_test
 from grader.checks.math.answertests.verdict import Invalid
-from grader.checks.math.reading import Reading, prepare
 from grader.checks.math.units import common_unit
 from grader.mathlang.calculus import free_symbols
+from grader.mathlang.reading import Reading, prepare
 from grader.mathlang.tree import Node
 from grader.mathlang.unparse import to_text
 
