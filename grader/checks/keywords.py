@@ -23,8 +23,8 @@ from grader.checks.text.latex import prose_latex
 from grader.checks.text.words import (
     DATA,
     LIST_FUNCTION_SHARE,
-    NEGATIONS,
     STOPWORDS,
+    is_negation,
     is_term_list,
     stem,
     words,
@@ -144,10 +144,6 @@ def _same_word(want: str, got: str) -> bool:
     return len(short) >= LOOSE_PREFIX and long_.startswith(short) and not want.isdigit()
 
 
-def _negation(word: str) -> bool:
-    return word in NEGATIONS or word.endswith("n't")
-
-
 def loose_in(phrase: str, got: Sequence[str]) -> bool:
     """Every word of the phrase, in order, among the sentence's words `got`: its content words
     in any form, its other words (and numbers) as written, with at most LOOSE_GAP other words
@@ -156,13 +152,13 @@ def loose_in(phrase: str, got: Sequence[str]) -> bool:
     ws = words(phrase)
     if len(ws) < 2 or " ".join(ws) != " ".join(phrase.casefold().split()):
         return False
-    content = sum(1 for w in ws if w not in STOPWORDS and not _negation(w))
+    content = sum(1 for w in ws if w not in STOPWORDS and not is_negation(w))
     if content < 1:
         return False
     # One content word among function words ("is significant") is too little to look past
     # other words for: only its form may differ.
     gap = LOOSE_GAP if content >= 2 else 0
-    own = sum(1 for w in ws if _negation(w))
+    own = sum(1 for w in ws if is_negation(w))
     for start, word in enumerate(got):
         if not _matches(ws[0], word):
             continue
@@ -175,13 +171,13 @@ def loose_in(phrase: str, got: Sequence[str]) -> bool:
         if pos < len(ws):
             continue
         span = got[max(0, start - NEGATION_WINDOW) : end + 1]
-        if sum(1 for w in span if _negation(w)) == own:
+        if sum(1 for w in span if is_negation(w)) == own:
             return True
     return False
 
 
 def _matches(want: str, got: str) -> bool:
-    if want in STOPWORDS or _negation(want) or not want.isalpha():
+    if want in STOPWORDS or is_negation(want) or not want.isalpha():
         return want == got
     return _same_word(want, got)
 
@@ -189,7 +185,7 @@ def _matches(want: str, got: str) -> bool:
 def denied(sentence: str, start: int, end: int, phrase: str) -> bool:
     """The phrase at [start, end) is negated just before it or called wrong in its sentence."""
     before = words(sentence[:start])[-NEGATION_WINDOW:]
-    if any(w in NEGATIONS or w.endswith("n't") for w in before):
+    if any(is_negation(w) for w in before):
         return True
     own = set(words(phrase))
     after = words(sentence[end:])

@@ -9,25 +9,16 @@ passes are bounded. Nothing is evaluated; a command it does not know loses its b
 from __future__ import annotations
 
 import re
-import unicodedata
 
-_GREEK = {
-    name: unicodedata.lookup("GREEK SMALL LETTER " + name.upper().replace("LAMBDA", "LAMDA"))
-    for name in (
-        *("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"),
-        *("kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau"),
-        *("upsilon", "phi", "chi", "psi", "omega"),
-    )
+from grader.mathlang.charmaps import GREEK
+
+# Letter names as the math reader knows them (the first letter of a name wins: ε, θ, φ),
+# plus the three it reads otherwise (π as a constant; Π and Σ as products and sums).
+_GREEK = {name: letter for letter, name in reversed(GREEK.items())} | {
+    "pi": "π",
+    "Pi": "Π",
+    "Sigma": "Σ",
 }
-_CAPITALS = ("gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "phi", "psi", "omega")
-_GREEK.update(
-    {
-        n.capitalize(): unicodedata.lookup(
-            "GREEK CAPITAL LETTER " + n.upper().replace("LAMBDA", "LAMDA")
-        )
-        for n in _CAPITALS
-    }
-)
 _SIGNS = {
     "to": "→", "rightarrow": "→", "Rightarrow": "⇒", "implies": "⇒", "leftarrow": "←",
     "approx": "≈", "sim": "~", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠",

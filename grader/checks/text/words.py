@@ -55,10 +55,14 @@ def content_stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATIONS)
 
 
+def is_negation(word: str) -> bool:
+    return word in NEGATIONS or word.endswith("n't")
+
+
 def negated(text: str) -> bool:
     """Odd number of negation words: 'not connected' vs 'connected'."""
     ws = words(text)
-    count = sum(1 for w in ws if w in NEGATIONS or w.endswith("n't"))
+    count = sum(1 for w in ws if is_negation(w))
     return count % 2 == 1
 
 
