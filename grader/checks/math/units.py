@@ -9,6 +9,7 @@ the table lacks (kWh, psi, knot, gal) is then looked up in pint's definitions.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from fractions import Fraction
@@ -156,34 +157,32 @@ _PINT_DIMS = (
     "[luminosity]",
 )
 _NAME_OK = re.compile(r"^[A-Za-z]{2,12}$")  # one letter: our table has the SI ones
-_pint_registry: Any = None
+
+
+@functools.cache
+def _pint_registry() -> Any:
+    """pint's unit registry, built once per process (a failed build is tried again)."""
+    import pint
+
+    return pint.UnitRegistry()
 
 
 def preload_pint() -> None:
     """Build pint's registry now (about a second) instead of inside the first check's time
     limit; the sandbox's fork server calls it once, so every math child starts with it."""
-    global _pint_registry
-    if _pint_registry is None:
-        try:
-            import pint
-
-            _pint_registry = pint.UnitRegistry()
-        except Exception:  # noqa: BLE001 - without pint, units outside our table stay unknown
-            log.warning("pint's unit registry could not be loaded", exc_info=True)
+    try:
+        _pint_registry()
+    except Exception:  # noqa: BLE001 - without pint, units outside our table stay unknown
+        log.warning("pint's unit registry could not be loaded", exc_info=True)
 
 
 def _pint_info(name: str) -> tuple[Fraction, Dim] | None:
     """Units outside our table (kWh, psi, knot, gal...) from pint's definitions, loaded once
     per process on first need. Only plain names reach pint, never an expression."""
-    global _pint_registry
     if not _NAME_OK.match(name):
         return None
     try:
-        import pint
-
-        if _pint_registry is None:
-            _pint_registry = pint.UnitRegistry()
-        q = _pint_registry.Quantity(1, name).to_base_units()
+        q = _pint_registry().Quantity(1, name).to_base_units()
         dims = dict(q.dimensionality)
         if set(dims) - set(_PINT_DIMS):
             return None
