@@ -151,6 +151,27 @@ def claim_for_grading(
     return out
 
 
+def _finish_claim(
+    session: Session, claim_: Claim, hooks: Sequence[FinalHook], **values: Any
+) -> bool:
+    """Move the claimed row to its final state (`values`) if this claim is still current, and
+    run `hooks` in the same transaction; False if another delivery won."""
+    done = session.execute(
+        update(Submission)
+        .where(
+            Submission.id == claim_.submission_id,
+            Submission.status == "grading",
+            Submission.claim_token == claim_.token,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        return False
+    _run_hooks(session, claim_.submission_id, hooks)
+    return True
+
+
 def store_in_session(
     session: Session,
     claim_: Claim,
@@ -160,30 +181,20 @@ def store_in_session(
     """Store a grade inside the caller's transaction if this claim is still current; False if
     another delivery won. The result becomes JSON here, in the column it is stored in."""
     now = utcnow()
-    done = session.execute(
-        update(Submission)
-        .where(
-            Submission.id == claim_.submission_id,
-            Submission.status == "grading",
-            Submission.claim_token == claim_.token,
-        )
-        .values(
-            status="graded",
-            result=result.to_dict(),
-            score=result.score,
-            max_score=result.max_score,
-            needs_review=result.needs_review,
-            graded_at=now,
-            updated_at=now,
-            lease_until=None,
-            error=None,
-        )
-        .execution_options(synchronize_session=False)
+    return _finish_claim(
+        session,
+        claim_,
+        hooks,
+        status="graded",
+        result=result.to_dict(),
+        score=result.score,
+        max_score=result.max_score,
+        needs_review=result.needs_review,
+        graded_at=now,
+        updated_at=now,
+        lease_until=None,
+        error=None,
     )
-    if getattr(done, "rowcount", 0) != 1:
-        return False
-    _run_hooks(session, claim_.submission_id, hooks)
-    return True
 
 
 def store_result(
@@ -197,20 +208,15 @@ def store_result(
 def mark_failed(db: Database, claim_: Claim, reason: str, hooks: Sequence[FinalHook] = ()) -> bool:
     now = utcnow()
     with db.session() as session:
-        done = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == claim_.submission_id,
-                Submission.status == "grading",
-                Submission.claim_token == claim_.token,
-            )
-            .values(status="failed", error=reason[:200], updated_at=now, lease_until=None)
-            .execution_options(synchronize_session=False)
+        return _finish_claim(
+            session,
+            claim_,
+            hooks,
+            status="failed",
+            error=reason[:200],
+            updated_at=now,
+            lease_until=None,
         )
-        if getattr(done, "rowcount", 0) != 1:
-            return False
-        _run_hooks(session, claim_.submission_id, hooks)
-    return True
 
 
 @dataclass(frozen=True)
