@@ -89,9 +89,6 @@ def submission_outbox_hook(options: WebhookOptions) -> Any:
                 graded_at=at,
                 base_url=options.base_url,
             )
-            enqueue_event(
-                session, payload, f"submission.graded:{row.id}:{at.isoformat()}", owner_key_id=owner
-            )
         elif row.status == "failed":
             at = aware(row.updated_at) or utcnow()
             payload = events.submission_failed(
@@ -102,9 +99,10 @@ def submission_outbox_hook(options: WebhookOptions) -> Any:
                 failed_at=at,
                 base_url=options.base_url,
             )
-            enqueue_event(
-                session, payload, f"submission.failed:{row.id}:{at.isoformat()}", owner_key_id=owner
-            )
+        else:
+            return
+        key = f"{payload['type']}:{row.id}:{at.isoformat()}"
+        enqueue_event(session, payload, key, owner_key_id=owner)
 
     return hook
 
