@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -94,30 +95,36 @@ def _unicode_classes(pattern: str) -> str:
     return "".join(out)
 
 
-def _group_end(pattern: str, start: int) -> int:
-    """Index just past the group opening at `start` (a `(`), or -1 if it never closes."""
-    depth, i, n, in_class = 0, start, len(pattern), False
+def _structure(pattern: str, start: int) -> Iterator[tuple[int, str]]:
+    """The characters of `pattern` from `start` that are its structure: (index, character)
+    outside escapes and character classes (a `]` right after `[` or `[^` is a literal)."""
+    i, n, in_class = start, len(pattern), False
     while i < n:
         c = pattern[i]
         if c == "\\":
             i += 2
             continue
         if in_class:
-            if c == "]":
-                in_class = False
+            in_class = c != "]"
         elif c == "[":
             in_class = True
-            if pattern.startswith("[^]", i):
-                i += 2
-            elif pattern.startswith("[]", i):
-                i += 1
-        elif c == "(":
+            if pattern.startswith(("[^]", "[]"), i):
+                i += 2 if pattern[i + 1] == "^" else 1
+        else:
+            yield i, c
+        i += 1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index just past the group opening at `start` (a `(`), or -1 if it never closes."""
+    depth = 0
+    for i, c in _structure(pattern, start):
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth == 0:
                 return i + 1
-        i += 1
     return -1
 
 
@@ -144,26 +151,15 @@ def split_leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str]
 
 def _alternative_end(pattern: str, i: int) -> int:
     """From a `|` at `i`, the index of the `)` that closes the enclosing group (or the end)."""
-    depth, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern.startswith(("[^]", "[]"), i):
-                i += 2 if pattern[i + 1] == "^" else 1
-        elif c == "(":
+    depth = 0
+    for j, c in _structure(pattern, i):
+        if c == "(":
             depth += 1
         elif c == ")":
             if depth == 0:
-                return i
+                return j
             depth -= 1
-        i += 1
-    return n
+    return len(pattern)
 
 
 def _in_tail(pattern: str, j: int) -> bool:
