@@ -51,6 +51,13 @@ class CheckSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def reject_duplicate_ids(ids: Sequence[str], what: str) -> None:
+    """For a spec's or a rubric's validator: a ValueError naming every id that is there twice."""
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what} ids: {', '.join(dupes)}")
+
+
 SpecT = TypeVar("SpecT", bound=CheckSpec)
 SpecT_contra = TypeVar("SpecT_contra", bound=CheckSpec, contravariant=True)
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from grader.checks.base import reject_duplicate_ids
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -78,10 +80,7 @@ class Question(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
-        ids = [c.id for c in self.criteria]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate criterion ids: {', '.join(dupes)}")
+        reject_duplicate_ids([c.id for c in self.criteria], "criterion")
         total = sum(c.points for c in self.criteria)
         if self.combine == "sum" and abs(total - self.points) > 1e-9:
             raise ValueError(
@@ -100,10 +99,7 @@ class Exam(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Exam:
-        ids = [q.id for q in self.questions]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate question ids: {', '.join(dupes)}")
+        reject_duplicate_ids([q.id for q in self.questions], "question")
         total = sum(q.points for q in self.questions)
         if self.total_points is not None and abs(total - self.total_points) > 1e-9:
             raise ValueError(

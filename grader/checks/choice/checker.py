@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from grader.checks.base import BaseChecker, CheckResult, CheckSpec
+from grader.checks.base import BaseChecker, CheckResult, CheckSpec, reject_duplicate_ids
 from grader.checks.choice.reading import IdReading, Rank, read_ids
 from grader.checks.textutil import MAX_SCAN_CHARS, normalise_text, quote, word_pattern
 
@@ -74,9 +74,7 @@ class ChoiceSpec(CheckSpec):
     @model_validator(mode="after")
     def _correct_is_an_option(self) -> ChoiceSpec:
         ids = [o.id for o in self.options]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate option ids: {', '.join(dupes)}")
+        reject_duplicate_ids(ids, "option")
         if self.correct not in ids:
             raise ValueError(f"correct: {self.correct!r} is not one of the options {ids}")
         return self
