@@ -7,12 +7,11 @@ of constant sub-expressions through ^ and ! before any arithmetic is done.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from typing import Any, Unpack
 
 from grader.mathlang.errors import EvalError, MathError, MathSyntaxError, TooLarge, Undefined
 from grader.mathlang.limits import check_defined, check_size
-from grader.mathlang.parser import canonical_name, parse
+from grader.mathlang.parser import Notation, canonical_name, parse
 from grader.mathlang.tree import Node
 
 __all__ = [
@@ -20,6 +19,7 @@ __all__ = [
     "MathError",
     "MathSyntaxError",
     "Node",
+    "Notation",
     "TooLarge",
     "Undefined",
     "canonical_name",
@@ -28,28 +28,10 @@ __all__ = [
 ]
 
 
-def read(
-    text: str,
-    *,
-    variables: Collection[str] = (),
-    decimal_comma: bool = False,
-    functions: Collection[str] = (),
-    functions_from_names: bool = True,
-    tight_division: bool = False,
-) -> Node:
-    """Parse and validate: size limits, no constant division by zero, no ∞−∞. Names in
-    `functions` are unknown functions: y(x_i, w) is a call, not y times a tuple. With
-    `functions_from_names` false (how students write), any other name before a bracket
-    multiplies: 2q(1-q) is 2*q*(1-q). With `tight_division`, 1/2x is 1/(2x) (the other
-    reading of a product written after '/')."""
-    node: Any = parse(
-        text,
-        variables=variables,
-        decimal_comma=decimal_comma,
-        functions=functions,
-        functions_from_names=functions_from_names,
-        tight_division=tight_division,
-    )
+def read(text: str, **notation: Unpack[Notation]) -> Node:
+    """Parse (`notation`: how the answer is written, see `Notation`) and validate: size
+    limits, no constant division by zero, no ∞−∞."""
+    node: Any = parse(text, **notation)
     check_size(node)
     check_defined(node)
     return node

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict
 
 from grader.mathlang.errors import MathSyntaxError, TooLarge
 from grader.mathlang.indexes import bind_index, free_indexes
@@ -31,6 +31,21 @@ def _call_name(node: Node) -> str:
     return ""
 
 
+class Notation(TypedDict, total=False):
+    """How an answer is written: the options of `parse` and `grader.mathlang.read` (their
+    defaults are those of `CommandParser`). Names in `functions` are unknown functions:
+    y(x_i, w) is a call, not y times a tuple. With `functions_from_names` false (how students
+    write), any other name before a bracket multiplies: 2q(1-q) is 2*q*(1-q). With
+    `tight_division`, an implicit product after '/' is the divisor: 1/2x is 1/(2x) (the other
+    reading of a product written after '/')."""
+
+    variables: Collection[str]
+    decimal_comma: bool
+    functions: Collection[str]
+    functions_from_names: bool
+    tight_division: bool
+
+
 class CommandParser:
     def __init__(
         self,
@@ -40,6 +55,7 @@ class CommandParser:
         decimal_comma: bool = False,
         functions_from_names: bool = True,
         functions: Collection[str] = (),
+        tight_division: bool = False,
     ) -> None:
         self.toks = tokenize(text, decimal_comma=decimal_comma)
         self.i = 0
@@ -53,7 +69,7 @@ class CommandParser:
         # the product an undeclared name was split into (`te` -> t*e): a power after it
         # binds to its last letter, 2te^{-3t} = 2*t*e^(-3t)
         self.last_split: Node | None = None
-        self.tight_division = False
+        self.tight_division = tight_division
 
     # -- token helpers -------------------------------------------------------------------
     @property

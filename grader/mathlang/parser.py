@@ -18,16 +18,25 @@ AST nodes (tuples, hashable):
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from fractions import Fraction
+from typing import Unpack
 
 from grader.mathlang.charmaps import LATEX_FUNCTION_CMDS
-from grader.mathlang.commands import MAX_DEPTH, MAX_NODES, CommandParser
+from grader.mathlang.commands import MAX_DEPTH, MAX_NODES, CommandParser, Notation
 from grader.mathlang.errors import MathSyntaxError
 from grader.mathlang.names import CONSTS, FUNCS, canonical_name, literal
 from grader.mathlang.tree import Node
 
-__all__ = ["CONSTS", "FUNCS", "MAX_DEPTH", "MAX_NODES", "Parser", "canonical_name", "parse"]
+__all__ = [
+    "CONSTS",
+    "FUNCS",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Notation",
+    "Parser",
+    "canonical_name",
+    "parse",
+]
 
 _ATOM_START_OPS = frozenset({"(", "[", "{", "\\{"})
 _REL = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "!=", "==": "="}
@@ -274,23 +283,6 @@ class Parser(CommandParser):
         raise MathSyntaxError(f"unexpected '{got}'")
 
 
-def parse(
-    text: str,
-    *,
-    variables: Collection[str] = (),
-    decimal_comma: bool = False,
-    functions: Collection[str] = (),
-    functions_from_names: bool = True,
-    tight_division: bool = False,
-) -> Node:
-    """Parse one expression, equation, relation or list. Raises MathError subclasses.
-    With `tight_division`, an implicit product after '/' is the divisor: 1/2x = 1/(2x)."""
-    parser = Parser(
-        text,
-        variables=variables,
-        decimal_comma=decimal_comma,
-        functions=functions,
-        functions_from_names=functions_from_names,
-    )
-    parser.tight_division = tight_division
-    return parser.parse()
+def parse(text: str, **notation: Unpack[Notation]) -> Node:
+    """Parse one expression, equation, relation or list. Raises MathError subclasses."""
+    return Parser(text, **notation).parse()
