@@ -36,7 +36,6 @@ import json
 import random
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from grader.checks.text import scoring as tm
 from grader.evaluation.text_eval import (
     Row,
     all_texts,
+    by_question,
     pick_shots,
     question_reference,
     read_rows,
@@ -193,11 +193,8 @@ def exam_rows(exams_dir: Path) -> list[Row]:
 
 def score_rows(rows: list[Row], encoder: tm.EncoderLike, shots: int, seed: int) -> list[Scored]:
     encoder.encode(all_texts(rows))  # one batched pass; `prepare` then hits the cache
-    by_qid: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        by_qid[r.qid].append(r)
     out: list[Scored] = []
-    for group in by_qid.values():
+    for group in by_question(rows).values():
         first = group[0]
         shot_rows, _ = pick_shots([r for r in group if r.source != FRAGMENTS], shots, seed)
         ref, shot_obj = question_reference(encoder, first, shot_rows)

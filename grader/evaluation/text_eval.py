@@ -74,6 +74,14 @@ def read_rows_from_dicts(dicts: Iterable[dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def by_question(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    """The rows of each question, questions in the order they first appear."""
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        out[r.qid].append(r)
+    return out
+
+
 def pick_shots(rows: Sequence[Row], k: int, seed: int) -> tuple[list[Row], list[Row]]:
     """Deterministic split of one question's answers into (shots, scored)."""
     order = sorted(
@@ -132,11 +140,8 @@ def run(
     With `scorer` (the learned pair scorer) rows with a reference are scored by it, calibrated
     on the shots as the text checker does; otherwise by the sentence-alignment model."""
     encoder.encode(all_texts(rows))  # one big batched pass; `prepare` then hits the cache
-    by_qid: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        by_qid[r.qid].append(r)
     scored: list[Row] = []
-    for group in by_qid.values():
+    for group in by_question(rows).values():
         first = group[0]
         shot_rows, todo = pick_shots(group, shots, seed)
         ref, shot_obj = question_reference(encoder, first, shot_rows)

@@ -36,7 +36,6 @@ import hashlib
 import json
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +47,13 @@ import numpy.typing as npt
 
 from grader.checks.text import scoring as tm
 from grader.evaluation import credit_fit
-from grader.evaluation.text_eval import Row, all_texts, pick_shots, question_reference
+from grader.evaluation.text_eval import (
+    Row,
+    all_texts,
+    by_question,
+    pick_shots,
+    question_reference,
+)
 
 SEEDS = (0, 1, 2)  # shot draws pooled for the shot model
 SHOTS = credit_fit.SHOTS
@@ -199,13 +204,6 @@ def constants(
             setattr(tm, bias, old_bias)
             weights.clear()
             weights.update(old_weights)
-
-
-def by_question(rows: list[Row]) -> dict[str, list[Row]]:
-    out: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        out[r.qid].append(r)
-    return out
 
 
 def zero_design(rows: list[Row], encoder: tm.EncoderLike) -> Design:
