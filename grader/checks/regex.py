@@ -115,17 +115,22 @@ def _structure(pattern: str, start: int) -> Iterator[tuple[int, str]]:
         i += 1
 
 
-def _group_end(pattern: str, start: int) -> int:
-    """Index just past the group opening at `start` (a `(`), or -1 if it never closes."""
-    depth = 0
+def _closing(pattern: str, start: int, depth: int) -> int:
+    """Index of the `)` that brings the group depth (`depth` at `start`) to 0, or -1."""
     for i, c in _structure(pattern, start):
         if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth == 0:
-                return i + 1
+                return i
     return -1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index just past the group opening at `start` (a `(`), or -1 if it never closes."""
+    end = _closing(pattern, start, 0)
+    return -1 if end == -1 else end + 1
 
 
 def split_leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str] | None:
@@ -151,15 +156,8 @@ def split_leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str]
 
 def _alternative_end(pattern: str, i: int) -> int:
     """From a `|` at `i`, the index of the `)` that closes the enclosing group (or the end)."""
-    depth = 0
-    for j, c in _structure(pattern, i):
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            if depth == 0:
-                return j
-            depth -= 1
-    return len(pattern)
+    end = _closing(pattern, i, 1)
+    return len(pattern) if end == -1 else end
 
 
 def _in_tail(pattern: str, j: int) -> bool:
