@@ -30,8 +30,8 @@ test-unit: install
 	$(BIN)/pytest tests/unit
 
 lint: install
-	$(BIN)/ruff check grader workers tests bench
-	$(BIN)/ruff format --check grader workers
+	$(BIN)/ruff check grader workers service tests bench
+	$(BIN)/ruff format --check grader workers service
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,10 +1,13 @@
-"""The `grader` command. Every subcommand reads its settings from GRADER_ env vars."""
+"""The `grader` command. Every subcommand reads its settings from GRADER_ env vars.
+
+This module holds the commands that need no queue: database, keys, rubrics, evaluation and
+fitting, batches on a running service, offline grading, statistics (`python -m grader`
+runs these alone). The `grader` console script is `service.cli`, which adds the commands
+that start the service (serve, worker, redrive) and hands everything else to `run` here."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,103 +16,12 @@ from typing import Any
 from grader.config import Settings
 
 Handler = Callable[[argparse.Namespace, list[str]], int]
+# Registers more subcommands on the `grader` command's subparsers (service.cli's).
+AddCommands = Callable[[Any], None]
 
 
 def _settings() -> Settings:
     return Settings.from_env()
-
-
-def cmd_serve(args: argparse.Namespace, _rest: list[str]) -> int:
-    """API (gunicorn), a grading worker and a webhook worker, supervised (grader.supervisor):
-    any that dies is restarted, stale work is re-driven from here, and SIGTERM stops it all
-    within GRADER_SHUTDOWN_GRACE, returning unfinished sheets to the queue."""
-    settings = _settings()
-    settings.ensure_data_dir()
-    from grader.compose import create_publisher, webhook_queue
-    from grader.services.submissions import requeue_claimed
-    from grader.store import Database
-    from grader.supervisor import Child, Supervisor, redrive_loop
-
-    db = Database(settings.database_url)
-    db.upgrade()
-    env = dict(os.environ, GRADER_DATA_DIR=settings.data_dir, HF_HUB_OFFLINE="1")
-    grader = [sys.executable, "-m", "grader"]
-    api = [
-        *(sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}"),
-        *("--worker-class", "gthread", "--workers", str(args.api_workers), "--threads", "8"),
-        *("--timeout", "60", "--graceful-timeout", str(int(settings.shutdown_grace))),
-        *("--access-logfile", "-", "grader.api.wsgi:app"),
-    ]
-    children = [
-        Child("api", api, env),
-        Child("worker", [*grader, "worker", "--no-beat", "--queues", settings.queue], env),
-        # Deliveries wait on other people's servers: a process of their own, so a slow
-        # receiver never delays a grade; it runs the webhook schedule too.
-        Child(
-            "webhook worker",
-            [*grader, "worker", "--queues", webhook_queue(settings), "--hostname", "webhooks@%h"],
-            {**env, "GRADER_TEXT_CHECKS": "false", "GRADER_WORKER_CONCURRENCY": "2"},
-        ),
-    ]
-    print(
-        f"grader: API on http://{args.host}:{args.port} (docs: /api/docs), data in "
-        f"{settings.data_dir}",
-        flush=True,
-    )
-
-    def release() -> None:
-        released = requeue_claimed(db)
-        if released:
-            print(f"grader: {released} unfinished sheet(s) returned to the queue", flush=True)
-
-    supervisor = Supervisor(children, grace_s=settings.shutdown_grace, on_stopped=release)
-    supervisor.background = redrive_loop(
-        settings,
-        create_publisher(settings),
-        lambda stall: supervisor.restart_wedged("worker", stall.last_progress_s),
-    )
-    return supervisor.run()
-
-
-def cmd_redrive(args: argparse.Namespace, _rest: list[str]) -> int:
-    """The re-drive alone (compose runs it as a service of its own): never on a worker."""
-    import threading
-
-    settings = _settings()
-    from grader.compose import create_publisher
-    from grader.supervisor import redrive_loop
-
-    stopping = threading.Event()
-    if args.once:
-        stopping.set()
-        from grader.services.grading import redrive
-        from grader.store import Database
-
-        print(redrive(Database(settings.database_url), settings, create_publisher(settings)))
-        return 0
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    redrive_loop(settings, create_publisher(settings))(stopping)
-    return 0
-
-
-def cmd_worker(args: argparse.Namespace, _rest: list[str]) -> int:
-    settings = _settings()
-    settings.ensure_data_dir()
-    from grader.store import Database
-
-    Database(settings.database_url).upgrade()
-    from grader.compose import create_worker, webhook_queue
-
-    celery = create_worker(settings)
-    argv = ["worker", "--loglevel", args.loglevel, "--pool", "prefork"]
-    argv += ["--concurrency", str(args.concurrency or settings.worker_concurrency)]
-    queues = args.queues or f"{settings.queue},{webhook_queue(settings)}"
-    argv += ["--queues", queues, "--hostname", args.hostname]
-    if not args.no_beat:
-        argv += ["--beat", "--schedule", str(Path(settings.data_dir) / "beat-schedule")]
-    celery.worker_main(argv)
-    return 0
 
 
 def cmd_db_upgrade(_args: argparse.Namespace, _rest: list[str]) -> int:
@@ -225,29 +137,12 @@ def cmd_fit(args: argparse.Namespace, rest: list[str]) -> int:
     return int(module.main(rest))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+def build_parser(add_service_commands: AddCommands | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("serve", help="run the API and a worker (embedded defaults)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--api-workers", type=int, default=1)
-    p.set_defaults(handler=cmd_serve)
-
-    p = sub.add_parser("redrive", help="republish stale work every GRADER_REDRIVE_INTERVAL")
-    p.add_argument("--once", action="store_true", help="one pass, then exit")
-    p.set_defaults(handler=cmd_redrive)
-
-    p = sub.add_parser("worker", help="run a Celery worker")
-    p.add_argument("--concurrency", type=int, default=0)
-    p.add_argument(
-        "--queues", default="", help="default: GRADER_QUEUE and its webhooks queue (both)"
-    )
-    p.add_argument("--hostname", default="grader@%h")
-    p.add_argument("--loglevel", default="INFO")
-    p.add_argument("--no-beat", action="store_true", help="don't run the re-drive schedule here")
-    p.set_defaults(handler=cmd_worker)
+    if add_service_commands is not None:
+        add_service_commands(sub)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
@@ -297,12 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` with `parser` (this module's, perhaps with more commands) and run the
+    chosen command's handler."""
     args, rest = parser.parse_known_args(argv)
     if rest and args.handler not in (cmd_eval, cmd_fit):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.handler(args, rest))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The commands that need no queue (`python -m grader`)."""
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def app(settings: Settings, runtime: Runtime) -> Flask:
-    from grader.compose import create_api
+    from service.compose import create_api
 
     return create_api(settings, runtime=runtime)
 

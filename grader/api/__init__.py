@@ -44,7 +44,7 @@ def create_app(
     """Build the API from the settings its entry point read (tests pass their own).
 
     `publisher` puts submission ids on the queue: the composition root
-    (`grader.compose.create_api`) passes the Celery one; the API never imports celery."""
+    (`service.compose.create_api`) passes the Celery one; the API never imports celery."""
     logging.basicConfig(level=settings.log_level)
     rt = runtime or Runtime.create(settings)
     if migrate:

@@ -123,7 +123,7 @@ def test_malformed_keys_are_refused(client: FlaskClient, lms: dict[str, str], ke
 def limited(settings: Settings, runtime: Runtime) -> FlaskClient:
     from dataclasses import replace
 
-    from grader.compose import create_api
+    from service.compose import create_api
 
     return create_api(replace(settings, rate_limit="3/minute"), runtime=runtime).test_client()
 

@@ -44,7 +44,7 @@ class Service:
             GRADER_RATE_LIMIT="100000/minute",
         )
         self.env.update(extra)
-        grader = [sys.executable, "-m", "grader"]
+        grader = [sys.executable, "-m", "service"]  # the `grader` script
         out = subprocess.run(
             [*grader, "tokens", "create", "--role", "admin"],
             env=self.env,

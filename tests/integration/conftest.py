@@ -105,7 +105,7 @@ class Worker:
             [
                 sys.executable,
                 "-m",
-                "grader",
+                "service",
                 "worker",
                 "--concurrency",
                 "1",
@@ -185,7 +185,7 @@ def it_runtime(it_settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def it_app(it_settings: Settings, it_runtime: Runtime) -> Flask:
-    from grader.compose import create_api
+    from service.compose import create_api
 
     return create_api(it_settings, runtime=it_runtime)
 

@@ -82,9 +82,9 @@ def wait_graded(runtime, n: int, timeout: float) -> None:  # type: ignore[no-unt
 
 @pytest.fixture
 def faulty(service_env, private_redis, start_worker, demo_rubric):  # type: ignore[no-untyped-def]
-    from grader.compose import create_api
     from grader.config import Settings
     from grader.services.runtime import Runtime
+    from service.compose import create_api
     from tests.conftest import Tokens
 
     env = {**service_env, "GRADER_BROKER_URL": private_redis.url}

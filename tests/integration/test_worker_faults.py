@@ -58,7 +58,7 @@ def test_killed_pool_process_is_replaced_and_its_sheets_graded_once(
     # with an embedded beat, a forked beat process is a child of the worker like its pool and
     # cannot be told from it by its command line, so killing "the pool" could kill beat too.
     redrive = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "grader", "redrive"],
+        [sys.executable, "-m", "service", "redrive"],
         env={**os.environ, **service_env, "GRADER_CLAIM_LEASE_SECONDS": "6"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

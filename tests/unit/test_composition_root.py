@@ -33,15 +33,18 @@ WIRE = {
 }
 
 
-def test_entry_modules_read_no_settings_when_imported(tmp_path: Path) -> None:
-    """With a setting that cannot be read, importing the entry modules still works: only
-    building the apps reads the environment (and then fails, naming the variable)."""
+def test_modules_read_no_settings_when_imported(tmp_path: Path) -> None:
+    """With a setting that cannot be read, importing the modules that start the service
+    still works: only the entry points of gunicorn and Celery, whose import is the start of
+    their process, read the environment (and fail, naming the variable)."""
     code = (
-        "import grader.api.wsgi, grader.compose, grader.cli, workers.main, workers.tasks\n"
-        "try:\n"
-        "    workers.main.celery\n"
-        "except ValueError as exc:\n"
-        "    print('refused:', exc)\n"
+        "import importlib\n"
+        "import grader.cli, service.cli, service.compose, workers.main, workers.tasks\n"
+        "for entry in ('service.wsgi', 'service.celery_app'):\n"
+        "    try:\n"
+        "        importlib.import_module(entry)\n"
+        "    except ValueError as exc:\n"
+        "        print(entry, 'refused:', exc)\n"
     )
     env = {
         **os.environ,
@@ -53,7 +56,33 @@ def test_entry_modules_read_no_settings_when_imported(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    assert "refused: GRADER_TASK_TIME_LIMIT: cannot read 'ninety' as int" in out.stdout
+    refusal = "refused: GRADER_TASK_TIME_LIMIT: cannot read 'ninety' as int"
+    assert f"service.wsgi {refusal}" in out.stdout
+    assert f"service.celery_app {refusal}" in out.stdout
+
+
+def test_celery_finds_the_app_of_its_entry_module(tmp_path: Path) -> None:
+    """`celery -A service.celery_app` takes the module's `celery`: the worker's app, with
+    its tasks."""
+    code = (
+        "import service.celery_app as entry\n"
+        "print(sorted(t for t in entry.celery.tasks if not t.startswith('celery.')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADER_DATA_DIR": str(tmp_path)}
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [str(sorted(WIRE))]
+
+
+def _production_files() -> list[Path]:
+    return [
+        f
+        for package in ("grader", "workers", "service")
+        for f in (ROOT / package).rglob("*.py")
+        if "migrations" not in f.parts
+    ]
 
 
 def _environ_writes(source: str) -> list[str]:
@@ -77,11 +106,9 @@ def _environ_writes(source: str) -> list[str]:
 def test_nothing_writes_os_environ() -> None:
     """Libraries get what they need through their API (local_files_only, torch's thread
     count) or a child process gets it in its own environment (`grader serve`)."""
-    files = [*(ROOT / "grader").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]
     writes = [
         f"{f.relative_to(ROOT)}: {w}"
-        for f in files
-        if "migrations" not in f.parts
+        for f in _production_files()
         for w in _environ_writes(f.read_text("utf-8"))
     ]
     assert writes == []
@@ -99,7 +126,7 @@ def test_the_environ_check_sees_a_write() -> None:
 
 @pytest.fixture
 def worker_app(tmp_path: Path) -> Any:
-    from grader.compose import create_worker
+    from service.compose import create_worker
 
     return create_worker(Settings(data_dir=str(tmp_path), text_checks=False).resolved())
 

@@ -27,7 +27,7 @@ def test_commands() -> None:
     services = compose()["services"]
     assert (
         "gunicorn" in services["api"]["command"]
-        and "grader.api.wsgi:app" in services["api"]["command"]
+        and "service.wsgi:app" in services["api"]["command"]
     )
     assert services["worker"]["command"].startswith("grader worker")
     redis_cmd = services["redis"]["command"]
