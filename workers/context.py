@@ -22,11 +22,13 @@ RETRY: dict[str, Any] = {
 
 
 class WorkerContext:
-    """What one worker process holds: the settings its app was built from and, built on
-    first use, its runtime (database engine, checkers, model and sandbox, loaded once)."""
+    """What one worker process holds: the settings its app was built from, built on first
+    use its runtime (database engine, checkers, model and sandbox, loaded once), and whether
+    it has started shutting down."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.stopping = threading.Event()  # set when the worker starts shutting down
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
 

@@ -1,8 +1,9 @@
-"""The worker: `create_worker(settings)` builds the Celery app with its tasks and the worker
-process's signal handlers. `grader worker` calls it (through the composition root,
-`grader.compose`) with the settings it read at start; `celery -A workers.main ...` gets the
-same app from the module attribute `celery`, built from the environment when Celery first
-asks for it. Importing this module reads no settings."""
+"""The worker: `create_worker(settings)` builds the Celery app with its tasks; the worker
+process's signal handlers below (pre-fork model load, warm-up, bounded shutdown, beat watch)
+act on the `WorkerContext` that app carries in its configuration. `grader worker` builds it
+through the composition root (`service.compose`) with the settings it read at start, and so
+does `celery -A service.celery_app ...`. Importing this module reads no settings and builds
+nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from celery import Celery
+from celery import Celery, current_app
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutting_down
 
 from grader.config import Settings
@@ -21,31 +22,30 @@ from workers.app import make_celery
 from workers.context import WorkerContext
 from workers.tasks import register_tasks
 
-# The worker this process runs (one per process: Celery's signals are process-wide).
-_worker: WorkerContext | None = None
+# The key of the app's configuration that holds its WorkerContext. Celery's signals are
+# process-wide and name no app (or only a hostname): each handler finds the app (the
+# signal's sender, else the process's current app, which a worker sets to its own before
+# any of these fire) and takes the context from it.
+CONTEXT_KEY = "grader_worker"
 
 
 def create_worker(settings: Settings) -> Celery:
     """The Celery app of a worker process, its tasks registered; the process's signal
     handlers (pre-fork model load, warm-up, bounded shutdown) act on its runtime."""
-    global _worker
     app = make_celery(settings)
-    _worker = WorkerContext(settings)
-    register_tasks(app, _worker)
+    worker = WorkerContext(settings)
+    register_tasks(app, worker)
+    app.conf[CONTEXT_KEY] = worker
     return app
 
 
-def __getattr__(name: str) -> Any:
-    """`celery -A workers.main` looks up `celery` here: built once, from GRADER_ env vars,
-    when the Celery command asks (not when this module is imported)."""
-    if name == "celery":
-        app = create_worker(Settings.from_env())
-        globals()["celery"] = app
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def context_of(app: Any) -> WorkerContext | None:
+    """The WorkerContext `create_worker` put on this app (None for any other app)."""
+    conf = getattr(app, "conf", None)
+    worker = conf.get(CONTEXT_KEY) if conf is not None else None
+    return worker if isinstance(worker, WorkerContext) else None
 
 
-_stopping = threading.Event()  # set when this worker starts shutting down
 BEAT_CHECK_EVERY = 1.0  # seconds between two looks at the embedded beat
 
 
@@ -69,15 +69,16 @@ def _load_before_fork(sender: Any = None, **_: Any) -> None:
     its own copy after the fork instead. Unless GRADER_EMBED_THREADS says otherwise, the
     cores are shared out between the pool's processes, so a pool of one process per core
     shares one copy."""
-    if _worker is None:
+    worker = context_of(getattr(sender, "app", None))
+    if worker is None:
         return
-    settings = _worker.settings
+    settings = worker.settings
     if not settings.preload_model or not settings.text_checks:
         return
     concurrency = int(getattr(sender, "concurrency", 0) or settings.worker_concurrency or 1)
     threads = threads_per_process(settings.embed_threads, concurrency, os.cpu_count() or 1)
     # The first call builds this process's runtime (inherited by the pool's children).
-    rt = _worker.runtime(replace(settings, embed_threads=threads))
+    rt = worker.runtime(replace(settings, embed_threads=threads))
     if rt.encoder is None:
         return
     if rt.encoder.threads > 1:
@@ -92,7 +93,8 @@ def _load_before_fork(sender: Any = None, **_: Any) -> None:
 
 @worker_process_init.connect
 def _warm_up(**_: Any) -> None:
-    worker = _worker
+    # sent with the hostname only; the pool process has just made its app the current one
+    worker = context_of(current_app)
     if worker is None:
         return
     # Connections are never shared across a fork: this process opens its own.
@@ -116,11 +118,14 @@ def _bound_the_shutdown(sig: str = "", how: str = "", exitcode: int = 0, **_: An
     quarters of GRADER_SHUTDOWN_GRACE, turn it cold (SIGQUIT): the pool is terminated, the
     unacknowledged messages go back to the broker and the sheets' claims lapse within one
     lease, so the process is gone before a container runtime's kill at 10 s."""
-    _stopping.set()
-    if how == "Cold" or _worker is None:
+    worker = context_of(current_app)  # sent with the hostname only
+    if worker is None:
+        return
+    worker.stopping.set()
+    if how == "Cold":
         return
     pid = os.getpid()
-    grace = _worker.settings.shutdown_grace
+    grace = worker.settings.shutdown_grace
 
     def go_cold() -> None:
         logging.getLogger(__name__).warning(
@@ -141,16 +146,18 @@ def _watch_the_beat(sender: Any = None, **_: Any) -> None:
     nothing else watches: killed, every webhook waits in the outbox for good while the worker
     looks healthy. When the beat dies, this worker stops (warm, as on SIGTERM), so that its
     supervisor (`grader serve`, compose, systemd) starts it again, beat and all."""
+    worker = context_of(getattr(sender, "app", None))
     beat = getattr(getattr(sender, "controller", None), "beat", None)
-    if beat is None or not hasattr(beat, "is_alive"):
+    if worker is None or beat is None or not hasattr(beat, "is_alive"):
         return
+    stopping = worker.stopping
     log = logging.getLogger(__name__)
 
     def watch() -> None:
-        while not _stopping.wait(BEAT_CHECK_EVERY):
+        while not stopping.wait(BEAT_CHECK_EVERY):
             if beat.is_alive():
                 continue
-            if not _stopping.is_set():
+            if not stopping.is_set():
                 log.error(
                     "the embedded beat died (exit code %s); stopping this worker so that it "
                     "is started again with its beat",

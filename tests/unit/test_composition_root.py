@@ -63,17 +63,21 @@ def test_modules_read_no_settings_when_imported(tmp_path: Path) -> None:
 
 def test_celery_finds_the_app_of_its_entry_module(tmp_path: Path) -> None:
     """`celery -A service.celery_app` takes the module's `celery`: the worker's app, with
-    its tasks."""
+    its tasks and the WorkerContext its signal handlers act on."""
     code = (
-        "import service.celery_app as entry\n"
+        "import service.celery_app as entry, workers.main\n"
+        "ctx = workers.main.context_of(entry.celery)\n"
         "print(sorted(t for t in entry.celery.tasks if not t.startswith('celery.')))\n"
+        "print(ctx.settings.data_dir, ctx.loaded)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADER_DATA_DIR": str(tmp_path)}
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [str(sorted(WIRE))]
+    tasks, context = out.stdout.splitlines()
+    assert tasks == str(sorted(WIRE))
+    assert context == f"{tmp_path} False"  # the runtime is built by the worker, not here
 
 
 def _production_files() -> list[Path]:
@@ -83,6 +87,32 @@ def _production_files() -> list[Path]:
         for f in (ROOT / package).rglob("*.py")
         if "migrations" not in f.parts
     ]
+
+
+def _lazy_globals(source: str) -> list[str]:
+    """A module-level `__getattr__` (an attribute built on first access) or a `global`
+    statement (a module variable a function fills in)."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            found.append("def __getattr__")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Global):
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_no_lazy_load_globals() -> None:
+    """What a process holds is built by its entry point and passed down (a worker's signal
+    handlers take their WorkerContext from their app), never kept in a module variable."""
+    found = [
+        f"{f.relative_to(ROOT)}: {g}"
+        for f in _production_files()
+        for g in _lazy_globals(f.read_text("utf-8"))
+    ]
+    assert found == []
+    sample = "X = None\ndef get():\n    global X\n    X = 1\ndef __getattr__(name):\n    pass\n"
+    assert len(_lazy_globals(sample)) == 2
 
 
 def _environ_writes(source: str) -> list[str]:
