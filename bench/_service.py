@@ -71,7 +71,7 @@ def running_service(
     )
     if database:
         env["GRADER_DATABASE_URL"] = database
-    grader = [sys.executable, "-m", "grader"]
+    grader = [sys.executable, "-m", "service"]
     subprocess.run([*grader, "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
     token = (
         subprocess.run(  # noqa: S603
@@ -104,7 +104,7 @@ def running_service(
             "gthread",
             "--threads",
             "8",
-            "grader.api.wsgi:app",
+            "service.wsgi:app",
         ],
         env=env,
         stdout=logs[1],

@@ -316,7 +316,7 @@ class Served:
 
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "grader", "serve", "--port", str(port)],
+            [sys.executable, "-m", "service", "serve", "--port", str(port)],
             env=env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
