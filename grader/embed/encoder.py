@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from grader.embed.bert_pass import bert_pass
 from grader.embed.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class Encoder:
         self.threads = threads or _cpu_count()
         self.quantize = quantize
         self._model: Any = None
+        self._pass: Any = None  # the forward pass of `_pass_model` (see `_forward`)
+        self._pass_model: Any = None
         self._load_lock = threading.Lock()
         self._lock = threading.RLock()
         self._pinned: dict[bytes, Vectors] = {}
@@ -116,10 +119,6 @@ class Encoder:
                     model, {torch.nn.Linear}, dtype=torch.qint8
                 )
         model.eval()  # safe: torch's Module.eval (inference mode); no text is evaluated
-        # The model only ever runs in eval mode here, but SentenceTransformer.encode() calls
-        # eval() on every call: a walk over all ~160 submodules, 1.1 ms of the 9 ms that one
-        # sentence costs. Mode set once, here; the vectors are the same bit for bit.
-        model.eval = lambda: model  # type: ignore[method-assign]
         log.info("loaded sentence encoder %s (%d threads)", self.model_path, self.threads)
         return model
 
@@ -203,20 +202,36 @@ class Encoder:
         padded or larger batch round differently (1e-7). Alone, a text's vector is the same
         bit for bit whatever else is encoded, in any process and with 1 or 2 threads
         (tests/unit/test_embed.py); the cache keeps the cost to texts never seen before.
+
+        The pass is the one SentenceTransformer.encode([text], normalize_embeddings=True)
+        makes (the same tokenizer call, the model's forward, encode's extra normalisation)
+        without encode's per-call bookkeeping (argument checks, length sorting, a device
+        lookup walking every parameter, copies), and over a plain BERT without transformers'
+        module wrappers (`bert_pass`). The vectors are the same bit for bit
+        (tests/unit/test_embed.py compares them with encode's).
         """
-        rows = [
-            self.model.encode(
-                [text],
-                batch_size=1,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )[0]
-            for text in texts
-        ]
+        import torch
+        from torch.nn.functional import normalize
+
+        model = self.model
+        if self._pass_model is not model:  # tests swap `_model` for a shared one
+            self._pass = bert_pass(model) or (lambda f: model.forward(f)["sentence_embedding"])
+            self._pass_model = model
+        run = self._pass
+        tokenizer = model.tokenizer
+        rows = np.empty((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for row, text in enumerate(texts):
+                features = tokenizer(
+                    [text], padding=True, truncation="longest_first", return_tensors="pt"
+                )
+                vec = run(dict(features))
+                # encode's normalize_embeddings, over the model's own Normalize: a second
+                # rounding that the stored vectors have
+                rows[row] = normalize(vec, p=2, dim=1)[0].numpy()
         self.stats["encoded"] += len(texts)
         self.stats["batches"] += len(texts)
-        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+        return rows
 
     def warm(self, texts: Iterable[str], *, pin: bool = False) -> None:
         """Encode and cache `texts` in one pass (results are read back later via `encode`)."""

@@ -65,6 +65,27 @@ def test_vectors_do_not_depend_on_batch_company(encoder: Encoder, quantize: bool
     np.testing.assert_array_equal(mixed[2], alone[0])
 
 
+@pytest.mark.parametrize("quantize", [False, True], ids=["fp32", "int8"])
+def test_forward_is_sentence_transformers_encode_bit_for_bit(
+    encoder: Encoder, quantize: bool
+) -> None:
+    """`_forward` runs the pass itself (grader.embed.bert_pass over the packaged BERT), not
+    SentenceTransformer.encode: its vectors must be encode's, bit for bit, or every stored
+    figure would move."""
+    from grader.embed.bert_pass import bert_pass
+
+    model = load_encoder(quantize=True).model if quantize else encoder.model
+    assert bert_pass(model) is not None  # the packaged model takes the written-out pass
+    texts = ["ok", GOLDEN_SENTENCE, "Ünïcødé ñ 漢字 🙂 $x^2$", "word " * 400]  # last: truncated
+    fresh = Encoder(quantize=quantize)
+    fresh._model = model
+    for text in texts:
+        want = model.encode(
+            [text], batch_size=1, normalize_embeddings=True, show_progress_bar=False
+        )[0]
+        np.testing.assert_array_equal(fresh._forward([text])[0], want)
+
+
 def test_pinned_exemplars_survive_lru_eviction() -> None:
     if not default_model_path().is_dir():
         pytest.skip("packaged model not installed")
