@@ -22,9 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grader.config import Settings
-from grader.grading import CheckRunner
 from grader.services.batches import CompletedHook, count_finished, first_count
-from grader.services.exams import ExamCache
 from grader.services.grading import (
     FinalHook,
     SheetPath,
@@ -32,7 +30,7 @@ from grader.services.grading import (
     claim_for_grading,
     store_in_session,
 )
-from grader.services.grading_path import Claimed, Graded, run_path
+from grader.services.grading_path import Claimed, Graded, Grader, run_path
 from grader.store import Database
 
 log = logging.getLogger(__name__)
@@ -93,10 +91,7 @@ class ChunkPath:
 
 
 def grade_chunk(
-    db: Database,
-    settings: Settings,
-    exams: ExamCache,
-    runner: CheckRunner,
+    grader: Grader,
     submission_ids: Sequence[str],
     hooks: StoreHooks | Sequence[FinalHook] | None = None,
 ) -> dict[str, str]:
@@ -105,9 +100,8 @@ def grade_chunk(
     `hooks` (default: the service's own, from the settings): the row hooks run per stored
     row in the storing transaction (webhook outbox rows); batch progress is counted per chunk,
     or per row on the slow path (a row stored on its own)."""
-    run = run_path(
-        db, exams, runner, submission_ids, ChunkPath(settings, StoreHooks.of(settings, hooks))
-    )
+    path = ChunkPath(grader.settings, StoreHooks.of(grader.settings, hooks))
+    run = run_path(grader.db, grader.exams, grader.runner, submission_ids, path)
     by_kind = ", ".join(
         f"{k} {v:.2f}" for k, v in sorted(run.memo.seconds.items(), key=lambda kv: -kv[1])
     )

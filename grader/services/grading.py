@@ -24,15 +24,14 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.config import Settings
-from grader.grading import CheckRunner, SubmissionResult
+from grader.grading import SubmissionResult
 from grader.services.batches import (
     CompletedHook,
     complete_finished_batches,
     completed_hook,
     make_batch_hook,
 )
-from grader.services.exams import ExamCache
-from grader.services.grading_path import Claim, Claimed, Graded, run_path
+from grader.services.grading_path import Claim, Claimed, Graded, Grader, run_path
 from grader.services.submissions import Publisher, publish_safely
 from grader.services.webhook_options import WebhookOptions
 from grader.services.webhook_outbox import submission_outbox_hook
@@ -247,10 +246,7 @@ def _run_hooks(session: Session, submission_id: str, hooks: Sequence[FinalHook])
 
 
 def grade_submissions(
-    db: Database,
-    settings: Settings,
-    exams: ExamCache,
-    runner: CheckRunner,
+    grader: Grader,
     submission_ids: Sequence[str],
     hooks: StoreHooks | Sequence[FinalHook] | None = None,
 ) -> dict[str, str]:
@@ -258,8 +254,8 @@ def grade_submissions(
     store each sheet in a transaction of its own, with the service's hooks by default.
 
     Returns the outcome per id: graded, failed, or skipped (another delivery has it)."""
-    path = SheetPath(settings, StoreHooks.of(settings, hooks).per_row())
-    return run_path(db, exams, runner, submission_ids, path).outcomes
+    path = SheetPath(grader.settings, StoreHooks.of(grader.settings, hooks).per_row())
+    return run_path(grader.db, grader.exams, grader.runner, submission_ids, path).outcomes
 
 
 def redrive(

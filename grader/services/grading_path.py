@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from grader.config import Settings
 from grader.grading import CheckRunner, SubmissionResult
 from grader.grading.memo import MemoRunner, grade_sheets
 from grader.services.exams import ExamCache
@@ -50,6 +51,24 @@ class Claimed:
 
 
 Graded = Sequence[tuple[Claim, SubmissionResult]]
+
+
+class Grader(Protocol):
+    """What grading needs of its process: the settings, the database, the exams and the
+    runner of the checks. A `grader.services.runtime.Runtime` is one; so is any object with
+    these four attributes (a test's or a bench's own)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def exams(self) -> ExamCache: ...
+
+    @property
+    def runner(self) -> CheckRunner: ...
 
 
 class GradingPath(Protocol):

@@ -85,8 +85,8 @@ def grade(rt: Runtime, work: GradeSheets) -> dict[str, str]:
     ids = list(work.submission_ids)
     with leases_kept(rt, ids):
         if work.chunk:
-            return chunks.grade_chunk(rt.db, rt.settings, rt.exams, rt.runner, ids)
-        return grading.grade_submissions(rt.db, rt.settings, rt.exams, rt.runner, ids)
+            return chunks.grade_chunk(rt, ids)
+        return grading.grade_submissions(rt, ids)
 
 
 def regrade(rt: Runtime, work: RegradeSheets) -> dict[str, Any]:

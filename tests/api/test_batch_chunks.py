@@ -36,10 +36,7 @@ def _grade(
     completed: CompletedHook | None = None,
 ) -> dict[str, str]:
     return grade_chunk(
-        runtime.db,
-        runtime.settings,
-        runtime.exams,
-        runtime.runner,
+        runtime,
         ids,
         StoreHooks(tuple(hooks), completed),
     )

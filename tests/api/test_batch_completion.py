@@ -84,10 +84,9 @@ def test_storing_the_last_sheet_completes_the_batch_with_the_service_hooks(
             .where(Submission.id == ids[0])
             .values(deliveries=runtime.settings.max_deliveries)
         )
-    args = (runtime.db, runtime.settings, runtime.exams, runtime.runner)
-    assert grade_submissions(*args, ids[:2]) == {ids[0]: "failed", ids[1]: "graded"}
+    assert grade_submissions(runtime, ids[:2]) == {ids[0]: "failed", ids[1]: "graded"}
     assert _state(runtime, batch_id)[::2] == ("grading", 2)
-    assert grade_chunk(*args, ids) == {
+    assert grade_chunk(runtime, ids) == {
         ids[0]: "skipped",
         ids[1]: "skipped",
         ids[2]: "graded",
@@ -102,9 +101,8 @@ def test_a_sheet_counts_once_however_many_batch_counters_run(
     client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
 ) -> None:
     batch_id, ids = _batch(client, tokens, runtime)
-    args = (runtime.db, runtime.settings, runtime.exams, runtime.runner)
     # A caller that still passes its own batch counter (bench/ui_render.py does).
-    assert set(grade_submissions(*args, ids[:2], [make_batch_hook()]).values()) == {"graded"}
-    assert set(grade_chunk(*args, ids[2:], [make_batch_hook()]).values()) == {"graded"}
+    assert set(grade_submissions(runtime, ids[:2], [make_batch_hook()]).values()) == {"graded"}
+    assert set(grade_chunk(runtime, ids[2:], [make_batch_hook()]).values()) == {"graded"}
     status, _, done, _ = _state(runtime, batch_id)
     assert (status, done) == ("completed", 4)

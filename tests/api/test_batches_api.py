@@ -58,9 +58,7 @@ def upload(
 def grade_batch(runtime: Runtime, batch_id: str) -> dict[str, str]:
     with runtime.db.session() as s:
         ids = list(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
-    return grade_submissions(
-        runtime.db, runtime.settings, runtime.exams, runtime.runner, ids, [make_batch_hook()]
-    )
+    return grade_submissions(runtime, ids, [make_batch_hook()])
 
 
 def uploaded_and_graded(client: FlaskClient, tokens: Tokens, runtime: Runtime) -> str:

@@ -68,7 +68,7 @@ def _learn_exam(app: Any, client: Any, tokens: Any, runtime: Any) -> dict[str, s
         ]
     }
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
-    graded = grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, singles)
+    graded = grade_submissions(runtime, singles)
     assert set(graded.values()) == {"graded"}
     with runtime.db.session() as s:
         for sid, student in s.execute(
@@ -119,7 +119,9 @@ def test_exam_regrade_covers_single_submissions_and_keeps_overrides(
     )
     assert out["stored"] == 0
     singles = [ids[s] for s in ("x1", "x2", "x3", "x4")]
-    regrade_path.regrade_chunk(runtime.db, runtime.exams, runtime.runner, singles_run["id"], singles)
+    regrade_path.regrade_chunk(
+        runtime.db, runtime.exams, runtime.runner, singles_run["id"], singles
+    )
     regrade_path.regrade_chunk(
         runtime.db, runtime.exams, runtime.runner, batch_run["id"], [ids["a"], ids["b"]]
     )
@@ -297,7 +299,7 @@ def test_every_page_keeps_its_csp_and_escapes_answers_rubric_text_and_reasons(
     assert r.status_code == 201, r.get_json()
     sid = _single(client, tokens, "s1", HOSTILE)
     other = _single(client, tokens, "s2", "rectifier")
-    grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, [sid, other])
+    grade_submissions(runtime, [sid, other])
     _override(client, tokens, sid, 1, HOSTILE)
     _override(client, tokens, other, 2, "synonym")
     ui = login(app, tokens.tokens["instructor"])

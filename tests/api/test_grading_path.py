@@ -57,7 +57,7 @@ def test_a_regrade_stores_what_a_single_submission_stores(
     client: FlaskClient, tokens: Tokens, runtime: Runtime, demo_exam: str
 ) -> None:
     ids = _singles(client, tokens, runtime)
-    graded = grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, ids)
+    graded = grade_submissions(runtime, ids)
     assert set(graded.values()) == {"graded"}
     r = client.post(
         "/api/v1/exams/demo/regrade", json={"version": 1}, headers=tokens.headers("instructor")

@@ -117,9 +117,7 @@ def test_every_path_gives_the_same_scores(
         )
         assert r.status_code == 202, r.get_json()
         sub = r.get_json()["id"]
-        assert grade_submissions(
-            runtime.db, runtime.settings, runtime.exams, runtime.runner, [sub]
-        ) == {sub: "graded"}
+        assert grade_submissions(runtime, [sub]) == {sub: "graded"}
         single[sid] = _scores(client.get(f"/api/v1/submissions/{sub}", headers=headers).get_json())
 
     # 1b. a dry-run regrade of those singles under the same version, in chunks of 5 (the
@@ -160,9 +158,7 @@ def test_every_path_gives_the_same_scores(
         ids = list(s.scalars(select(Submission.id).where(Submission.batch_id == batch_id)))
     ids.reverse()
     for start in range(0, len(ids), 7):
-        grade_chunk(
-            runtime.db, runtime.settings, runtime.exams, runtime.runner, ids[start : start + 7]
-        )
+        grade_chunk(runtime, ids[start : start + 7])
     with runtime.db.session() as s:
         rows = list(s.scalars(select(Submission).where(Submission.batch_id == batch_id)))
         batch = {row.student_id: _scores(row.result) for row in rows}

@@ -28,7 +28,7 @@ def post(
 
 
 def grade_all(runtime: Runtime, ids: list[str]) -> dict[str, str]:
-    return grade_submissions(runtime.db, runtime.settings, runtime.exams, runtime.runner, ids)
+    return grade_submissions(runtime, ids)
 
 
 def test_submit_then_grade_then_read(

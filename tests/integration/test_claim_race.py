@@ -40,7 +40,7 @@ def test_concurrent_deliveries_store_one_grade(
 
     def deliver() -> None:
         barrier.wait()
-        outcomes.append(grade_submissions(rt.db, rt.settings, rt.exams, rt.runner, ids))
+        outcomes.append(grade_submissions(rt, ids))
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for t in threads:

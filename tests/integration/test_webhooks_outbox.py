@@ -76,9 +76,7 @@ def submit_and_grade(
     )
     sid = r.get_json()["id"]
     hooks = hooks if hooks is not None else [submission_outbox_hook(options)]
-    outcome = grade_submissions(
-        runtime.db, runtime.settings, runtime.exams, runtime.runner, [sid], hooks
-    )
+    outcome = grade_submissions(runtime, [sid], hooks)
     return sid, outcome
 
 
