@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from grader.grading.core import CriterionVerdict
+
 
 class ExamRubric(BaseModel):
     """A rubric in JSON (YAML bodies are accepted with Content-Type application/yaml)."""
@@ -44,23 +46,13 @@ class SubmissionAccepted(BaseModel):
     status: str
 
 
-class CriterionOut(BaseModel):
-    id: str
-    score: float
-    max_score: float
-    feedback: str
-    evidence: str | None
-    status: str
-    confidence: float
-
-
 class QuestionOut(BaseModel):
     id: str
     score: float
     max_score: float
     status: str
     needs_review: bool
-    criteria: list[CriterionOut]
+    criteria: list[CriterionVerdict]  # the grading core's public fields, declared there once
     confidence: float = 1.0  # P(score within a quarter of the points of an instructor's)
     review_reasons: list[str] = []  # why it was flagged, for the instructor
 

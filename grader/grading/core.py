@@ -84,8 +84,13 @@ class OverrideStamp:
         return out
 
 
+# The public fields of a criterion's result, declared once: the API's submission response
+# uses this class as its per-criterion schema (grader.api.schemas.QuestionOut).
 @dataclass(frozen=True)
-class CriterionResult:
+class CriterionVerdict:
+    """One criterion's verdict: its score out of max_score, feedback, evidence, status and
+    calibrated confidence."""
+
     id: str
     score: float
     max_score: float
@@ -93,6 +98,10 @@ class CriterionResult:
     evidence: str | None
     status: str
     confidence: float  # calibrated: how often a verdict like this one was right on dev data
+
+
+@dataclass(frozen=True)
+class CriterionResult(CriterionVerdict):
     details: dict[str, Any] = field(default_factory=dict)
     kind: str = ""  # the checker that gave the verdict (math, choice, text, keywords, ...)
     # Set when an instructor overrode this criterion: the automatic score and the decision.
