@@ -7,7 +7,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve worker test test-unit lint typecheck bench eval clean
+.PHONY: install serve worker test test-unit test-seed lint typecheck bench eval clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: install
 
 test-unit: install
 	$(BIN)/pytest tests/unit
+
+test-seed: install
+	$(BIN)/pytest -m seed
 
 lint: install
 	$(BIN)/ruff check grader workers service tests bench

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import SHARED, model_installed
 from tests.integration.conftest import ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.seed, pytest.mark.timeout(300)]
 
 SEED = SHARED / "eval" / "seed_exam_dev.jsonl"
 RUBRIC = ROOT / "rubrics" / "dl-ws2324.yaml"
