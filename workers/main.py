@@ -49,10 +49,15 @@ def context_of(app: Any) -> WorkerContext | None:
 BEAT_CHECK_EVERY = 1.0  # seconds between two looks at the embedded beat
 
 
-def threads_per_process(embed_threads: int, concurrency: int, cores: int) -> int:
-    """Torch threads of each pool process: as configured, else the cores shared out between
-    the pool's processes (2 processes on 2 cores: 1 each, so the model can load pre-fork)."""
-    return embed_threads or max(1, cores // max(1, concurrency))
+def threads_per_process(embed_threads: int) -> int:
+    """Torch threads of each pool process: as configured, else one.
+
+    Each text is encoded alone (one short sequence, grader.embed.encoder), where a second
+    thread buys nothing on a quiet machine (4.2 vs 4.3 ms a sentence, 2 cores) and costs
+    twice the CPU; on a busy one each parallel step waits for the other thread to be
+    scheduled (one sentence took 211 ms at 2 threads under load). One thread also lets the
+    model load before the fork, so the pool's processes share one copy."""
+    return embed_threads or 1
 
 
 @worker_init.connect
@@ -66,17 +71,15 @@ def _load_before_fork(sender: Any = None, **_: Any) -> None:
     quantisation) starts libgomp's thread team in this process, and libgomp does not survive
     a fork: every pool child then hangs forever at its first parallel region (an OpenMP
     barrier in layer_norm) until the task's hard time limit kills it. Then each child loads
-    its own copy after the fork instead. Unless GRADER_EMBED_THREADS says otherwise, the
-    cores are shared out between the pool's processes, so a pool of one process per core
-    shares one copy."""
+    its own copy after the fork instead. Unless GRADER_EMBED_THREADS says otherwise, each
+    process has one thread, so the pool shares one copy."""
     worker = context_of(getattr(sender, "app", None))
     if worker is None:
         return
     settings = worker.settings
     if not settings.preload_model or not settings.text_checks:
         return
-    concurrency = int(getattr(sender, "concurrency", 0) or settings.worker_concurrency or 1)
-    threads = threads_per_process(settings.embed_threads, concurrency, os.cpu_count() or 1)
+    threads = threads_per_process(settings.embed_threads)
     # The first call builds this process's runtime (inherited by the pool's children).
     rt = worker.runtime(replace(settings, embed_threads=threads))
     if rt.encoder is None:
