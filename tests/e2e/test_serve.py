@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def call(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-         ) -> tuple[int, Any]:
+def call(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback only
@@ -37,14 +42,18 @@ def call(method: str, url: str, body: bytes | None = None, headers: dict[str, st
 
 
 @pytest.fixture
-def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
     env.update(GRADER_DATA_DIR=str(tmp_path / "data"), GRADER_TEXT_CHECKS="0")
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603 - the README's run command
         ["make", "--no-print-directory", "serve", f"PORT={port}", f"PYTHON={sys.executable}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -67,19 +76,37 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_tour(service, demo_rubric: str) -> None:  # type: ignore[no-untyped-def]
+def test_tour(service: tuple[str, dict[str, str]], demo_rubric: str) -> None:
     base, env = service
-    token = subprocess.run(  # noqa: S603
-        [str(ROOT / ".venv" / "bin" / "grader"), "tokens", "create", "--role", "instructor"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]
+    token = (
+        subprocess.run(  # noqa: S603
+            [str(ROOT / ".venv" / "bin" / "grader"), "tokens", "create", "--role", "instructor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     auth = {"Authorization": f"Bearer {token}"}
-    status, body = call("POST", base + "/api/v1/exams", demo_rubric.encode(),
-                        {**auth, "Content-Type": "application/yaml"})
+    status, body = call(
+        "POST",
+        base + "/api/v1/exams",
+        demo_rubric.encode(),
+        {**auth, "Content-Type": "application/yaml"},
+    )
     assert status == 201, body
-    answers = {"student_id": "alice", "answers": {"q1": "ReLU", "q2": "Network A, it has more biases"}}
-    status, body = call("POST", base + "/api/v1/exams/demo/submissions", json.dumps(answers).encode(),
-                        {**auth, "Content-Type": "application/json", "Prefer": "wait=20"})
+    answers = {
+        "student_id": "alice",
+        "answers": {"q1": "ReLU", "q2": "Network A, it has more biases"},
+    }
+    status, body = call(
+        "POST",
+        base + "/api/v1/exams/demo/submissions",
+        json.dumps(answers).encode(),
+        {**auth, "Content-Type": "application/json", "Prefer": "wait=20"},
+    )
     assert status == 200, body
     assert body["status"] == "graded" and body["score"] == body["max_score"] == 5
     status, again = call("GET", base + f"/api/v1/submissions/{body['id']}", headers=auth)

@@ -8,12 +8,18 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
+from grader.services.runtime import Runtime
 from grader.store.models import Submission
+from tests.integration.conftest import StartWorker, Worker
 
 pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}
@@ -37,9 +43,23 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(  # noqa: S603
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp), "--maxmemory-policy", "noeviction"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(100):
             try:
@@ -56,7 +76,7 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     redis = PrivateRedis(tmp_path)
@@ -66,12 +86,14 @@ def private_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
         redis.kill()
 
 
-def counts(runtime):  # type: ignore[no-untyped-def]
+def counts(runtime: Runtime) -> dict[str, int]:
     with runtime.db.session() as s:
-        return dict(s.execute(select(Submission.status, func.count()).group_by(Submission.status)).all())
+        return dict(
+            s.execute(select(Submission.status, func.count()).group_by(Submission.status)).all()
+        )
 
 
-def wait_graded(runtime, n: int, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def wait_graded(runtime: Runtime, n: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if counts(runtime).get("graded", 0) >= n:
@@ -80,8 +102,32 @@ def wait_graded(runtime, n: int, timeout: float) -> None:  # type: ignore[no-unt
     raise AssertionError(f"graded {counts(runtime)} of {n}")
 
 
+@dataclass(frozen=True)
+class Faulty:
+    """The service on a private Redis: its runtime and API client, a worker starter, the Redis."""
+
+    runtime: Runtime
+    client: FlaskClient
+    headers: dict[str, str]
+    start: Callable[[], Worker]
+    redis: PrivateRedis
+
+    def submit(self, student: str, **headers: str) -> TestResponse:
+        body = {"student_id": student, "answers": {"q1": "relu", "q2": "network a"}}
+        return self.client.post(
+            "/api/v1/exams/demo/submissions",
+            data=json.dumps(body),
+            headers={**self.headers, **JSON, **headers},
+        )
+
+
 @pytest.fixture
-def faulty(service_env, private_redis, start_worker, demo_rubric):  # type: ignore[no-untyped-def]
+def faulty(
+    service_env: dict[str, str],
+    private_redis: PrivateRedis,
+    start_worker: StartWorker,
+    demo_rubric: str,
+) -> Iterator[Faulty]:
     from grader.config import Settings
     from grader.services.runtime import Runtime
     from service.compose import create_api
@@ -93,22 +139,25 @@ def faulty(service_env, private_redis, start_worker, demo_rubric):  # type: igno
     runtime.db.upgrade()
     client = create_api(settings, runtime=runtime).test_client()
     tokens = Tokens(runtime)
-    r = client.post("/api/v1/exams", data=demo_rubric,
-                    headers=tokens.headers("admin", **{"Content-Type": "application/yaml"}))
+    r = client.post(
+        "/api/v1/exams",
+        data=demo_rubric,
+        headers=tokens.headers("admin", **{"Content-Type": "application/yaml"}),
+    )
     assert r.status_code == 201
 
-    def submit(student: str, **headers: str):  # type: ignore[no-untyped-def]
-        body = {"student_id": student, "answers": {"q1": "relu", "q2": "network a"}}
-        return client.post("/api/v1/exams/demo/submissions", data=json.dumps(body),
-                           headers=tokens.headers("admin", **JSON, **headers))
-
-    submit.client = client  # type: ignore[attr-defined]
-    yield runtime, submit, (lambda: start_worker(GRADER_BROKER_URL=private_redis.url)), private_redis
+    yield Faulty(
+        runtime,
+        client,
+        tokens.headers("admin"),
+        lambda: start_worker(GRADER_BROKER_URL=private_redis.url),
+        private_redis,
+    )
     runtime.db.dispose()
 
 
-def test_redis_restart_without_persistence_loses_nothing(faulty) -> None:  # type: ignore[no-untyped-def]
-    runtime, submit, start, redis = faulty
+def test_redis_restart_without_persistence_loses_nothing(faulty: Faulty) -> None:
+    runtime, submit, start, redis = faulty.runtime, faulty.submit, faulty.start, faulty.redis
     for i in range(100):
         assert submit(f"s{i}").status_code == 202
     redis.kill()  # every queued message is gone with it
@@ -117,8 +166,8 @@ def test_redis_restart_without_persistence_loses_nothing(faulty) -> None:  # typ
     wait_graded(runtime, 100, timeout=120)
 
 
-def test_redis_down_at_submit_then_back(faulty) -> None:  # type: ignore[no-untyped-def]
-    runtime, submit, start, redis = faulty
+def test_redis_down_at_submit_then_back(faulty: Faulty) -> None:
+    runtime, submit, start, redis = faulty.runtime, faulty.submit, faulty.start, faulty.redis
     start()
     assert submit("before", Prefer="wait=20").status_code == 200
     redis.kill()
@@ -127,7 +176,7 @@ def test_redis_down_at_submit_then_back(faulty) -> None:  # type: ignore[no-unty
     assert r.status_code == 202, r.get_json()  # stored; publishing failed and will be re-driven
     assert time.monotonic() - started < 10
     assert counts(runtime).get("queued", 0) == 1
-    ready = submit.client.get("/readyz")  # the API reports the broker as down meanwhile
+    ready = faulty.client.get("/readyz")  # the API reports the broker as down meanwhile
     assert ready.status_code == 503 and ready.get_json()["broker"] is False
     redis.start()
     wait_graded(runtime, 2, timeout=90)
