@@ -176,6 +176,9 @@ def preload_pint() -> None:
         log.warning("pint's unit registry could not be loaded", exc_info=True)
 
 
+# Bounded: the names come from student answers. Kept apart from `_BASE`, so that what
+# `common_unit` calls our own table does not grow with the pint lookups a process has made.
+@functools.lru_cache(maxsize=4096)
 def _pint_info(name: str) -> tuple[Fraction, Dim] | None:
     """Units outside our table (kWh, psi, knot, gal...) from pint's definitions, loaded once
     per process on first need. Only plain names reach pint, never an expression."""
@@ -220,16 +223,7 @@ def unit_name(name: str) -> str:
 def unit_info(name: str) -> tuple[Fraction, Dim] | None:
     name = unit_name(name)
     hit = _BASE.get(name)
-    if hit is None and name not in _UNKNOWN:
-        hit = _pint_info(name)
-        if hit is None:
-            _UNKNOWN.add(name)
-        else:
-            _BASE[name] = hit
-    return hit
-
-
-_UNKNOWN: set[str] = set()
+    return hit if hit is not None else _pint_info(name)
 
 
 def common_unit(name: str) -> bool:
