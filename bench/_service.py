@@ -136,20 +136,32 @@ def running_service(
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def rss_mb_of_tree(pid: int) -> float:
-    """Resident memory of a process and its children, in MB (from /proc)."""
-    total = 0
+def _tree(pid: int) -> list[int]:
     pids = [pid]
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
     except OSError:
         pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+    return pids
+
+
+def _kb(pid: int, path: str, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def memory_mb_of_tree(pid: int) -> tuple[float, float]:
+    """A process and its children, in MB (from /proc): the largest process's resident set
+    and the tree's proportional set size. Summed resident sets would count twice the model
+    pages a pool process shares with the worker that loaded them before the fork; PSS
+    charges each shared page once, split between the processes that map it."""
+    pids = _tree(pid)
+    largest = max(_kb(p, "status", "VmRSS:") for p in pids)
+    pss = sum(_kb(p, "smaps_rollup", "Pss:") for p in pids)
+    return largest / 1024, pss / 1024

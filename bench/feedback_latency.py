@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _service import ROOT, rss_mb_of_tree, running_service  # noqa: E402
+from _service import ROOT, memory_mb_of_tree, running_service  # noqa: E402
 from batch_throughput import answer_pool, vary  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def main() -> int:
             )
             latencies.append((time.perf_counter() - started) * 1000)
             not_graded += status != 200 or body.get("status") != "graded"
-        worker_rss = rss_mb_of_tree(svc.worker_pid)
+        worker_rss, worker_pss = memory_mb_of_tree(svc.worker_pid)
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     result = {
@@ -80,7 +80,8 @@ def main() -> int:
         "p95_ms": round(q[94], 1),
         "max_ms": round(latencies[-1], 1),
         "not_graded": not_graded,
-        "worker_rss_mb": round(worker_rss, 1),
+        "worker_rss_mb": round(worker_rss, 1),  # the largest process of the worker
+        "worker_tree_pss_mb": round(worker_pss, 1),  # the worker and its pool, shared pages once
         "broker": args.broker.split("://")[0],
         "settings": extra,
     }
