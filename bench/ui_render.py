@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with rt.db.session() as s:
         ids = list(s.scalars(select(Submission.id).where(Submission.batch_id == batch["id"])))
-    grade_submissions(rt.db, settings, rt.exams, rt.runner, ids, [make_batch_hook()])
+    grade_submissions(rt, ids, [make_batch_hook()])
     with rt.db.session() as s:  # every sheet's q2 uncertain, as a text checker would say
         for row in s.scalars(select(Submission)):
             result = json.loads(json.dumps(row.result))
